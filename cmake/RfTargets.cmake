@@ -1,0 +1,18 @@
+# rf_build_flags: every target links it PRIVATE. C11, warnings, sanitizers.
+add_library(rf_build_flags INTERFACE)
+target_compile_features(rf_build_flags INTERFACE c_std_11)
+target_compile_definitions(rf_build_flags INTERFACE _GNU_SOURCE)
+target_compile_options(rf_build_flags INTERFACE
+  -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+  -Wno-unused-parameter -Wformat=2 -Wvla)
+if(RF_WERROR)
+  target_compile_options(rf_build_flags INTERFACE -Werror)
+endif()
+if(RF_SANITIZE)
+  target_compile_options(rf_build_flags INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(rf_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+if(NOT CMAKE_BUILD_TYPE)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "" FORCE)
+endif()

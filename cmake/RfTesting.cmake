@@ -1,0 +1,32 @@
+# Test registration helpers; labels: unit, fuzz, integration.
+function(rf_add_unit_test name)
+  add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
+  target_link_libraries(${name} PRIVATE ${ARGN} rf_build_flags ${CMOCKA_LINK})
+  target_include_directories(${name} PRIVATE ${CMOCKA_INC})
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 60)
+endfunction()
+
+# A fuzz target is one file defining LLVMFuzzerTestOneInput. Under ctest it is
+# linked with standalone.c and replays its committed seed corpus.
+function(rf_add_fuzz_test name)
+  set(src ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_${name}.c)
+  if(RF_LIBFUZZER)
+    add_executable(fuzz_${name} ${src})
+    target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(fuzz_${name} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/standalone.c)
+  endif()
+  target_link_libraries(fuzz_${name} PRIVATE ${ARGN} rf_build_flags)
+  add_test(NAME fuzz_${name} COMMAND fuzz_${name} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 120)
+endfunction()
+
+# Integration scripts exit 77 to SKIP (no root / no netns / missing server).
+function(rf_add_integration_test name)
+  add_test(NAME ${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/${name}.sh)
+  set_tests_properties(${name} PROPERTIES LABELS integration RUN_SERIAL TRUE
+    TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "RF_BIN=${CMAKE_BINARY_DIR}/bin;RF_SRC=${CMAKE_SOURCE_DIR}")
+endfunction()

@@ -1,0 +1,323 @@
+/* rf_conn.c -- framed channel on libuv: capped read buffer, capped write
+ * queue, decode loop, idempotent close. The only place frames are split. */
+#include "rf_conn.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rf_envelope.h"
+#include "rf_err.h"
+#include "rf_frame.h"
+#include "rf_log.h"
+
+rf_conn_counters_t rf_conn_counters;
+
+struct rf_conn {
+    uv_tcp_t             tcp;      /* first: uv handle -> conn by cast */
+    uv_connect_t         creq;
+    const rf_conn_ops_t *ops;
+    void                *data;
+    uint8_t             *rbuf;     /* capacity rcap = max_frame + 4 */
+    size_t               rlen, rcap, max_frame;
+    size_t               wq_bytes, max_wq;
+    int                  closing;
+    int                  in_read;  /* inside on_read: defer free */
+    int                  connected;
+    const char          *reason;
+    char                 peer[48];
+    uint32_t             peer_ip;
+};
+
+typedef struct {
+    uv_write_t req;
+    rf_conn_t *conn;
+    size_t     len;
+    uint8_t    buf[];
+} wreq_t;
+
+rf_conn_t *
+rf_conn_new(uv_loop_t *loop, const rf_conn_ops_t *ops, void *data, size_t max_frame,
+            size_t max_wq)
+{
+    rf_conn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->max_frame = max_frame ? max_frame : RF_FRAME_MAX_DEFAULT;
+    c->max_wq = max_wq ? max_wq : 16u * 1024 * 1024;
+    /* Start small; grow up to the cap only when a big frame is announced. */
+    c->rcap = 64 * 1024;
+    if (c->rcap > c->max_frame + RF_FRAME_HDR)
+        c->rcap = c->max_frame + RF_FRAME_HDR;
+    c->rbuf = malloc(c->rcap);
+    if (c->rbuf == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->ops = ops;
+    c->data = data;
+    snprintf(c->peer, sizeof(c->peer), "?");
+    uv_tcp_init(loop, &c->tcp);
+    c->tcp.data = c;
+    return c;
+}
+
+static void
+set_peer(rf_conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
+        ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+        snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
+        c->peer_ip = ntohl(sin->sin_addr.s_addr);
+    }
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+    rf_conn_t *c = h->data;
+    rf_conn_counters.closed++;
+    if (c->ops && c->ops->on_close)
+        c->ops->on_close(c, c->reason ? c->reason : "closed");
+    free(c->rbuf);
+    free(c);
+}
+
+void
+rf_conn_close(rf_conn_t *c, const char *reason)
+{
+    if (c == NULL || c->closing)
+        return;
+    c->closing = 1;
+    c->reason = reason;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    rf_conn_t *c = h->data;
+    (void)suggested;
+    buf->base = (char *)c->rbuf + c->rlen;
+    buf->len = c->rcap - c->rlen;
+}
+
+/* Make room for a frame of `need` total bytes, never beyond max_frame+4. */
+static int
+grow(rf_conn_t *c, size_t need)
+{
+    if (need <= c->rcap)
+        return 0;
+    size_t ncap = c->rcap;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > c->max_frame + RF_FRAME_HDR)
+        ncap = c->max_frame + RF_FRAME_HDR;
+    uint8_t *nb = realloc(c->rbuf, ncap);
+    if (nb == NULL)
+        return -1;
+    c->rbuf = nb;
+    c->rcap = ncap;
+    return 0;
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    rf_conn_t *c = s->data;
+    (void)buf;
+    if (nread < 0) {
+        rf_conn_close(c, nread == UV_EOF ? "peer closed" : uv_strerror((int)nread));
+        return;
+    }
+    if (c->closing)
+        return;
+    c->rlen += (size_t)nread;
+    rf_conn_counters.bytes_in += (uint64_t)nread;
+    size_t off = 0;
+    while (!c->closing) {
+        size_t body = 0;
+        long r = rf_frame_next(c->rbuf + off, c->rlen - off, c->max_frame, &body);
+        if (r == RF_EFRAME_TOO_BIG) {
+            rf_conn_counters.oversize++;
+            rf_log_warn("channel %s: frame over %zu bytes, closing", c->peer, c->max_frame);
+            rf_conn_close(c, "frame too big");
+            return;
+        }
+        if (r == 0)
+            break;
+        Rfpb__Envelope *env = NULL;
+        if (rf_env_decode(&env, c->rbuf + off + RF_FRAME_HDR, body) != 0) {
+            rf_conn_counters.bad_frames++;
+            rf_log_warn("channel %s: frame of %zu bytes does not decode, closing", c->peer, body);
+            rf_conn_close(c, "bad frame");
+            return;
+        }
+        off += (size_t)r;
+        rf_conn_counters.frames_in++;
+        if (c->ops->on_msg)
+            c->ops->on_msg(c, env);
+        rf_env_free(env);
+    }
+    if (c->closing)
+        return;
+    /* Compact, then make sure the announced frame fits. */
+    if (off > 0) {
+        memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+        c->rlen -= off;
+    }
+    if (c->rlen >= RF_FRAME_HDR) {
+        uint32_t n = ((uint32_t)c->rbuf[0] << 24) | ((uint32_t)c->rbuf[1] << 16) |
+                     ((uint32_t)c->rbuf[2] << 8) | c->rbuf[3];
+        if (grow(c, (size_t)n + RF_FRAME_HDR) != 0) {
+            rf_conn_close(c, "out of memory");
+            return;
+        }
+    }
+}
+
+static void
+on_connect(uv_connect_t *req, int status)
+{
+    rf_conn_t *c = req->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        if (c->ops->on_connect)
+            c->ops->on_connect(c, status);
+        rf_conn_close(c, uv_strerror(status));
+        return;
+    }
+    c->connected = 1;
+    set_peer(c);
+    uv_tcp_nodelay(&c->tcp, 1);
+    int r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    if (r < 0) {
+        rf_conn_close(c, uv_strerror(r));
+        return;
+    }
+    if (c->ops->on_connect)
+        c->ops->on_connect(c, 0);
+}
+
+int
+rf_conn_connect(rf_conn_t *c, const char *host, uint16_t port)
+{
+    struct sockaddr_in sin;
+    int r = uv_ip4_addr(host, port, &sin);
+    if (r < 0)
+        return r;
+    snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+    c->creq.data = c;
+    return uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&sin, on_connect);
+}
+
+int
+rf_conn_accept(rf_conn_t *c, uv_stream_t *server)
+{
+    int r = uv_accept(server, (uv_stream_t *)&c->tcp);
+    if (r < 0)
+        return r;
+    c->connected = 1;
+    set_peer(c);
+    uv_tcp_nodelay(&c->tcp, 1);
+    return uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+}
+
+static void
+on_written(uv_write_t *req, int status)
+{
+    wreq_t *w = (wreq_t *)req;
+    rf_conn_t *c = w->conn;
+    c->wq_bytes -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        rf_conn_close(c, uv_strerror(status));
+}
+
+int
+rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env)
+{
+    if (c->closing || !c->connected)
+        return RF_ESTATE;
+    size_t body = rfpb__envelope__get_packed_size(env);
+    size_t total = body + RF_FRAME_HDR;
+    if (c->wq_bytes + total > c->max_wq) {
+        rf_conn_counters.slow_peer++;
+        rf_log_warn("channel %s: peer does not drain (%zu bytes queued), closing", c->peer,
+                    c->wq_bytes);
+        rf_conn_close(c, "slow peer: write queue over cap");
+        return RF_EFULL;
+    }
+    wreq_t *w = malloc(sizeof(*w) + total);
+    if (w == NULL)
+        return -12;
+    rf_frame_put_header(w->buf, (uint32_t)body);
+    rfpb__envelope__pack(env, w->buf + RF_FRAME_HDR);
+    w->conn = c;
+    w->len = total;
+    uv_buf_t b = uv_buf_init((char *)w->buf, (unsigned)total);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (r < 0) {
+        free(w);
+        rf_conn_close(c, uv_strerror(r));
+        return r;
+    }
+    c->wq_bytes += total;
+    rf_conn_counters.frames_out++;
+    rf_conn_counters.bytes_out += total;
+    return 0;
+}
+
+int         rf_conn_is_closing(const rf_conn_t *c) { return c->closing; }
+void       *rf_conn_data(const rf_conn_t *c) { return c->data; }
+void        rf_conn_set_data(rf_conn_t *c, void *data) { c->data = data; }
+const char *rf_conn_peer(const rf_conn_t *c) { return c->peer; }
+uint32_t    rf_conn_peer_ip(const rf_conn_t *c) { return c->peer_ip; }
+int         rf_conn_is_loopback(const rf_conn_t *c) { return (c->peer_ip >> 24) == 127; }
+size_t      rf_conn_wq_bytes(const rf_conn_t *c) { return c->wq_bytes; }
+
+int
+rf_listen(uv_tcp_t *srv, uv_loop_t *loop, const char *addr, uint16_t port, uv_connection_cb cb)
+{
+    struct sockaddr_in sin;
+    int r = uv_ip4_addr(addr, port, &sin);
+    if (r < 0)
+        return r;
+    uv_tcp_init(loop, srv);
+    r = uv_tcp_bind(srv, (const struct sockaddr *)&sin, 0);
+    if (r < 0)
+        return r;
+    return uv_listen((uv_stream_t *)srv, 511, cb);
+}
+
+int
+rf_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
+                  uint16_t default_port)
+{
+    const char *colon = strrchr(s, ':');
+    size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+    if (hl == 0 || hl >= hostlen)
+        return RF_EPARSE;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) != 1)
+        return RF_EPARSE;
+    if (colon == NULL) {
+        *port = default_port;
+        return 0;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || end == colon + 1 || p < 1 || p > 65535)
+        return RF_EPARSE;
+    *port = (uint16_t)p;
+    return 0;
+}

@@ -1,0 +1,69 @@
+/* rf_conn.h -- one framed protobuf channel over a libuv TCP stream.
+ *
+ * Owns: the uv_tcp_t, a capped read buffer, a capped write queue.
+ * Lifetime: rf_conn_new() -> connect/accept -> ... -> rf_conn_close();
+ * ops->on_close is the last callback and the memory is freed right after
+ * it returns. rf_conn_close() is idempotent and safe inside any callback. */
+#ifndef RF_CONN_H
+#define RF_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "replay.pb-c.h"
+
+typedef struct rf_conn rf_conn_t;
+
+typedef struct {
+    /* Outgoing connections only. status < 0: the connect failed and the
+     * connection is being closed (on_close follows). */
+    void (*on_connect)(rf_conn_t *c, int status);
+    /* One decoded message. `env` is borrowed: freed when this returns. */
+    void (*on_msg)(rf_conn_t *c, const Rfpb__Envelope *env);
+    /* Last callback; `reason` is a static or short-lived string. */
+    void (*on_close)(rf_conn_t *c, const char *reason);
+} rf_conn_ops_t;
+
+/* Process-wide channel counters (one thread per process). */
+typedef struct {
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t bad_frames;   /* did not decode: connection closed */
+    uint64_t oversize;     /* over max_frame: connection closed */
+    uint64_t slow_peer;    /* write queue over its cap: connection closed */
+    uint64_t closed;
+} rf_conn_counters_t;
+extern rf_conn_counters_t rf_conn_counters;
+
+/* max_frame: largest accepted body; max_wq: write-queue byte cap.
+ * 0 picks the defaults (4 MiB, 16 MiB). Returns NULL on ENOMEM. */
+rf_conn_t *rf_conn_new(uv_loop_t *loop, const rf_conn_ops_t *ops, void *data,
+                       size_t max_frame, size_t max_wq);
+
+/* Numeric IPv4 host. On error returns <0 and on_close is NOT called:
+ * the caller still owns c and must rf_conn_close() it. */
+int  rf_conn_connect(rf_conn_t *c, const char *host, uint16_t port);
+int  rf_conn_accept(rf_conn_t *c, uv_stream_t *server);
+
+/* Pack and queue. <0 if closing or the write queue is over its cap (in
+ * which case the connection is closed as a slow peer). */
+int  rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env);
+void rf_conn_close(rf_conn_t *c, const char *reason);
+
+int         rf_conn_is_closing(const rf_conn_t *c);
+void       *rf_conn_data(const rf_conn_t *c);
+void        rf_conn_set_data(rf_conn_t *c, void *data);
+const char *rf_conn_peer(const rf_conn_t *c);   /* "10.0.0.1:5555" */
+uint32_t    rf_conn_peer_ip(const rf_conn_t *c); /* host order, 0 unknown */
+int         rf_conn_is_loopback(const rf_conn_t *c);
+size_t      rf_conn_wq_bytes(const rf_conn_t *c);
+
+/* Bind + listen on "ADDR" (numeric IPv4) and port. */
+int rf_listen(uv_tcp_t *srv, uv_loop_t *loop, const char *addr, uint16_t port,
+              uv_connection_cb cb);
+
+/* "host:port" -> parts; default_port when ":port" is absent. */
+int rf_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
+                      uint16_t default_port);
+
+#endif
