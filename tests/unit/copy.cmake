@@ -1,0 +1,1 @@
+# registered tests for this area
