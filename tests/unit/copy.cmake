@@ -1,1 +1,5 @@
-# registered tests for this area
+# agent-copy pure modules.
+rf_add_unit_test(test_cp_map cp_core)
+rf_add_unit_test(test_cp_fsm cp_core)
+rf_add_unit_test(test_cp_sess cp_core)
+rf_add_unit_test(test_cp_opts cp_core)

@@ -1,0 +1,51 @@
+/* cp_capture.h -- packet sources: live libpcap (memory-mapped TPACKET_V3
+ * ring, kernel BPF filter built from the rules) or an offline pcap file.
+ * The only file of replay-copy that includes pcap.h. */
+#ifndef CP_CAPTURE_H
+#define CP_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rf_err.h"
+#include "rf_rule.h"
+
+typedef struct cp_capture cp_capture_t;
+
+/* Called per frame; `frame` is borrowed (kernel ring) for the call only. */
+typedef void (*cp_frame_cb)(void *ctx, const uint8_t *frame, size_t caplen, uint64_t ts_us);
+
+typedef struct {
+    const char *iface;        /* NULL or "any" = every interface */
+    const char *extra_filter; /* ANDed; may be NULL */
+    int         promisc;      /* mirror port: also accept tunnels */
+    uint16_t    vxlan_port;
+    unsigned    buffer_mb;
+} cp_live_opts_t;
+
+/* Build "tcp and ((dst port P and dst host H) or ...)" from the rules. */
+int cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, int tunnels,
+                      uint16_t vxlan_port, const char *extra);
+
+int  cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_t *rules,
+                          unsigned nrules, rf_errbuf_t *err);
+int  cp_capture_open_offline(cp_capture_t **out, const char *path, const rf_rule_t *rules,
+                             unsigned nrules, const char *extra, rf_errbuf_t *err);
+/* Replace the BPF filter (new assignment). */
+int  cp_capture_set_rules(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules,
+                          rf_errbuf_t *err);
+int  cp_capture_fd(const cp_capture_t *c);
+int  cp_capture_linktype(const cp_capture_t *c);
+/* Live: up to `budget` frames. Returns frames handled, or <0 on error. */
+int  cp_capture_dispatch(cp_capture_t *c, int budget, cp_frame_cb cb, void *ctx);
+/* Offline: peek the next frame without consuming it. 1 = frame, 0 = end
+ * of file, <0 = corrupt/truncated file (message in err, with the packet
+ * number and file offset). */
+int  cp_capture_peek(cp_capture_t *c, const uint8_t **frame, size_t *caplen, uint64_t *ts_us,
+                     rf_errbuf_t *err);
+void cp_capture_consume(cp_capture_t *c);
+/* Kernel drops since open (live), 0 offline. */
+uint64_t cp_capture_drops(cp_capture_t *c);
+void cp_capture_close(cp_capture_t *c);
+
+#endif

@@ -1,0 +1,732 @@
+/* cp_loop.c -- replay-copy's event loop: the only file here that includes
+ * uv.h. Wires capture -> engine -> raw sink, intercept channels -> engine,
+ * timers, stats output and the controller client. Per loop turn: capture
+ * batches are dispatched, then a check handle flushes the owed ACKs, the
+ * batched sends and the tuple registrations. */
+#include "cp_loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cp_capture.h"
+#include "cp_decap.h"
+#include "cp_send.h"
+#include "cp_sess.h"
+#include "rf_auth.h"
+#include "rf_conn.h"
+#include "rf_ctlclient.h"
+#include "rf_envelope.h"
+#include "rf_handshake.h"
+#include "rf_log.h"
+
+#define DISPATCH_BUDGET 512
+#define TICK_MS 4
+#define TUPLE_BATCH 1024
+
+typedef struct cp_agent cp_agent_t;
+
+typedef struct {
+    cp_agent_t   *agent;
+    cp_endpoint_t ep;
+    rf_conn_t    *conn;      /* NULL while disconnected */
+    int           up;        /* Welcome received */
+    uv_timer_t    retry;
+    unsigned      backoff_ms;
+    int           wanted;    /* still in the configuration */
+} icpt_t;
+
+struct cp_agent {
+    uv_loop_t       *loop;
+    cp_config_t      cfg;
+    cp_engine_t     *eng;
+    cp_stats_t      *st;
+    cp_rawsink_t    *sink;
+    cp_capture_t    *caps[CP_MAX_IFACES];
+    uv_poll_t        polls[CP_MAX_IFACES];
+    unsigned         ncaps;
+    cp_capture_t    *offline;
+    uint64_t         off_t0_us, off_start_ms;
+    int              offline_done;
+    cp_decap_cfg_t   dcfg;
+    cp_decap_stats_t dst;
+    icpt_t          *icpts[CP_MAX_ICPT];
+    unsigned         nicpts;
+    icpt_t          *dead[4 * CP_MAX_ICPT];   /* removed; freed at exit */
+    unsigned         ndead;
+    uv_timer_t       tick, stats_timer, offline_timer, stop_timer;
+    uv_check_t       flush;
+    uv_signal_t      sigint, sigterm;
+    FILE            *stats_fp;
+    rf_auth_key_t    key;
+    rf_ctlclient_t  *ctl;
+    uint64_t         start_ms;
+    Rfpb__Tuple      tadd[TUPLE_BATCH], tdel[TUPLE_BATCH];
+    unsigned         ntadd, ntdel;
+    int              stopping;
+    int              exit_code;
+};
+
+static uint64_t
+now_ms(cp_agent_t *a)
+{
+    return uv_now(a->loop);
+}
+
+/* ---------- capture path ---------- */
+
+static void
+on_frame(void *ctx, const uint8_t *frame, size_t caplen, uint64_t ts_us)
+{
+    cp_agent_t *a = ctx;
+    const uint8_t *ip;
+    size_t ip_len;
+    cp_encap_t encap;
+    (void)ts_us;
+    int r = cp_decap(&a->dcfg, &a->dst, frame, caplen, &ip, &ip_len, &encap);
+    if (r != CP_DECAP_OK) {
+        /* Still a captured packet: it must land in exactly one counter. */
+        a->st->cap_pkts++;
+        a->st->cap_bytes += caplen;
+        a->st->bad_pkts++;
+        return;
+    }
+    cp_engine_on_client(a->eng, ip, ip_len, now_ms(a));
+}
+
+static void
+on_pcap_readable(uv_poll_t *h, int status, int events)
+{
+    cp_agent_t *a = h->data;
+    (void)events;
+    if (status < 0)
+        return;
+    for (unsigned i = 0; i < a->ncaps; i++) {
+        if (&a->polls[i] != h)
+            continue;
+        a->dcfg.linktype = cp_capture_linktype(a->caps[i]);
+        /* Spurious wake-ups are fine: dispatch returns 0. */
+        (void)cp_capture_dispatch(a->caps[i], DISPATCH_BUDGET, on_frame, a);
+    }
+}
+
+/* Offline replay, paced by the capture timestamps (divided by --speed). */
+static void
+on_offline(uv_timer_t *t)
+{
+    cp_agent_t *a = t->data;
+    if (a->offline_done)
+        return;
+    a->dcfg.linktype = cp_capture_linktype(a->offline);
+    for (int n = 0; n < 4096; n++) {
+        const uint8_t *f;
+        size_t len;
+        uint64_t ts;
+        rf_errbuf_t err;
+        int r = cp_capture_peek(a->offline, &f, &len, &ts, &err);
+        if (r < 0) {
+            rf_log_error("%s", err.msg);
+            a->exit_code = 1;
+            a->offline_done = 1;
+            break;
+        }
+        if (r == 0) {
+            rf_log_info("offline file done: %llu packets captured from it",
+                        (unsigned long long)a->st->cap_pkts);
+            a->offline_done = 1;
+            break;
+        }
+        if (a->off_t0_us == 0) {
+            a->off_t0_us = ts ? ts : 1;
+            a->off_start_ms = now_ms(a);
+        }
+        if (a->cfg.speed > 0 && ts > a->off_t0_us) {
+            double due = (double)(ts - a->off_t0_us) / 1000.0 / a->cfg.speed;
+            if ((double)(now_ms(a) - a->off_start_ms) < due)
+                break;
+        }
+        on_frame(a, f, len, ts);
+        cp_capture_consume(a->offline);
+    }
+}
+
+/* ---------- intercept channels ---------- */
+
+static void icpt_connect(icpt_t *ic);
+
+static void
+on_icpt_retry(uv_timer_t *t)
+{
+    icpt_t *ic = t->data;
+    if (ic->wanted && ic->conn == NULL && !ic->agent->stopping)
+        icpt_connect(ic);
+}
+
+static void
+icpt_send_hello(icpt_t *ic, const Rfpb__Challenge *ch)
+{
+    cp_agent_t *a = ic->agent;
+    Rfpb__Hello h = RFPB__HELLO__INIT;
+    uint8_t mac[RF_AUTH_MAC];
+    char host[64] = "";
+    gethostname(host, sizeof(host) - 1);
+    h.role = RFPB__ROLE__ROLE_COPY;
+    h.id = a->cfg.id;
+    h.host = host;
+    h.software = "replay-copy 0.1.0";
+    Rfpb__Prefix pfx = RFPB__PREFIX__INIT;
+    Rfpb__Prefix *ppfx = &pfx;
+    if (a->cfg.eng.has_range) {
+        pfx.addr = a->cfg.eng.range.addr;
+        pfx.len = a->cfg.eng.range.len;
+        h.n_owned = 1;
+        h.owned = &ppfx;
+    }
+    rf_hs_answer(&h, mac, &a->key, ch);
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_HELLO;
+    env.hello = &h;
+    rf_conn_send(ic->conn, &env);
+}
+
+static void
+icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
+{
+    icpt_t *ic = rf_conn_data(c);
+    cp_agent_t *a = ic->agent;
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_CHALLENGE:
+        icpt_send_hello(ic, env->challenge);
+        break;
+    case RFPB__ENVELOPE__MSG_WELCOME:
+        ic->up = 1;
+        ic->backoff_ms = 250;
+        a->st->icpt_up++;
+        rf_log_info("intercept %s:%u: connected", ic->ep.host, ic->ep.port);
+        break;
+    case RFPB__ENVELOPE__MSG_ERROR:
+        rf_log_error("intercept %s:%u refused us: %s", ic->ep.host, ic->ep.port,
+                     env->error->reason ? env->error->reason : "?");
+        break;
+    case RFPB__ENVELOPE__MSG_RESPONSES: {
+        const uint8_t *p = env->responses->headers.data;
+        size_t left = env->responses->headers.len;
+        uint64_t now = now_ms(a);
+        /* Headers are self-delimiting: IHL and data offset give the size.
+         * Anything inconsistent ends the batch (counted), never a read past
+         * the buffer. */
+        while (left >= 40) {
+            size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+            if (ihl < 20 || ihl + 20 > left) {
+                a->st->resp_bad++;
+                break;
+            }
+            size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
+            if (doff < 20 || ihl + doff > left) {
+                a->st->resp_bad++;
+                break;
+            }
+            cp_engine_on_response(a->eng, p, ihl + doff, now);
+            p += ihl + doff;
+            left -= ihl + doff;
+        }
+        if (left > 0 && left < 40)
+            a->st->resp_bad++;
+        break;
+    }
+    default:
+        rf_log_warn("intercept %s:%u: unexpected %s, closing", ic->ep.host, ic->ep.port,
+                    rf_env_case_name(env));
+        rf_conn_close(c, "unexpected message");
+        break;
+    }
+}
+
+static void
+icpt_on_close(rf_conn_t *c, const char *reason)
+{
+    icpt_t *ic = rf_conn_data(c);
+    if (ic == NULL)
+        return;
+    cp_agent_t *a = ic->agent;
+    if (ic->up) {
+        a->st->icpt_up--;
+        rf_log_warn("intercept %s:%u: lost (%s); retrying", ic->ep.host, ic->ep.port, reason);
+    } else if (ic->backoff_ms <= 500) {
+        rf_log_warn("intercept %s:%u: cannot connect (%s); retrying", ic->ep.host, ic->ep.port,
+                    reason);
+    }
+    ic->up = 0;
+    ic->conn = NULL;
+    if (!ic->wanted || a->stopping)
+        return;
+    unsigned jitter = (unsigned)(rand() % (int)(ic->backoff_ms / 5 + 1));
+    uv_timer_start(&ic->retry, on_icpt_retry, ic->backoff_ms + jitter, 0);
+    ic->backoff_ms = ic->backoff_ms * 2 > 5000 ? 5000 : ic->backoff_ms * 2;
+}
+
+static const rf_conn_ops_t icpt_ops = {
+    .on_connect = NULL,
+    .on_msg = icpt_on_msg,
+    .on_close = icpt_on_close,
+};
+
+static void
+icpt_connect(icpt_t *ic)
+{
+    ic->conn = rf_conn_new(ic->agent->loop, &icpt_ops, ic, 8u << 20, 4u << 20);
+    if (ic->conn == NULL)
+        return;
+    if (rf_conn_connect(ic->conn, ic->ep.host, ic->ep.port) != 0)
+        rf_conn_close(ic->conn, "connect failed");
+}
+
+static void
+icpt_add(cp_agent_t *a, const cp_endpoint_t *ep)
+{
+    if (a->nicpts == CP_MAX_ICPT)
+        return;
+    icpt_t *ic = calloc(1, sizeof(*ic));
+    if (ic == NULL)
+        return;
+    ic->agent = a;
+    ic->ep = *ep;
+    ic->wanted = 1;
+    ic->backoff_ms = 250;
+    uv_timer_init(a->loop, &ic->retry);
+    ic->retry.data = ic;
+    a->icpts[a->nicpts++] = ic;
+    icpt_connect(ic);
+}
+
+static void
+icpt_remove(cp_agent_t *a, unsigned i)
+{
+    icpt_t *ic = a->icpts[i];
+    a->icpts[i] = a->icpts[--a->nicpts];
+    ic->wanted = 0;
+    uv_timer_stop(&ic->retry);
+    if (ic->conn != NULL)
+        rf_conn_close(ic->conn, "removed from assignment");
+    /* The struct outlives its handles' callbacks; it is freed at exit.
+     * Assignments change rarely, so the graveyard stays small. */
+    if (a->ndead < sizeof(a->dead) / sizeof(a->dead[0]))
+        a->dead[a->ndead++] = ic;
+}
+
+/* Make the intercept set equal to cfg->icpt, keeping unchanged ones. */
+static void
+icpt_sync(cp_agent_t *a)
+{
+    for (unsigned i = 0; i < a->nicpts;) {
+        int keep = 0;
+        for (unsigned j = 0; j < a->cfg.nicpt && !keep; j++)
+            keep = strcmp(a->icpts[i]->ep.host, a->cfg.icpt[j].host) == 0 &&
+                   a->icpts[i]->ep.port == a->cfg.icpt[j].port;
+        if (keep)
+            i++;
+        else
+            icpt_remove(a, i);
+    }
+    for (unsigned j = 0; j < a->cfg.nicpt; j++) {
+        int have = 0;
+        for (unsigned i = 0; i < a->nicpts && !have; i++)
+            have = strcmp(a->icpts[i]->ep.host, a->cfg.icpt[j].host) == 0 &&
+                   a->icpts[i]->ep.port == a->cfg.icpt[j].port;
+        if (!have)
+            icpt_add(a, &a->cfg.icpt[j]);
+    }
+}
+
+/* Single 4-tuples (no -c): every intercept hears about them, since we
+ * cannot know which assistant the target routes them through. */
+static void
+tuples_flush(cp_agent_t *a)
+{
+    if (a->ntadd == 0 && a->ntdel == 0)
+        return;
+    Rfpb__Tuple *padd[TUPLE_BATCH], *pdel[TUPLE_BATCH];
+    for (unsigned i = 0; i < a->ntadd; i++)
+        padd[i] = &a->tadd[i];
+    for (unsigned i = 0; i < a->ntdel; i++)
+        pdel[i] = &a->tdel[i];
+    Rfpb__TupleRegister tr = RFPB__TUPLE_REGISTER__INIT;
+    tr.n_add = a->ntadd;
+    tr.add = padd;
+    tr.n_del = a->ntdel;
+    tr.del = pdel;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_TUPLES;
+    env.tuples = &tr;
+    for (unsigned i = 0; i < a->nicpts; i++)
+        if (a->icpts[i]->up)
+            rf_conn_send(a->icpts[i]->conn, &env);
+    a->ntadd = a->ntdel = 0;
+}
+
+static void
+emit_tramp(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    cp_rawsink_emit(((cp_agent_t *)ctx)->sink, ip, len, daddr);
+}
+
+static void
+on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_t tport)
+{
+    cp_agent_t *a = ctx;
+    if ((add ? a->ntadd : a->ntdel) == TUPLE_BATCH)
+        tuples_flush(a);
+    Rfpb__Tuple *t = add ? &a->tadd[a->ntadd++] : &a->tdel[a->ntdel++];
+    rfpb__tuple__init(t);
+    t->client_ip = cip;
+    t->client_port = cport;
+    t->target_ip = tip;
+    t->target_port = tport;
+    if (add)
+        tuples_flush(a);   /* registration must beat the SYN-ACK */
+}
+
+/* ---------- per-turn flush, timers, stats ---------- */
+
+static void
+on_flush(uv_check_t *h)
+{
+    cp_agent_t *a = h->data;
+    cp_engine_flush(a->eng, now_ms(a));
+    tuples_flush(a);
+    cp_rawsink_flush(a->sink);
+}
+
+static void
+update_gauges(cp_agent_t *a)
+{
+    uint64_t drops = 0;
+    for (unsigned i = 0; i < a->ncaps; i++)
+        drops += cp_capture_drops(a->caps[i]);
+    a->st->kernel_drops = drops;
+    a->st->decap_vlan = a->dst.per_encap[CP_ENCAP_VLAN];
+    a->st->decap_vxlan = a->dst.per_encap[CP_ENCAP_VXLAN];
+    a->st->decap_gre = a->dst.per_encap[CP_ENCAP_GRE];
+    a->st->decap_erspan = a->dst.per_encap[CP_ENCAP_ERSPAN2] + a->dst.per_encap[CP_ENCAP_ERSPAN3];
+    a->st->decap_bad = a->dst.frames - a->dst.ok;
+    a->st->generation = a->ctl ? rf_ctlclient_generation(a->ctl) : 0;
+}
+
+static void
+write_stats(cp_agent_t *a)
+{
+    if (a->stats_fp == NULL)
+        return;
+    update_gauges(a);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(a->stats_fp,
+            "{\"ts_ms\":%llu,\"program\":\"replay-copy\",\"id\":\"%s\",\"generation\":%llu,"
+            "\"counters\":",
+            (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull,
+            a->cfg.id, (unsigned long long)a->st->generation);
+    rf_counters_json(a->stats_fp, cp_stats_defs, cp_stats_ndefs, a->st);
+    fputs("}\n", a->stats_fp);
+    fflush(a->stats_fp);
+}
+
+static void
+on_stats(uv_timer_t *t)
+{
+    write_stats(t->data);
+}
+
+static void begin_stop(cp_agent_t *a, const char *why);
+
+static void
+on_tick(uv_timer_t *t)
+{
+    cp_agent_t *a = t->data;
+    cp_engine_tick(a->eng, now_ms(a));
+    /* Offline: once the file is done and every session has ended (or the
+     * session timeout has passed), there is nothing left to do. */
+    if (a->offline && a->offline_done && !a->stopping &&
+        (a->st->sess_active == 0 ||
+         now_ms(a) - a->start_ms > (uint64_t)a->cfg.eng.session_timeout_ms * 4))
+        begin_stop(a, "offline replay finished");
+}
+
+/* ---------- controller ---------- */
+
+static int
+on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
+{
+    cp_agent_t *a = data;
+    cp_config_t n = a->cfg;
+    if (!as->active) {
+        /* Not in the plan in force: keep capturing nothing new. */
+        n.eng.nrules = 0;
+        n.nicpt = 0;
+    } else {
+        if (as->n_rules == 0 || as->n_rules > RF_RULES_MAX)
+            return rf_err_set(err, RF_EPLAN, "assignment has %zu rules", as->n_rules);
+        n.eng.nrules = (unsigned)as->n_rules;
+        for (size_t i = 0; i < as->n_rules; i++) {
+            const Rfpb__TransferRule *r = as->rules[i];
+            if (r->online_port == 0 || r->online_port > 65535 || r->target_port == 0 ||
+                r->target_port > 65535 || r->target_ip == 0)
+                return rf_err_set(err, RF_EPLAN, "rules[%zu] out of range", i);
+            n.eng.rules[i].online_ip = r->online_ip;
+            n.eng.rules[i].online_port = (uint16_t)r->online_port;
+            n.eng.rules[i].target_ip = r->target_ip;
+            n.eng.rules[i].target_port = (uint16_t)r->target_port;
+        }
+        if (!cp_opts_target_allowed(&a->cfg, n.eng.rules, n.eng.nrules, err))
+            return RF_EPLAN;
+        if (as->client_range == NULL || as->client_range->len > 32 || as->client_range->len < 8)
+            return rf_err_set(err, RF_EPLAN, "assignment without a valid client range");
+        n.eng.has_range = 1;
+        n.eng.range.addr = as->client_range->addr & rf_cidr_mask((uint8_t)as->client_range->len);
+        n.eng.range.len = (uint8_t)as->client_range->len;
+        if (as->port_offset > 1023 || as->copies < 1 || as->copies > 1023 ||
+            as->sample_percent < 1 || as->sample_percent > 100)
+            return rf_err_set(err, RF_EPLAN, "offset/copies/sample out of range");
+        n.eng.offset = as->port_offset;
+        n.eng.copies = as->copies;
+        n.eng.sample_percent = as->sample_percent;
+        n.eng.rate_limit_pps = as->rate_limit_pps;
+        if (as->session_timeout_s)
+            n.eng.session_timeout_ms = as->session_timeout_s * 1000u;
+        n.nicpt = 0;
+        for (size_t i = 0; i < as->n_intercepts && n.nicpt < CP_MAX_ICPT; i++) {
+            const Rfpb__Endpoint *ep = as->intercepts[i];
+            if (ep->host == NULL || strlen(ep->host) >= sizeof(n.icpt[0].host) ||
+                ep->port == 0 || ep->port > 65535)
+                return rf_err_set(err, RF_EPLAN, "intercepts[%zu] invalid", i);
+            strcpy(n.icpt[n.nicpt].host, ep->host);
+            n.icpt[n.nicpt].port = (uint16_t)ep->port;
+            n.nicpt++;
+        }
+    }
+    rf_errbuf_t ferr;
+    for (unsigned i = 0; i < a->ncaps; i++) {
+        if (n.eng.nrules > 0 && cp_capture_set_rules(a->caps[i], n.eng.rules, n.eng.nrules, &ferr))
+            return rf_err_set(err, RF_ECAP, "%s", ferr.msg);
+    }
+    a->cfg = n;
+    cp_engine_reconfigure(a->eng, &a->cfg.eng);
+    icpt_sync(a);
+    char r[40] = "-";
+    if (n.eng.has_range)
+        rf_cidr_format(&n.eng.range, r, sizeof(r));
+    rf_log_info("assignment generation %llu applied: %s, range %s, offset %u, copies %u, "
+                "%u rules, %u intercepts",
+                (unsigned long long)as->generation, as->active ? "active" : "idle", r,
+                n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt);
+    return 0;
+}
+
+static size_t
+fill_stats(void *data, Rfpb__Counter *store, Rfpb__Counter **ptrs, size_t max)
+{
+    cp_agent_t *a = data;
+    update_gauges(a);
+    size_t n = cp_stats_ndefs < max ? cp_stats_ndefs : max;
+    rf_counters_to_pb(store, ptrs, cp_stats_defs, n, a->st);
+    return n;
+}
+
+static const rf_ctlclient_ops_t ctl_ops = {
+    .on_assignment = on_assignment,
+    .fill_stats = fill_stats,
+    .on_state = NULL,
+};
+
+/* ---------- shutdown ---------- */
+
+static void
+on_stop(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+static void
+begin_stop(cp_agent_t *a, const char *why)
+{
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    rf_log_info("stopping: %s", why);
+    /* Reset live sessions so the target frees them, then give the loop a
+     * moment to push the resets and the last stats out. */
+    cp_engine_abort_all(a->eng, now_ms(a));
+    cp_rawsink_flush(a->sink);
+    write_stats(a);
+    uv_timer_start(&a->stop_timer, on_stop, 100, 0);
+}
+
+static void
+on_signal(uv_signal_t *h, int sig)
+{
+    begin_stop(h->data, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void
+on_duration(uv_timer_t *t)
+{
+    begin_stop(t->data, "--duration reached");
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int
+cp_agent_run(const cp_config_t *cfg)
+{
+    cp_agent_t *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return 1;
+    a->cfg = *cfg;
+    a->loop = uv_default_loop();
+    uv_update_time(a->loop);
+    a->start_ms = now_ms(a);
+    if (a->cfg.key_file[0] && rf_auth_key_load(&a->key, a->cfg.key_file) != 0) {
+        rf_log_error("--key-file %s: unreadable or shorter than 16 bytes", a->cfg.key_file);
+        free(a);
+        return 2;
+    }
+    cp_decap_cfg_init(&a->dcfg);
+    a->dcfg.vni_filter = a->cfg.vni;
+    a->dcfg.vxlan_port = a->cfg.vxlan_port;
+
+    cp_sink_t sink = { emit_tramp, a->cfg.eng.has_range ? NULL : on_tuple };
+    a->eng = cp_engine_new(&a->cfg.eng, &sink, a, now_ms(a));
+    if (a->eng == NULL) {
+        rf_log_error("-m %zu MB: cannot allocate the session tables", a->cfg.eng.memory_bytes >> 20);
+        free(a);
+        return 1;
+    }
+    a->st = cp_engine_stats(a->eng);
+    cp_rawsink_counters_t ctr = { NULL, &a->st->send_errors };
+    int r = cp_rawsink_open(&a->sink, 256, (size_t)a->cfg.eng.mtu + 64, ctr);
+    if (r < 0) {
+        rf_log_error("raw socket: %s (replay-copy needs CAP_NET_RAW)", strerror(-r));
+        cp_engine_free(a->eng);
+        free(a);
+        return 1;
+    }
+    rf_errbuf_t err;
+    if (a->cfg.offline[0]) {
+        if (cp_capture_open_offline(&a->offline, a->cfg.offline, a->cfg.eng.rules,
+                                    a->cfg.eng.nrules, a->cfg.filter, &err) != 0) {
+            rf_log_error("%s", err.msg);
+            return 2;
+        }
+        uv_timer_init(a->loop, &a->offline_timer);
+        a->offline_timer.data = a;
+        uv_timer_start(&a->offline_timer, on_offline, 200, 1);
+    } else {
+        unsigned n = a->cfg.nifaces ? a->cfg.nifaces : 1;
+        for (unsigned i = 0; i < n; i++) {
+            cp_live_opts_t lo = {
+                .iface = a->cfg.nifaces ? a->cfg.ifaces[i] : "any",
+                .extra_filter = a->cfg.filter,
+                .promisc = a->cfg.promisc,
+                .vxlan_port = a->cfg.vxlan_port,
+                .buffer_mb = a->cfg.pcap_buffer_mb,
+            };
+            /* In fleet mode the rules may still be empty: capture nothing
+             * useful until the assignment arrives (port 0 matches nothing). */
+            rf_rule_t none = { 0, 0, 0, 0 };
+            const rf_rule_t *rules = a->cfg.eng.nrules ? a->cfg.eng.rules : &none;
+            unsigned nr = a->cfg.eng.nrules ? a->cfg.eng.nrules : 1;
+            if (cp_capture_open_live(&a->caps[i], &lo, rules, nr, &err) != 0) {
+                rf_log_error("%s", err.msg);
+                return 1;
+            }
+            uv_poll_init(a->loop, &a->polls[i], cp_capture_fd(a->caps[i]));
+            a->polls[i].data = a;
+            uv_poll_start(&a->polls[i], UV_READABLE, on_pcap_readable);
+            a->ncaps++;
+        }
+    }
+    if (a->cfg.stats_json[0]) {
+        a->stats_fp = strcmp(a->cfg.stats_json, "-") == 0 ? stdout : fopen(a->cfg.stats_json, "a");
+        if (a->stats_fp == NULL) {
+            rf_log_error("--stats-json %s: %s", a->cfg.stats_json, strerror(errno));
+            return 2;
+        }
+    }
+    uv_timer_init(a->loop, &a->tick);
+    a->tick.data = a;
+    uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_init(a->loop, &a->stats_timer);
+    a->stats_timer.data = a;
+    uv_timer_start(&a->stats_timer, on_stats, a->cfg.stats_interval_s * 1000u,
+                   a->cfg.stats_interval_s * 1000u);
+    uv_timer_init(a->loop, &a->stop_timer);
+    a->stop_timer.data = a;
+    if (a->cfg.duration_s)
+        uv_timer_start(&a->stop_timer, on_duration, a->cfg.duration_s * 1000ull, 0);
+    uv_check_init(a->loop, &a->flush);
+    a->flush.data = a;
+    uv_check_start(&a->flush, on_flush);
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    icpt_sync(a);
+    if (a->cfg.controller[0]) {
+        char host[64];
+        uint16_t port;
+        rf_parse_hostport(a->cfg.controller, host, sizeof(host), &port, 36523);
+        const char *ifs[CP_MAX_IFACES];
+        for (unsigned i = 0; i < a->cfg.nifaces; i++)
+            ifs[i] = a->cfg.ifaces[i];
+        rf_ctlclient_cfg_t cc = {
+            .host = host, .port = port, .id = a->cfg.id, .role = RFPB__ROLE__ROLE_COPY,
+            .advertise = NULL, .listen_port = 0, .key = &a->key,
+            .interfaces = ifs, .n_interfaces = a->cfg.nifaces, .stats_interval_ms = 1000,
+        };
+        if (rf_ctlclient_start(&a->ctl, a->loop, &cc, &ctl_ops, a) != 0) {
+            rf_log_error("--controller %s: cannot start the controller client", a->cfg.controller);
+            return 1;
+        }
+    }
+    rf_log_info("replay-copy %s running: %u rules, %u intercepts, %s capture",
+                a->cfg.id, a->cfg.eng.nrules, a->cfg.nicpt, a->cfg.offline[0] ? "offline" : "live");
+    uv_run(a->loop, UV_RUN_DEFAULT);
+
+    /* Orderly teardown: close every handle, run the loop until they are
+     * gone, then free. */
+    if (a->ctl)
+        rf_ctlclient_stop(a->ctl);
+    a->stopping = 1;
+    for (unsigned i = 0; i < a->nicpts; i++) {
+        a->icpts[i]->wanted = 0;
+        if (a->icpts[i]->conn)
+            rf_conn_close(a->icpts[i]->conn, "shutdown");
+    }
+    uv_walk(a->loop, close_walk, NULL);
+    uv_run(a->loop, UV_RUN_DEFAULT);
+    for (unsigned i = 0; i < a->nicpts; i++)
+        free(a->icpts[i]);
+    for (unsigned i = 0; i < a->ndead; i++)
+        free(a->dead[i]);
+    for (unsigned i = 0; i < a->ncaps; i++)
+        cp_capture_close(a->caps[i]);
+    cp_capture_close(a->offline);
+    cp_rawsink_close(a->sink);
+    cp_engine_free(a->eng);
+    if (a->stats_fp && a->stats_fp != stdout)
+        fclose(a->stats_fp);
+    int code = a->exit_code;
+    free(a);
+    uv_loop_close(uv_default_loop());
+    return code;
+}

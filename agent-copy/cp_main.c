@@ -1,0 +1,63 @@
+/* cp_main.c -- replay-copy: options -> configuration -> loop. Wiring only. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cp_loop.h"
+#include "cp_opts.h"
+#include "rf_auth.h"
+#include "rf_conf.h"
+#include "rf_log.h"
+
+int
+main(int argc, char **argv)
+{
+    rf_conf_args_t merged = { argc, argv };
+    rf_errbuf_t err;
+    const char *conf = rf_conf_find(argc, argv);
+    if (conf != NULL && rf_conf_load(&merged, conf, argc, argv, &err) != 0) {
+        fprintf(stderr, "replay-copy: %s\n", err.msg);
+        return 2;
+    }
+    static cp_config_t cfg;
+    int r = cp_opts_parse(&cfg, merged.argc, merged.argv, &err);
+    if (r == 0)
+        r = cp_opts_validate(&cfg, &err);
+    if (conf != NULL)
+        rf_conf_free(&merged);
+    if (r == 1)
+        return 0;
+    if (r != 0) {
+        fprintf(stderr, "replay-copy: %s\n", err.msg);
+        fprintf(stderr, "try: replay-copy --help\n");
+        return 2;
+    }
+    if (cfg.id[0] == '\0') {
+        gethostname(cfg.id, sizeof(cfg.id) - 1);
+        cfg.id[sizeof(cfg.id) - 1] = '\0';
+    }
+    if (cfg.check_config) {
+        if (cfg.key_file[0]) {
+            rf_auth_key_t k;
+            if (rf_auth_key_load(&k, cfg.key_file) != 0) {
+                fprintf(stderr, "replay-copy: --key-file %s: unreadable or shorter than 16 bytes\n",
+                        cfg.key_file);
+                return 2;
+            }
+        }
+        cp_opts_print(stdout, &cfg);
+        puts("configuration OK");
+        return 0;
+    }
+    rf_log_init("replay-copy", cfg.id);
+    rf_log_set_level_name(cfg.log_level);
+    if (cfg.log_file[0] && rf_log_set_file(cfg.log_file) != 0) {
+        fprintf(stderr, "replay-copy: --log-file %s: cannot open\n", cfg.log_file);
+        return 2;
+    }
+    if (rf_auth_init() != 0) {
+        rf_log_error("libsodium initialisation failed");
+        return 1;
+    }
+    return cp_agent_run(&cfg);
+}

@@ -1,0 +1,59 @@
+/* cp_opts.h -- replay-copy's flags (tcpcopy-compatible) and config file
+ * into cp_config_t (pure: no I/O besides reading --config). */
+#ifndef CP_OPTS_H
+#define CP_OPTS_H
+
+#include <stdint.h>
+
+#include "cp_sess.h"
+#include "rf_err.h"
+
+#define CP_MAX_ICPT 32
+#define CP_MAX_IFACES 8
+#define CP_MAX_ALLOW 16
+
+typedef struct {
+    char     host[64];
+    uint16_t port;
+} cp_endpoint_t;
+
+typedef struct {
+    cp_engine_cfg_t eng;
+    int             have_rules;
+    cp_endpoint_t   icpt[CP_MAX_ICPT];
+    unsigned        nicpt;
+    char            ifaces[CP_MAX_IFACES][32];
+    unsigned        nifaces;
+    char            filter[1024];
+    char            offline[1024];
+    double          speed;             /* offline: 1 = real time, 0 = max */
+    char            stats_json[1024];
+    unsigned        stats_interval_s;
+    char            controller[80];
+    char            id[64];
+    char            key_file[1024];
+    rf_cidr_t       allow[CP_MAX_ALLOW];
+    unsigned        nallow;
+    char            log_level[16];
+    char            log_file[1024];
+    unsigned        duration_s;        /* 0 = run until signalled */
+    int             check_config;
+    int             promisc;
+    uint16_t        vxlan_port;
+    int32_t         vni;               /* -1 = any */
+    unsigned        pcap_buffer_mb;
+} cp_config_t;
+
+/* Parse argv (after --config merging). Returns 0, 1 when --help/--version
+ * was printed, or RF_EPARSE with the flag and reason in err. */
+int  cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err);
+/* Cross-flag checks (rules present unless --controller, targets inside
+ * the allow-list, ...). */
+int  cp_opts_validate(const cp_config_t *cfg, rf_errbuf_t *err);
+/* Is every rule's target inside the allow-list (empty list: all allowed)? */
+int  cp_opts_target_allowed(const cp_config_t *cfg, const rf_rule_t *rules, unsigned n,
+                            rf_errbuf_t *err);
+void cp_opts_usage(FILE *fp);
+void cp_opts_print(FILE *fp, const cp_config_t *cfg);
+
+#endif

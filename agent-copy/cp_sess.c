@@ -1,0 +1,1226 @@
+/* cp_sess.c -- the replay engine. Owns the session pool, the held-packet
+ * slot pool, the two session indexes (by original 4-tuple, by replayed
+ * 4-tuple) and the timer wheel. Does not own capture, sockets or channels.
+ *
+ * Sequence numbers: the client's own sequence space is replayed unchanged
+ * (retransmissions are then exact copies); only the target's sequence space
+ * is learned, from the SYN-ACK the intercept forwards, and written into the
+ * ack field of everything we send. All seq fields are host order. */
+#include "cp_sess.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_fsm.h"
+#include "cp_map.h"
+#include "rf_hash.h"
+#include "rf_pkt.h"
+
+#define NIL 0u                 /* index+1 links: 0 is "none" */
+#define WHEEL_SLOTS 1024u
+#define WHEEL_MS 8u            /* resolution */
+#define RTO_SYN_MS 300u
+#define RTO_DATA_MS 200u
+#define RTO_MAX_MS 6400u
+#define MAX_RETRIES 7u
+#define TIME_WAIT_MS 1000u
+#define GREET_WAIT_MS 500u
+#define MAX_SLOTS_PER_SESS 2048u
+#define PENDING_MAX 8192u
+#define SKIP_CACHE 4096u
+
+typedef struct {
+    uint32_t next;       /* queue link (index+1) */
+    uint32_t seq;        /* first sequence number */
+    uint16_t len;        /* IP datagram length */
+    uint16_t plen;       /* payload bytes */
+    uint8_t  flags;      /* TCP flags of this segment */
+    uint8_t  sent;
+    int16_t  ts_off;     /* TSval offset from IP start, -1 if none */
+    uint8_t  data[];     /* rewritten IP datagram */
+} slot_t;
+
+typedef struct {
+    uint32_t o_next, r_next;       /* hash chains */
+    uint32_t w_next, w_prev;       /* timer wheel list */
+    uint32_t w_bucket;             /* bucket + 1, 0 = not on the wheel */
+    uint32_t q_head, q_tail, q_unsent;
+    uint32_t q_count;
+    uint8_t  state, in_orig, ts_ok, ack_pending;
+    uint8_t  greet_wait, t_wscale, c_wscale, retries;
+    uint8_t  dupacks, have_oack, pad1, pad2;
+    uint16_t copy, ip_id;
+    uint16_t o_cport, o_sport, r_cport, t_port;
+    uint32_t o_cip, o_sip, r_cip, t_ip;
+    uint32_t isn, cap_nxt, snd_nxt, snd_una, rcv_nxt, t_isn;
+    uint32_t t_wnd, ts_recent, ts_last, o_ack0;
+    uint16_t c_win, t_mss;
+    uint32_t rto_ms;
+    uint64_t last_ms, rto_due, greet_due, tw_due, wake_ms;
+} sess_t;
+
+struct cp_engine {
+    cp_engine_cfg_t cfg;
+    cp_sink_t       sink;
+    void           *sink_ctx;
+    cp_stats_t      st;
+
+    sess_t   *sess;            /* [nsess] */
+    uint32_t  nsess, sess_bump, sess_free;
+    uint8_t  *slots;           /* [nslots] of slot_stride bytes */
+    size_t    slot_stride;
+    uint32_t  nslots, slot_bump, slot_free, slots_used;
+    uint32_t *o_heads, *r_heads;  /* [nbuckets] */
+    uint32_t  bucket_mask;
+
+    uint32_t  wheel[WHEEL_SLOTS];
+    uint64_t  wheel_now;       /* last processed tick (ms / WHEEL_MS) */
+
+    uint32_t  pending[PENDING_MAX];
+    uint32_t  npending;
+
+    uint64_t  skip_cache[SKIP_CACHE];   /* mid-stream flows already counted */
+
+    double    tokens;          /* rate limit bucket */
+    uint64_t  tokens_ms;
+
+    uint8_t   scratch[128];    /* synthetic packets */
+};
+
+/* ---------- small helpers ---------- */
+
+static inline slot_t *
+slot_at(cp_engine_t *e, uint32_t id)
+{
+    return (slot_t *)(void *)(e->slots + (size_t)(id - 1) * e->slot_stride);
+}
+
+static inline sess_t *
+sess_at(cp_engine_t *e, uint32_t id)
+{
+    return &e->sess[id - 1];
+}
+
+static inline uint32_t
+sess_id(cp_engine_t *e, sess_t *s)
+{
+    return (uint32_t)(s - e->sess) + 1;
+}
+
+static inline uint32_t
+seg_end(const slot_t *sl)
+{
+    return sl->seq + sl->plen + ((sl->flags & (RF_TH_FIN | RF_TH_SYN)) ? 1u : 0u);
+}
+
+static inline uint32_t
+orig_bucket(cp_engine_t *e, uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport)
+{
+    return (uint32_t)rf_hash_tuple(cip, cport, sip, sport, 11) & e->bucket_mask;
+}
+
+static inline uint32_t
+repl_bucket(cp_engine_t *e, uint32_t cip, uint16_t cport, uint32_t tip, uint16_t tport)
+{
+    return (uint32_t)rf_hash_tuple(cip, cport, tip, tport, 23) & e->bucket_mask;
+}
+
+size_t
+cp_engine_session_bytes(void)
+{
+    return sizeof(sess_t) + 2 * sizeof(uint32_t);
+}
+
+size_t
+cp_engine_session_capacity(const cp_engine_t *e)
+{
+    return e->nsess;
+}
+
+cp_stats_t *
+cp_engine_stats(cp_engine_t *e)
+{
+    return &e->st;
+}
+
+/* ---------- pools ---------- */
+
+static uint32_t
+slot_alloc(cp_engine_t *e)
+{
+    uint32_t id;
+    if (e->slot_free != NIL) {
+        id = e->slot_free;
+        e->slot_free = slot_at(e, id)->next;
+    } else if (e->slot_bump < e->nslots) {
+        id = ++e->slot_bump;
+    } else {
+        return NIL;
+    }
+    e->slots_used++;
+    return id;
+}
+
+static void
+slot_release(cp_engine_t *e, uint32_t id)
+{
+    slot_at(e, id)->next = e->slot_free;
+    e->slot_free = id;
+    e->slots_used--;
+}
+
+static sess_t *
+sess_alloc(cp_engine_t *e)
+{
+    uint32_t id;
+    if (e->sess_free != NIL) {
+        id = e->sess_free;
+        e->sess_free = sess_at(e, id)->o_next;
+    } else if (e->sess_bump < e->nsess) {
+        id = ++e->sess_bump;
+    } else {
+        return NULL;
+    }
+    sess_t *s = sess_at(e, id);
+    memset(s, 0, sizeof(*s));
+    return s;
+}
+
+/* ---------- timer wheel ---------- */
+
+static void
+wheel_unlink(cp_engine_t *e, sess_t *s)
+{
+    if (s->w_bucket == 0)
+        return;
+    if (s->w_prev != NIL)
+        sess_at(e, s->w_prev)->w_next = s->w_next;
+    else
+        e->wheel[s->w_bucket - 1] = s->w_next;
+    if (s->w_next != NIL)
+        sess_at(e, s->w_next)->w_prev = s->w_prev;
+    s->w_bucket = 0;
+    s->w_next = s->w_prev = NIL;
+}
+
+static void
+wheel_insert(cp_engine_t *e, sess_t *s, uint64_t due_ms)
+{
+    wheel_unlink(e, s);
+    uint64_t tick = due_ms / WHEEL_MS;
+    if (tick <= e->wheel_now)
+        tick = e->wheel_now + 1;
+    uint32_t b = (uint32_t)(tick % WHEEL_SLOTS);
+    uint32_t id = sess_id(e, s);
+    s->wake_ms = due_ms;
+    s->w_bucket = b + 1;
+    s->w_prev = NIL;
+    s->w_next = e->wheel[b];
+    if (s->w_next != NIL)
+        sess_at(e, s->w_next)->w_prev = id;
+    e->wheel[b] = id;
+}
+
+/* The session's next deadline: the earliest of retransmission, greeting
+ * hold, TIME_WAIT end and idle timeout. */
+static void
+rearm(cp_engine_t *e, sess_t *s)
+{
+    uint64_t due;
+    if (s->state == CP_ST_TIME_WAIT) {
+        due = s->tw_due;
+    } else {
+        due = s->last_ms + e->cfg.session_timeout_ms;
+        if (s->rto_due && s->rto_due < due)
+            due = s->rto_due;
+        if (s->greet_wait && s->greet_due < due)
+            due = s->greet_due;
+    }
+    wheel_insert(e, s, due);
+}
+
+/* ---------- indexes ---------- */
+
+static void
+orig_unlink(cp_engine_t *e, sess_t *s)
+{
+    if (!s->in_orig)
+        return;
+    uint32_t b = orig_bucket(e, s->o_cip, s->o_cport, s->o_sip, s->o_sport);
+    uint32_t id = sess_id(e, s), *pp = &e->o_heads[b];
+    while (*pp != NIL && *pp != id)
+        pp = &sess_at(e, *pp)->o_next;
+    if (*pp == id)
+        *pp = s->o_next;
+    s->in_orig = 0;
+    s->o_next = NIL;
+}
+
+static void
+repl_unlink(cp_engine_t *e, sess_t *s)
+{
+    uint32_t b = repl_bucket(e, s->r_cip, s->r_cport, s->t_ip, s->t_port);
+    uint32_t id = sess_id(e, s), *pp = &e->r_heads[b];
+    while (*pp != NIL && *pp != id)
+        pp = &sess_at(e, *pp)->r_next;
+    if (*pp == id)
+        *pp = s->r_next;
+    s->r_next = NIL;
+}
+
+static sess_t *
+repl_find(cp_engine_t *e, uint32_t cip, uint16_t cport, uint32_t tip, uint16_t tport)
+{
+    for (uint32_t id = e->r_heads[repl_bucket(e, cip, cport, tip, tport)]; id != NIL;) {
+        sess_t *s = sess_at(e, id);
+        if (s->r_cip == cip && s->r_cport == cport && s->t_ip == tip && s->t_port == tport)
+            return s;
+        id = s->r_next;
+    }
+    return NULL;
+}
+
+/* ---------- engine lifetime ---------- */
+
+cp_engine_t *
+cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx, uint64_t now_ms)
+{
+    cp_engine_t *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->cfg = *cfg;
+    if (e->cfg.copies == 0)
+        e->cfg.copies = 1;
+    if (e->cfg.mtu < 576)
+        e->cfg.mtu = 1500;
+    e->sink = *sink;
+    e->sink_ctx = sink_ctx;
+    /* A quarter of the budget for sessions and indexes, the rest for held
+     * packets. calloc of large blocks maps zero pages lazily, so the
+     * resident size follows use, not the budget. */
+    size_t budget = cfg->memory_bytes ? cfg->memory_bytes : 256u << 20;
+    size_t per_sess = sizeof(sess_t) + 4 * sizeof(uint32_t);
+    size_t ns = (budget / 4) / per_sess;
+    if (ns < 64)
+        ns = 64;
+    if (ns > (1u << 24))
+        ns = 1u << 24;
+    uint32_t nb = 1;
+    while (nb < ns)
+        nb <<= 1;
+    e->slot_stride = (sizeof(slot_t) + e->cfg.mtu + 63) & ~(size_t)63;
+    size_t nsl = (budget - budget / 4) / e->slot_stride;
+    if (nsl < 256)
+        nsl = 256;
+    if (nsl > (1u << 26))
+        nsl = 1u << 26;
+    e->nsess = (uint32_t)ns;
+    e->nslots = (uint32_t)nsl;
+    e->bucket_mask = nb - 1;
+    e->sess = calloc(ns, sizeof(sess_t));
+    e->slots = calloc(nsl, e->slot_stride);
+    e->o_heads = calloc(nb, sizeof(uint32_t));
+    e->r_heads = calloc(nb, sizeof(uint32_t));
+    if (!e->sess || !e->slots || !e->o_heads || !e->r_heads) {
+        cp_engine_free(e);
+        return NULL;
+    }
+    e->wheel_now = now_ms / WHEEL_MS;
+    e->tokens_ms = now_ms;
+    e->tokens = (double)e->cfg.rate_limit_pps;
+    return e;
+}
+
+void
+cp_engine_free(cp_engine_t *e)
+{
+    if (e == NULL)
+        return;
+    free(e->sess);
+    free(e->slots);
+    free(e->o_heads);
+    free(e->r_heads);
+    free(e);
+}
+
+void
+cp_engine_reconfigure(cp_engine_t *e, const cp_engine_cfg_t *cfg)
+{
+    size_t budget = e->cfg.memory_bytes;
+    uint16_t mtu = e->cfg.mtu;
+    e->cfg = *cfg;
+    /* Pools were sized at creation; they do not move under live sessions. */
+    e->cfg.memory_bytes = budget;
+    e->cfg.mtu = mtu;
+    if (e->cfg.copies == 0)
+        e->cfg.copies = 1;
+}
+
+/* ---------- packet output ---------- */
+
+static void
+emit(cp_engine_t *e, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    e->st.replayed_pkts++;
+    e->st.replayed_bytes += len;
+    if (e->cfg.rate_limit_pps)
+        e->tokens -= 1.0;
+    e->sink.emit(e->sink_ctx, ip, len, daddr);
+}
+
+/* Patch ack, TSecr and window-independent fields of a held segment, then
+ * send it. The slot keeps the patched copy; the next send patches again. */
+static void
+send_slot(cp_engine_t *e, sess_t *s, slot_t *sl)
+{
+    uint8_t *ip = sl->data;
+    uint8_t *tcp = ip + (ip[0] & 0x0f) * 4;
+    if (!(sl->flags & RF_TH_SYN)) {
+        wr32(tcp + 8, s->rcv_nxt);
+        tcp[13] |= RF_TH_ACK;
+    }
+    if (sl->ts_off >= 0) {
+        if (seq_gt(rd32(ip + sl->ts_off), s->ts_last))
+            s->ts_last = rd32(ip + sl->ts_off);
+        if (s->ts_ok && !(sl->flags & RF_TH_SYN))
+            wr32(ip + sl->ts_off + 4, s->ts_recent);
+    }
+    rf_pkt_fix_checksums(ip);
+    sl->sent = 1;
+    emit(e, ip, sl->len, s->t_ip);
+}
+
+/* A packet we make up: pure ACK, RST, or synthetic SYN. */
+static void
+send_synth(cp_engine_t *e, sess_t *s, uint8_t flags, uint32_t seq, int syn_mss)
+{
+    uint8_t *p = e->scratch;
+    int ts = s->ts_ok && !(flags & RF_TH_RST);
+    uint16_t tcp_len = (uint16_t)(20 + (ts ? 12 : 0) + (syn_mss ? 4 : 0));
+    uint16_t tot = (uint16_t)(20 + tcp_len);
+    memset(p, 0, tot);
+    p[0] = 0x45;
+    wr16(p + 2, tot);
+    wr16(p + 4, s->ip_id++);
+    wr16(p + 6, 0x4000);   /* DF */
+    p[8] = 64;
+    p[9] = 6;
+    wr32(p + 12, s->r_cip);
+    wr32(p + 16, s->t_ip);
+    uint8_t *t = p + 20;
+    wr16(t, s->r_cport);
+    wr16(t + 2, s->t_port);
+    wr32(t + 4, seq);
+    if (!(flags & RF_TH_SYN)) {
+        wr32(t + 8, s->rcv_nxt);
+        flags |= RF_TH_ACK;
+    }
+    t[12] = (uint8_t)((tcp_len / 4) << 4);
+    t[13] = flags;
+    wr16(t + 14, syn_mss ? 65535 : s->c_win);
+    uint8_t *o = t + 20;
+    if (syn_mss) {
+        o[0] = 2;
+        o[1] = 4;
+        wr16(o + 2, (uint16_t)syn_mss);
+        o += 4;
+    }
+    if (ts) {
+        o[0] = 1;
+        o[1] = 1;
+        o[2] = 8;
+        o[3] = 10;
+        wr32(o + 4, s->ts_last);
+        wr32(o + 8, s->ts_recent);
+    }
+    rf_pkt_fix_checksums(p);
+    emit(e, p, tot, s->t_ip);
+}
+
+/* ---------- session teardown ---------- */
+
+static void
+sess_free(cp_engine_t *e, sess_t *s)
+{
+    wheel_unlink(e, s);
+    orig_unlink(e, s);
+    repl_unlink(e, s);
+    for (uint32_t id = s->q_head; id != NIL;) {
+        uint32_t nx = slot_at(e, id)->next;
+        slot_release(e, id);
+        id = nx;
+    }
+    if (!e->cfg.has_range && e->sink.tuple)
+        e->sink.tuple(e->sink_ctx, 0, s->r_cip, s->r_cport, s->t_ip, s->t_port);
+    s->state = CP_ST_FREE;
+    s->ack_pending = 0;
+    s->o_next = e->sess_free;
+    e->sess_free = sess_id(e, s);
+    e->st.sess_active--;
+}
+
+static void
+queue_drop_all(cp_engine_t *e, sess_t *s)
+{
+    for (uint32_t id = s->q_head; id != NIL;) {
+        uint32_t nx = slot_at(e, id)->next;
+        slot_release(e, id);
+        id = nx;
+    }
+    s->q_head = s->q_tail = s->q_unsent = NIL;
+    s->q_count = 0;
+}
+
+static void
+enter_time_wait(cp_engine_t *e, sess_t *s, uint64_t now_ms)
+{
+    s->state = CP_ST_TIME_WAIT;
+    s->rto_due = 0;
+    s->tw_due = now_ms + TIME_WAIT_MS;
+    queue_drop_all(e, s);
+    e->st.sess_completed++;
+    rearm(e, s);
+}
+
+/* Abnormal end: reset the target's side so it frees its resources. */
+static void
+abort_sess(cp_engine_t *e, sess_t *s, uint64_t *counter)
+{
+    if (s->state != CP_ST_SYN_SENT || s->q_head == NIL || slot_at(e, s->q_head)->sent)
+        send_synth(e, s, RF_TH_RST, s->snd_nxt, 0);
+    (*counter)++;
+    sess_free(e, s);
+}
+
+static void
+fsm(cp_engine_t *e, sess_t *s, cp_event_t ev, uint64_t now_ms)
+{
+    int next = cp_fsm_step((cp_state_t)s->state, ev);
+    if (next < 0)
+        return;
+    if (next == CP_ST_TIME_WAIT && s->state != CP_ST_TIME_WAIT) {
+        enter_time_wait(e, s, now_ms);
+        return;
+    }
+    s->state = (uint8_t)next;
+}
+
+/* ---------- sending held data ---------- */
+
+static void
+arm_rto(sess_t *s, uint64_t now_ms)
+{
+    if (s->snd_una != s->snd_nxt) {
+        if (s->rto_due == 0)
+            s->rto_due = now_ms + s->rto_ms;
+    } else {
+        s->rto_due = 0;
+    }
+}
+
+/* Send what the state, the target's window and the greeting rule allow. */
+static void
+pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
+{
+    if (s->state == CP_ST_SYN_SENT) {
+        if (s->q_head != NIL && !slot_at(e, s->q_head)->sent) {
+            slot_t *sl = slot_at(e, s->q_head);
+            send_slot(e, s, sl);
+            s->snd_nxt = seg_end(sl);
+            s->q_unsent = sl->next;
+        }
+        arm_rto(s, now_ms);
+        return;
+    }
+    if (!cp_fsm_can_send((cp_state_t)s->state) || s->greet_wait)
+        return;
+    while (s->q_unsent != NIL && s->state != CP_ST_TIME_WAIT) {
+        slot_t *sl = slot_at(e, s->q_unsent);
+        uint32_t end = seg_end(sl);
+        /* Flow control: never more in flight than the target offered;
+         * a zero window is probed by the retransmission timer. */
+        if (s->snd_una != s->snd_nxt && seq_gt(end, s->snd_una + s->t_wnd))
+            break;
+        uint32_t id = s->q_unsent;
+        s->q_unsent = sl->next;
+        send_slot(e, s, sl);
+        if (seq_gt(end, s->snd_nxt))
+            s->snd_nxt = end;
+        if (sl->flags & RF_TH_RST) {
+            fsm(e, s, CP_EV_RST_SENT, now_ms);
+            return;
+        }
+        if (sl->flags & RF_TH_FIN)
+            fsm(e, s, CP_EV_FIN_SENT, now_ms);
+        (void)id;
+        if (!cp_fsm_can_send((cp_state_t)s->state))
+            break;
+    }
+    arm_rto(s, now_ms);
+}
+
+/* ---------- building held segments ---------- */
+
+/* Copy [payload_off, payload_off + plen) of a captured segment into a new
+ * slot with the replayed addresses. Returns the slot id or NIL. */
+static uint32_t
+make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_off, uint16_t plen,
+          uint8_t flags)
+{
+    if (s->q_count >= MAX_SLOTS_PER_SESS)
+        return NIL;
+    uint32_t id = slot_alloc(e);
+    if (id == NIL)
+        return NIL;
+    slot_t *sl = slot_at(e, id);
+    uint16_t hl = (uint16_t)(v->ip_hlen + v->tcp_hlen);
+    memcpy(sl->data, v->ip, hl);
+    memcpy(sl->data + hl, v->payload + payload_off, plen);
+    uint8_t *ip = sl->data, *tcp = ip + v->ip_hlen;
+    wr16(ip + 2, (uint16_t)(hl + plen));
+    ip[6] = (uint8_t)(ip[6] & 0x40);   /* keep DF only */
+    ip[7] = 0;
+    wr32(ip + 12, s->r_cip);
+    wr32(ip + 16, s->t_ip);
+    wr16(tcp, s->r_cport);
+    wr16(tcp + 2, s->t_port);
+    wr32(tcp + 4, v->seq + payload_off);
+    tcp[13] = flags;
+    sl->next = NIL;
+    sl->seq = v->seq + payload_off;
+    sl->len = (uint16_t)(hl + plen);
+    sl->plen = plen;
+    sl->flags = flags;
+    sl->sent = 0;
+    rf_tcp_opts_t o;
+    rf_tcp_opts(&o, tcp, v->tcp_hlen);
+    sl->ts_off = o.ts_off >= 0 ? (int16_t)(v->ip_hlen + o.ts_off) : -1;
+    if ((flags & RF_TH_SYN) && o.mss > e->cfg.mtu - 40) {
+        /* Clamp the advertised MSS to the path to the target. */
+        for (uint16_t i = 20; i + 4 <= v->tcp_hlen; i++) {
+            if (tcp[i] == 2 && tcp[i + 1] == 4) {
+                wr16(tcp + i + 2, (uint16_t)(e->cfg.mtu - 40));
+                break;
+            }
+        }
+    }
+    s->q_count++;
+    return id;
+}
+
+static void
+queue_append(cp_engine_t *e, sess_t *s, uint32_t id)
+{
+    if (s->q_tail != NIL)
+        slot_at(e, s->q_tail)->next = id;
+    else
+        s->q_head = id;
+    s->q_tail = id;
+    if (s->q_unsent == NIL)
+        s->q_unsent = id;
+}
+
+/* Queue a captured data/FIN/RST segment, split to the MTU. Returns 1 when
+ * something new was queued, 0 for a duplicate, -1 when out of slots. */
+static int
+enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
+{
+    uint32_t seq = v->seq, off = 0, plen = v->payload_len;
+    uint8_t fin = v->flags & RF_TH_FIN, rst = v->flags & RF_TH_RST;
+    if (rst) {
+        uint32_t id = make_slot(e, s, v, 0, 0, RF_TH_RST | RF_TH_ACK);
+        if (id == NIL)
+            return -1;
+        slot_at(e, id)->seq = s->cap_nxt;
+        wr32(slot_at(e, id)->data + v->ip_hlen + 4, s->cap_nxt);
+        queue_append(e, s, id);
+        return 1;
+    }
+    /* Client retransmission of what we already hold or sent: skip, or trim
+     * the part we have. */
+    if (seq_lt(seq, s->cap_nxt)) {
+        uint32_t have = s->cap_nxt - seq;
+        if (have >= plen && !(fin && have == plen)) {
+            return 0;
+        }
+        if (have > plen)
+            have = plen;
+        off = have;
+        plen -= have;
+    }
+    if (plen == 0 && !fin)
+        return 0;
+    if (s->have_oack == 0) {
+        s->have_oack = 1;
+        s->o_ack0 = v->ack;
+    }
+    if (plen > 0 && s->cap_nxt == s->isn + 1 && v->ack != s->o_ack0 &&
+        (s->state == CP_ST_SYN_SENT || s->rcv_nxt == s->t_isn + 1)) {
+        /* The online server spoke first (a greeting): hold the client's
+         * first request until the target has greeted too. */
+        s->greet_wait = 1;
+        s->greet_due = now_ms + GREET_WAIT_MS;
+    }
+    s->c_win = v->win;
+    uint32_t room = (uint32_t)e->cfg.mtu - v->ip_hlen - v->tcp_hlen;
+    if (room < 64)
+        room = 64;
+    do {
+        uint32_t chunk = plen > room ? room : plen;
+        int last = chunk == plen;
+        uint8_t fl = (uint8_t)(v->flags & (RF_TH_PSH | RF_TH_ACK | 0x20 | 0xc0));
+        if (last && fin)
+            fl |= RF_TH_FIN;
+        if (!last)
+            fl &= (uint8_t)~RF_TH_PSH;
+        uint32_t id = make_slot(e, s, v, off, (uint16_t)chunk, fl);
+        if (id == NIL)
+            return -1;
+        queue_append(e, s, id);
+        off += chunk;
+        plen -= chunk;
+        s->cap_nxt = seg_end(slot_at(e, id));
+    } while (plen > 0);
+    return 1;
+}
+
+/* ---------- admission ---------- */
+
+static int
+rate_admit(cp_engine_t *e, uint64_t now_ms)
+{
+    if (e->cfg.rate_limit_pps == 0)
+        return 1;
+    double pps = (double)e->cfg.rate_limit_pps;
+    e->tokens += (double)(now_ms - e->tokens_ms) * pps / 1000.0;
+    e->tokens_ms = now_ms;
+    if (e->tokens > pps)
+        e->tokens = pps;   /* one second of burst */
+    return e->tokens > 0;
+}
+
+/* Create copy k of a session for a captured SYN (or, adopting, for a
+ * mid-stream segment). */
+static sess_t *
+sess_create(cp_engine_t *e, const rf_tcp_view_t *v, const rf_rule_t *rule, unsigned k,
+            uint64_t now_ms)
+{
+    if (!rate_admit(e, now_ms)) {
+        e->st.sess_rate_limited++;
+        return NULL;
+    }
+    uint32_t cip = e->cfg.has_range ? cp_map_addr(&e->cfg.range, v->saddr, k, e->cfg.copies)
+                                    : v->saddr;
+    uint16_t port = cp_map_port(v->sport, e->cfg.offset, k, e->cfg.copies);
+    uint32_t tip = rule->target_ip;
+    uint16_t tport = rule->target_port;
+    /* A replayed 4-tuple may be live only once on the target. */
+    for (unsigned attempt = 0;; attempt++) {
+        sess_t *old = repl_find(e, cip, port, tip, tport);
+        if (old == NULL)
+            break;
+        if (old->state == CP_ST_TIME_WAIT) {
+            /* Finished: its grace period is ours to cut short. */
+            sess_free(e, old);
+            break;
+        }
+        e->st.port_collisions++;
+        if (attempt == 32) {
+            e->st.sess_shed++;
+            return NULL;
+        }
+        port = cp_map_port_probe(port, attempt);
+    }
+    sess_t *s = sess_alloc(e);
+    if (s == NULL) {
+        e->st.sess_shed++;
+        return NULL;
+    }
+    s->state = CP_ST_SYN_SENT;
+    s->copy = (uint16_t)k;
+    s->o_cip = v->saddr;
+    s->o_cport = v->sport;
+    s->o_sip = v->daddr;
+    s->o_sport = v->dport;
+    s->r_cip = cip;
+    s->r_cport = port;
+    s->t_ip = tip;
+    s->t_port = tport;
+    s->ip_id = (uint16_t)(rf_mix64(now_ms ^ port) & 0xffff);
+    s->rto_ms = RTO_SYN_MS;
+    s->last_ms = now_ms;
+    s->c_win = 65535;
+    s->t_wnd = 65535;
+    uint32_t id = sess_id(e, s);
+    uint32_t ob = orig_bucket(e, s->o_cip, s->o_cport, s->o_sip, s->o_sport);
+    s->o_next = e->o_heads[ob];
+    e->o_heads[ob] = id;
+    s->in_orig = 1;
+    uint32_t rb = repl_bucket(e, cip, port, tip, tport);
+    s->r_next = e->r_heads[rb];
+    e->r_heads[rb] = id;
+    e->st.sess_active++;
+    e->st.sess_opened++;
+    if (!e->cfg.has_range && e->sink.tuple)
+        e->sink.tuple(e->sink_ctx, 1, cip, port, tip, tport);
+    return s;
+}
+
+static int
+start_with_syn(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
+{
+    rf_tcp_opts_t o;
+    rf_tcp_opts(&o, v->tcp, v->tcp_hlen);
+    s->isn = v->seq;
+    s->snd_una = s->snd_nxt = s->cap_nxt = v->seq;
+    s->c_wscale = o.wscale >= 0 ? (uint8_t)(o.wscale + 1) : 0;   /* 0 = not offered */
+    s->ts_ok = o.has_ts;   /* confirmed by the SYN-ACK */
+    s->ts_last = o.ts_val;
+    uint32_t id = make_slot(e, s, v, 0, 0, v->flags & (RF_TH_SYN | 0xc0));
+    if (id == NIL)
+        return -1;
+    queue_append(e, s, id);
+    s->cap_nxt = v->seq + 1;
+    pump(e, s, now_ms);
+    rearm(e, s);
+    return 0;
+}
+
+/* Mid-stream adoption: a synthetic SYN one before the first byte. */
+static int
+start_synthetic(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
+{
+    s->isn = v->seq - 1;
+    s->snd_una = s->snd_nxt = s->isn;
+    s->cap_nxt = v->seq;
+    s->c_wscale = 0;
+    s->ts_ok = 0;
+    s->have_oack = 1;
+    s->o_ack0 = v->ack;
+    send_synth(e, s, RF_TH_SYN, s->isn, e->cfg.mss ? e->cfg.mss : 1460);
+    s->snd_nxt = s->isn + 1;
+    arm_rto(s, now_ms);
+    return 0;
+}
+
+/* ---------- client packets ---------- */
+
+static const rf_rule_t *
+match_rule(const cp_engine_t *e, const rf_tcp_view_t *v)
+{
+    for (unsigned i = 0; i < e->cfg.nrules; i++) {
+        const rf_rule_t *r = &e->cfg.rules[i];
+        if (r->online_port == v->dport && (r->online_ip == 0 || r->online_ip == v->daddr))
+            return r;
+    }
+    return NULL;
+}
+
+static void
+count_midstream(cp_engine_t *e, const rf_tcp_view_t *v)
+{
+    e->st.midstream_pkts++;
+    uint64_t h = rf_hash_tuple(v->saddr, v->sport, v->daddr, v->dport, 5) | 1;
+    uint64_t *c = &e->skip_cache[h % SKIP_CACHE];
+    if (*c != h) {
+        *c = h;
+        e->st.sess_skipped_midstream++;
+    }
+}
+
+void
+cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_ms)
+{
+    e->st.cap_pkts++;
+    e->st.cap_bytes += len;
+    rf_tcp_view_t v;
+    /* The view is read only here; slots get their own rewritten copies. */
+    if (rf_tcp_parse(&v, (uint8_t *)(uintptr_t)ip, len, 1) != RF_PKT_OK) {
+        e->st.bad_pkts++;
+        return;
+    }
+    const rf_rule_t *rule = match_rule(e, &v);
+    if (rule == NULL) {
+        e->st.no_rule++;
+        return;
+    }
+    if (!cp_map_shard_mine(v.saddr, v.sport, v.daddr, v.dport, e->cfg.shard_idx, e->cfg.shard_n)) {
+        e->st.shard_out++;
+        return;
+    }
+    if (!cp_map_sampled(v.saddr, v.sport, v.daddr, v.dport, e->cfg.sample_percent)) {
+        e->st.sampled_out++;
+        return;
+    }
+    int syn = (v.flags & (RF_TH_SYN | RF_TH_ACK)) == RF_TH_SYN;
+    int pure_ack = v.payload_len == 0 && !(v.flags & (RF_TH_SYN | RF_TH_FIN | RF_TH_RST));
+
+    /* Walk every copy of this original session. */
+    uint32_t ob = orig_bucket(e, v.saddr, v.sport, v.daddr, v.dport);
+    int found = 0, queued = 0, dup = 0, failed = 0;
+    for (uint32_t id = e->o_heads[ob], nx; id != NIL; id = nx) {
+        sess_t *s = sess_at(e, id);
+        nx = s->o_next;
+        if (s->o_cip != v.saddr || s->o_cport != v.sport || s->o_sip != v.daddr ||
+            s->o_sport != v.dport)
+            continue;
+        found = 1;
+        if (syn) {
+            if (v.seq == s->isn) {
+                dup = 1;       /* the client retransmitted its SYN */
+                continue;
+            }
+            /* A new connection on a reused client port: the old replay
+             * finishes on its own tuple; the new one gets a fresh one. */
+            orig_unlink(e, s);
+            found = 0;
+            continue;
+        }
+        if (pure_ack) {
+            if (!s->have_oack && s->state != CP_ST_TIME_WAIT) {
+                s->have_oack = 1;
+                s->o_ack0 = v.ack;
+            }
+            continue;
+        }
+        if (s->state == CP_ST_TIME_WAIT) {
+            dup = 1;
+            continue;
+        }
+        int r = enqueue(e, s, &v, now_ms);
+        if (r < 0) {
+            failed = 1;
+            abort_sess(e, s, &e->st.sess_aborted);
+            continue;
+        }
+        if (r == 0) {
+            dup = 1;
+            continue;
+        }
+        queued = 1;
+        s->last_ms = now_ms;
+        pump(e, s, now_ms);
+        if (s->state != CP_ST_FREE)
+            rearm(e, s);
+    }
+    if (found && pure_ack) {
+        e->st.pure_acks++;
+        return;
+    }
+    if (queued) {
+        e->st.accepted_pkts++;
+        return;
+    }
+    if (found && !syn) {
+        if (failed)
+            e->st.shed_pkts++;
+        else
+            e->st.client_dups++;
+        return;
+    }
+    if (syn && dup) {
+        e->st.client_dups++;
+        return;
+    }
+    /* No live session for this packet. */
+    if (syn) {
+        int made = 0;
+        for (unsigned k = 0; k < e->cfg.copies; k++) {
+            sess_t *s = sess_create(e, &v, rule, k, now_ms);
+            if (s == NULL)
+                continue;
+            if (start_with_syn(e, s, &v, now_ms) != 0) {
+                e->st.sess_shed++;
+                sess_free(e, s);
+                continue;
+            }
+            made = 1;
+        }
+        if (made)
+            e->st.accepted_pkts++;
+        else
+            e->st.shed_pkts++;
+        return;
+    }
+    if (pure_ack) {
+        e->st.pure_acks++;
+        return;
+    }
+    if (!e->cfg.adopt_midstream || (v.flags & RF_TH_RST) || v.payload_len == 0) {
+        count_midstream(e, &v);
+        return;
+    }
+    int made = 0;
+    for (unsigned k = 0; k < e->cfg.copies; k++) {
+        sess_t *s = sess_create(e, &v, rule, k, now_ms);
+        if (s == NULL)
+            continue;
+        start_synthetic(e, s, &v, now_ms);
+        if (enqueue(e, s, &v, now_ms) < 0) {
+            abort_sess(e, s, &e->st.sess_aborted);
+            continue;
+        }
+        rearm(e, s);
+        made = 1;
+    }
+    if (made)
+        e->st.accepted_pkts++;
+    else
+        e->st.shed_pkts++;
+}
+
+/* ---------- responses ---------- */
+
+static void
+want_ack(cp_engine_t *e, sess_t *s, uint64_t now_ms)
+{
+    if (s->ack_pending)
+        return;
+    if (e->npending == PENDING_MAX) {
+        send_synth(e, s, 0, s->snd_nxt, 0);
+        return;
+    }
+    s->ack_pending = 1;
+    e->pending[e->npending++] = sess_id(e, s);
+    (void)now_ms;
+}
+
+/* Drop held segments the target has acknowledged. */
+static void
+ack_advance(cp_engine_t *e, sess_t *s, uint32_t ack, uint64_t now_ms)
+{
+    s->snd_una = ack;
+    s->retries = 0;
+    s->rto_ms = RTO_DATA_MS;
+    s->dupacks = 0;
+    int fin_acked = 0;
+    while (s->q_head != NIL && s->q_head != s->q_unsent) {
+        slot_t *sl = slot_at(e, s->q_head);
+        if (!seq_le(seg_end(sl), ack))
+            break;
+        if (sl->flags & RF_TH_FIN)
+            fin_acked = 1;
+        uint32_t id = s->q_head;
+        s->q_head = sl->next;
+        if (s->q_head == NIL)
+            s->q_tail = NIL;
+        slot_release(e, id);
+        s->q_count--;
+    }
+    s->rto_due = 0;
+    arm_rto(s, now_ms);
+    if (fin_acked)
+        fsm(e, s, CP_EV_FIN_ACKED, now_ms);
+}
+
+static void
+retransmit_head(cp_engine_t *e, sess_t *s)
+{
+    if (s->q_head == NIL || s->q_head == s->q_unsent)
+        return;
+    slot_t *sl = slot_at(e, s->q_head);
+    if (sl->flags & RF_TH_SYN)
+        e->st.syn_retransmits++;
+    else
+        e->st.retransmits++;
+    send_slot(e, s, sl);
+}
+
+void
+cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t now_ms)
+{
+    rf_tcp_view_t v;
+    if (rf_tcp_parse(&v, (uint8_t *)(uintptr_t)hdr, len, 0) != RF_PKT_OK) {
+        e->st.resp_bad++;
+        return;
+    }
+    sess_t *s = repl_find(e, v.daddr, v.dport, v.saddr, v.sport);
+    if (s == NULL) {
+        e->st.resp_unmatched++;
+        return;
+    }
+    e->st.resp_received++;
+    s->last_ms = now_ms;
+    rf_tcp_opts_t o;
+    rf_tcp_opts(&o, v.tcp, v.tcp_hlen);
+
+    if (v.flags & RF_TH_RST) {
+        if (s->state == CP_ST_TIME_WAIT) {
+            return;
+        }
+        /* The target reset us. A reset after everything was delivered is
+         * how some servers close; one with data still held is a loss. */
+        int clean = s->q_unsent == NIL && s->snd_una == s->snd_nxt && s->state != CP_ST_SYN_SENT;
+        if (clean) {
+            enter_time_wait(e, s, now_ms);
+        } else {
+            e->st.sess_reset++;
+            sess_free(e, s);
+        }
+        return;
+    }
+
+    if ((v.flags & (RF_TH_SYN | RF_TH_ACK)) == (RF_TH_SYN | RF_TH_ACK)) {
+        if (s->state == CP_ST_SYN_SENT) {
+            if (v.ack != s->isn + 1)
+                return;   /* not an answer to our SYN */
+            s->t_isn = v.seq;
+            s->rcv_nxt = v.seq + 1;
+            s->t_wscale = (s->c_wscale && o.wscale >= 0) ? (uint8_t)o.wscale : 0;
+            s->ts_ok = s->ts_ok && o.has_ts;
+            if (o.has_ts)
+                s->ts_recent = o.ts_val;
+            s->t_mss = o.mss;
+            s->t_wnd = v.win;   /* never scaled in a SYN-ACK */
+            if (s->t_wnd == 0)
+                s->t_wnd = 1;
+            /* We acknowledge every response byte at once, so a wide
+             * window costs nothing and never throttles the target. */
+            s->c_win = 65535;
+            ack_advance(e, s, v.ack, now_ms);
+            fsm(e, s, CP_EV_SYNACK, now_ms);
+            /* Complete the handshake ourselves: the client's own third
+             * packet was usually captured long before this SYN-ACK. */
+            send_synth(e, s, 0, s->snd_nxt, 0);
+            if (s->greet_wait && s->greet_due == 0)
+                s->greet_due = now_ms + GREET_WAIT_MS;
+            pump(e, s, now_ms);
+        } else if (s->state != CP_ST_TIME_WAIT) {
+            want_ack(e, s, now_ms);   /* our ACK was lost */
+        }
+        rearm(e, s);
+        return;
+    }
+    if (s->state == CP_ST_SYN_SENT)
+        return;   /* a left-over of an older connection on this tuple */
+
+    if (o.has_ts && s->ts_ok && seq_ge(o.ts_val, s->ts_recent))
+        s->ts_recent = o.ts_val;
+    if (v.flags & RF_TH_ACK) {
+        uint32_t wnd = (uint32_t)v.win << s->t_wscale;
+        if (seq_gt(v.ack, s->snd_una) && seq_le(v.ack, s->snd_nxt)) {
+            s->t_wnd = wnd;
+            ack_advance(e, s, v.ack, now_ms);
+        } else if (v.ack == s->snd_una) {
+            s->t_wnd = wnd;
+            if (s->snd_una != s->snd_nxt && v.payload_len == 0 && !(v.flags & RF_TH_FIN) &&
+                ++s->dupacks == 3)
+                retransmit_head(e, s);
+        }
+    }
+    if (s->state == CP_ST_TIME_WAIT && !(v.flags & RF_TH_FIN)) {
+        rearm(e, s);
+        return;
+    }
+    uint32_t end = v.seq + v.payload_len + ((v.flags & RF_TH_FIN) ? 1u : 0u);
+    if (v.payload_len > 0 || (v.flags & RF_TH_FIN)) {
+        /* Acknowledge the highest byte seen: a response segment the
+         * intercept missed is acked anyway, so it never stalls the target. */
+        if (seq_gt(end, s->rcv_nxt))
+            s->rcv_nxt = end;
+        want_ack(e, s, now_ms);
+        if (s->greet_wait)
+            s->greet_wait = 0;
+    }
+    if (v.flags & RF_TH_FIN)
+        fsm(e, s, CP_EV_TARGET_FIN, now_ms);
+    if (s->state != CP_ST_TIME_WAIT)
+        pump(e, s, now_ms);
+    rearm(e, s);
+}
+
+void
+cp_engine_flush(cp_engine_t *e, uint64_t now_ms)
+{
+    for (uint32_t i = 0; i < e->npending; i++) {
+        sess_t *s = sess_at(e, e->pending[i]);
+        if (!s->ack_pending)
+            continue;
+        s->ack_pending = 0;
+        if (s->state == CP_ST_FREE)
+            continue;
+        send_synth(e, s, 0, s->snd_nxt, 0);
+    }
+    e->npending = 0;
+    (void)now_ms;
+}
+
+/* ---------- timers ---------- */
+
+static void
+on_timer(cp_engine_t *e, sess_t *s, uint64_t now_ms)
+{
+    if (s->state == CP_ST_TIME_WAIT) {
+        if (now_ms >= s->tw_due) {
+            sess_free(e, s);
+        } else {
+            rearm(e, s);
+        }
+        return;
+    }
+    if (now_ms >= s->last_ms + e->cfg.session_timeout_ms) {
+        abort_sess(e, s, &e->st.sess_timedout);
+        return;
+    }
+    if (s->greet_wait && now_ms >= s->greet_due) {
+        s->greet_wait = 0;
+        pump(e, s, now_ms);
+    }
+    if (s->rto_due && now_ms >= s->rto_due) {
+        if (s->retries >= MAX_RETRIES) {
+            abort_sess(e, s, &e->st.sess_timedout);
+            return;
+        }
+        s->retries++;
+        retransmit_head(e, s);
+        s->rto_ms = s->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->rto_ms * 2;
+        s->rto_due = now_ms + s->rto_ms;
+    }
+    rearm(e, s);
+}
+
+void
+cp_engine_tick(cp_engine_t *e, uint64_t now_ms)
+{
+    uint64_t target = now_ms / WHEEL_MS;
+    /* Bounded catch-up: after a long stall, one lap covers every bucket. */
+    if (target > e->wheel_now + WHEEL_SLOTS)
+        e->wheel_now = target - WHEEL_SLOTS;
+    while (e->wheel_now < target) {
+        e->wheel_now++;
+        uint32_t b = (uint32_t)(e->wheel_now % WHEEL_SLOTS);
+        uint32_t id = e->wheel[b];
+        /* Detach the bucket first: handlers re-insert into other buckets
+         * (or this one, a lap later). */
+        e->wheel[b] = NIL;
+        while (id != NIL) {
+            sess_t *s = sess_at(e, id);
+            uint32_t nx = s->w_next;
+            s->w_bucket = 0;
+            s->w_next = s->w_prev = NIL;
+            if (nx != NIL)
+                sess_at(e, nx)->w_prev = NIL;
+            if (s->wake_ms > now_ms)
+                wheel_insert(e, s, s->wake_ms);
+            else
+                on_timer(e, s, now_ms);
+            id = nx;
+        }
+    }
+}
+
+void
+cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms)
+{
+    for (uint32_t i = 0; i < e->sess_bump; i++) {
+        sess_t *s = &e->sess[i];
+        if (s->state == CP_ST_FREE)
+            continue;
+        if (s->state == CP_ST_TIME_WAIT) {
+            sess_free(e, s);
+            continue;
+        }
+        abort_sess(e, s, &e->st.sess_aborted);
+    }
+    (void)now_ms;
+}

@@ -1,0 +1,70 @@
+/* cp_sess.h -- the replay engine: session table, held client data,
+ * retransmission, timeouts; drives cp_fsm (pure: no uv.h, no pcap.h, no
+ * protobuf; time comes in as now_ms; packets leave through a sink).
+ *
+ * Memory: every table and pool is sized once from the memory budget at
+ * creation. Nothing is allocated per packet. When the pools are full, new
+ * sessions are shed (counted) -- the process never exits for memory. */
+#ifndef CP_SESS_H
+#define CP_SESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cp_stats.h"
+#include "rf_cidr.h"
+#include "rf_rule.h"
+
+typedef struct {
+    rf_rule_t rules[RF_RULES_MAX];
+    unsigned  nrules;
+    int       has_range;          /* 0: keep the original client address */
+    rf_cidr_t range;
+    unsigned  copies;             /* 1..1023 */
+    unsigned  offset;             /* 0..1023 */
+    unsigned  sample_percent;     /* 1..100 */
+    unsigned  shard_idx, shard_n; /* n <= 1: no sharding */
+    uint32_t  session_timeout_ms;
+    uint64_t  rate_limit_pps;     /* 0: unlimited */
+    uint16_t  mtu, mss;
+    int       adopt_midstream;
+    size_t    memory_bytes;       /* only read at creation */
+} cp_engine_cfg_t;
+
+/* Where packets go. `emit` gets a complete IPv4 datagram (checksums set)
+ * that it must copy before returning. `tuple` (may be NULL) is told about
+ * replayed 4-tuples outside any owned range, so an intercept can route
+ * their responses (standalone mode without -c). Host byte order. */
+typedef struct {
+    void (*emit)(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr);
+    void (*tuple)(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip,
+                  uint16_t tport);
+} cp_sink_t;
+
+typedef struct cp_engine cp_engine_t;
+
+/* Returns NULL when the budget cannot hold even a minimal table. */
+cp_engine_t *cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx,
+                           uint64_t now_ms);
+void         cp_engine_free(cp_engine_t *e);
+/* New assignment: applies to sessions created from now on; live sessions
+ * keep their replayed tuple and target, so nothing is dropped. */
+void         cp_engine_reconfigure(cp_engine_t *e, const cp_engine_cfg_t *cfg);
+
+/* One captured client->server IPv4 datagram (borrowed, read only). */
+void cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_ms);
+/* One response header (IP+TCP with options, payload absent) from an
+ * intercept. */
+void cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t now_ms);
+/* Send the ACKs owed to the target; call after a batch of responses. */
+void cp_engine_flush(cp_engine_t *e, uint64_t now_ms);
+/* Timers: retransmission, idle timeout, TIME_WAIT. Call every few ms. */
+void cp_engine_tick(cp_engine_t *e, uint64_t now_ms);
+/* Reset every live session towards the target (orderly shutdown). */
+void cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms);
+
+cp_stats_t *cp_engine_stats(cp_engine_t *e);
+size_t      cp_engine_session_capacity(const cp_engine_t *e);
+size_t      cp_engine_session_bytes(void);   /* fixed cost per session */
+
+#endif

@@ -1,0 +1,35 @@
+/* cp_stats.h -- replay-copy counters: one field per counter, one name table.
+ * Loss accounting: every captured packet ends in exactly one of
+ *   bad_pkts, no_rule, shard_out, sampled_out, midstream_pkts, shed_pkts,
+ *   pure_acks, client_dups, accepted_pkts
+ * so cap_pkts == their sum (checked by tests). */
+#ifndef CP_STATS_H
+#define CP_STATS_H
+
+#include <stdint.h>
+
+#include "rf_counters.h"
+
+typedef struct {
+    /* capture */
+    uint64_t cap_pkts, cap_bytes, kernel_drops;
+    /* where every captured packet went */
+    uint64_t bad_pkts, no_rule, shard_out, sampled_out, midstream_pkts, shed_pkts, pure_acks,
+        client_dups, accepted_pkts;
+    /* replay */
+    uint64_t replayed_pkts, replayed_bytes, send_errors, retransmits, syn_retransmits;
+    /* sessions (one per copy) */
+    uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,
+        sess_skipped_midstream, sess_shed, sess_rate_limited, sess_aborted;
+    uint64_t port_collisions;
+    /* feedback */
+    uint64_t resp_received, resp_unmatched, resp_bad, icpt_up;
+    /* decapsulation of mirrored traffic */
+    uint64_t decap_vlan, decap_vxlan, decap_gre, decap_erspan, decap_bad;
+    uint64_t generation;
+} cp_stats_t;
+
+extern const rf_counter_def_t cp_stats_defs[];
+extern const unsigned cp_stats_ndefs;
+
+#endif

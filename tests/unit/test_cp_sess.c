@@ -1,0 +1,435 @@
+/* test_cp_sess.c -- the replay engine driven by hand-built packets and a
+ * recording sink: handshake, held data, acks, close, retransmission with
+ * backoff, copies, collisions, mid-stream, shedding, loss accounting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_sess.h"
+#include "rf_pkt.h"
+
+#define CLIENT 0x0ac70a0au   /* 10.199.10.10 */
+#define ONLINE 0x0ac70014u   /* 10.199.0.20 */
+#define TARGET 0x0ac7001eu   /* 10.199.0.30 */
+
+typedef struct {
+    uint8_t  pkt[64][1600];
+    size_t   len[64];
+    unsigned n;
+    unsigned tuples_add, tuples_del;
+} rec_t;
+
+static rec_t rec;
+
+static void
+rec_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    rec_t *r = ctx;
+    assert_int_equal(daddr, TARGET);
+    if (r->n < 64) {
+        memcpy(r->pkt[r->n], ip, len);
+        r->len[r->n] = len;
+    }
+    r->n++;
+}
+
+static void
+rec_tuple(void *ctx, int add, uint32_t a, uint16_t b, uint32_t c, uint16_t d)
+{
+    rec_t *r = ctx;
+    (void)a; (void)b; (void)c; (void)d;
+    if (add)
+        r->tuples_add++;
+    else
+        r->tuples_del++;
+}
+
+static const cp_sink_t sink = { rec_emit, rec_tuple };
+
+static size_t
+build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq, uint32_t ack,
+      uint8_t flags, uint16_t plen, int ts, uint32_t tsval, uint32_t tsecr)
+{
+    uint16_t th = (uint16_t)(20 + (ts ? 12 : 0) + ((flags & RF_TH_SYN) ? 8 : 0));
+    uint16_t tot = (uint16_t)(20 + th + plen);
+    memset(p, 0, tot);
+    p[0] = 0x45;
+    wr16(p + 2, tot);
+    wr16(p + 6, 0x4000);
+    p[8] = 64;
+    p[9] = 6;
+    wr32(p + 12, s);
+    wr32(p + 16, d);
+    uint8_t *t = p + 20;
+    wr16(t, sp);
+    wr16(t + 2, dp);
+    wr32(t + 4, seq);
+    wr32(t + 8, ack);
+    t[12] = (uint8_t)((th / 4) << 4);
+    t[13] = flags;
+    wr16(t + 14, 502);
+    uint8_t *o = t + 20;
+    if (flags & RF_TH_SYN) {
+        o[0] = 2; o[1] = 4; wr16(o + 2, 1460);          /* MSS */
+        o[4] = 1; o[5] = 3; o[6] = 3; o[7] = 7;          /* NOP, wscale 7 */
+        o += 8;
+    }
+    if (ts) {
+        o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
+        wr32(o + 4, tsval);
+        wr32(o + 8, tsecr);
+    }
+    for (uint16_t i = 0; i < plen; i++)
+        p[20 + th + i] = (uint8_t)('a' + i % 26);
+    rf_pkt_fix_checksums(p);
+    return tot;
+}
+
+static cp_engine_cfg_t
+base_cfg(void)
+{
+    cp_engine_cfg_t c;
+    memset(&c, 0, sizeof(c));
+    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
+    c.has_range = 1;
+    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
+    c.copies = 1;
+    c.sample_percent = 100;
+    c.session_timeout_ms = 60000;
+    c.mtu = 1500;
+    c.mss = 1460;
+    c.memory_bytes = 8u << 20;
+    return c;
+}
+
+static void
+check_accounting(cp_engine_t *e)
+{
+    const cp_stats_t *s = cp_engine_stats(e);
+    assert_int_equal(s->cap_pkts, s->bad_pkts + s->no_rule + s->shard_out + s->sampled_out +
+                                      s->midstream_pkts + s->shed_pkts + s->pure_acks +
+                                      s->client_dups + s->accepted_pkts);
+}
+
+/* Feed one client packet. */
+static void
+client(cp_engine_t *e, uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t plen,
+       uint64_t now)
+{
+    uint8_t p[1600];
+    size_t n = build(p, CLIENT, sport, ONLINE, 80, seq, ack, flags, plen, 1, (uint32_t)now + 1000, 77);
+    cp_engine_on_client(e, p, n, now);
+}
+
+/* Feed one target response addressed to the replayed tuple of `out`. */
+static void
+target(cp_engine_t *e, const uint8_t *out, uint32_t seq, uint32_t ack, uint8_t flags,
+       uint16_t plen, uint64_t now)
+{
+    uint8_t p[1600];
+    uint32_t rc = rd32(out + 12);
+    uint16_t rp = rd16(out + 20);
+    size_t n = build(p, TARGET, 8080, rc, rp, seq, ack, flags, plen, 1, 5000 + (uint32_t)now, 1);
+    /* The intercept forwards headers only: cut the payload off. */
+    cp_engine_on_response(e, p, n - plen, now);
+}
+
+static void
+full_session(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    assert_non_null(e);
+    const cp_stats_t *st = cp_engine_stats(e);
+
+    client(e, 40000, 1000, 0, RF_TH_SYN, 0, 1);
+    assert_int_equal(rec.n, 1);
+    rf_tcp_view_t v;
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[0], rec.len[0], 1), RF_PKT_OK);
+    assert_int_equal(v.flags, RF_TH_SYN);
+    assert_int_equal(v.seq, 1000);
+    assert_int_equal(v.daddr, TARGET);
+    assert_int_equal(v.dport, 8080);
+    assert_true((v.saddr >> 16) == 0x0afa);                  /* inside -c */
+    assert_int_equal(v.sport, 40000);                        /* offset 0, copy 0 */
+    assert_int_equal(rf_csum_ip(rec.pkt[0], 20), 0);
+
+    /* Handshake ACK and a request arrive before the target answers: held. */
+    client(e, 40000, 1001, 5001, RF_TH_ACK, 0, 2);
+    client(e, 40000, 1001, 5001, RF_TH_ACK | RF_TH_PSH, 100, 3);
+    assert_int_equal(rec.n, 1);
+
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 900000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 4);
+    /* Our own handshake ACK, then the held request with the target's ack. */
+    assert_int_equal(rec.n, 3);
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[1], rec.len[1], 1), RF_PKT_OK);
+    assert_int_equal(v.flags, RF_TH_ACK);
+    assert_int_equal(v.ack, 900001);
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[2], rec.len[2], 1), RF_PKT_OK);
+    assert_int_equal(v.payload_len, 100);
+    assert_int_equal(v.seq, 1001);
+    assert_int_equal(v.ack, 900001);
+    rf_tcp_opts_t o;
+    rf_tcp_opts(&o, v.tcp, v.tcp_hlen);
+    assert_int_equal(o.ts_ecr, 5004);   /* TSecr = the target's TSval */
+    uint32_t s_, d_;
+    memcpy(&s_, rec.pkt[2] + 12, 4);
+    memcpy(&d_, rec.pkt[2] + 16, 4);
+    assert_int_equal(rf_csum_tcp(v.tcp, (uint32_t)(rec.len[2] - 20), s_, d_), 0);
+
+    /* Response: 300 bytes + FIN (server closes). We owe one ACK. */
+    target(e, syn_out, 900001, 1101, RF_TH_ACK | RF_TH_PSH | RF_TH_FIN, 300, 5);
+    cp_engine_flush(e, 5);
+    assert_int_equal(rec.n, 4);
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[3], rec.len[3], 1), RF_PKT_OK);
+    assert_int_equal(v.ack, 900302);
+
+    /* Client closes; target acks our FIN: session complete. */
+    client(e, 40000, 1101, 5302, RF_TH_ACK | RF_TH_FIN, 0, 6);
+    assert_int_equal(rec.n, 5);
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[4], rec.len[4], 1), RF_PKT_OK);
+    assert_true(v.flags & RF_TH_FIN);
+    target(e, syn_out, 900302, 1102, RF_TH_ACK, 0, 7);
+    assert_int_equal(st->sess_completed, 1);
+    assert_int_equal(st->accepted_pkts, 3);
+    assert_int_equal(st->pure_acks, 1);
+    /* TIME_WAIT ends and the slot is freed. */
+    cp_engine_tick(e, 5000);
+    assert_int_equal(st->sess_active, 0);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+static void
+retransmit_backoff_then_abort(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 40001, 7000, 0, RF_TH_SYN, 0, 0);
+    assert_int_equal(rec.n, 1);
+    /* No SYN-ACK ever: the SYN goes again with doubling gaps. */
+    uint64_t last = 0, gap_prev = 0;
+    unsigned sends = 1;
+    for (uint64_t t = 1; t < 60000; t += 4) {
+        cp_engine_tick(e, t);
+        if (rec.n > sends) {
+            uint64_t gap = t - last;
+            if (gap_prev)
+                assert_true(gap >= gap_prev);   /* backoff, not a fixed resend */
+            gap_prev = gap;
+            last = t;
+            sends = rec.n;
+        }
+    }
+    assert_true(st->syn_retransmits >= 5);
+    assert_int_equal(st->sess_timedout, 1);
+    assert_int_equal(st->sess_active, 0);
+    /* The last packet is the RST that frees the target's half-open slot. */
+    rf_tcp_view_t v;
+    unsigned last_i = (rec.n < 64 ? rec.n : 64) - 1;
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[last_i], rec.len[last_i], 1), RF_PKT_OK);
+    assert_true(v.flags & RF_TH_RST);
+    cp_engine_free(e);
+}
+
+static void
+data_retransmit(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 40002, 100, 0, RF_TH_SYN, 0, 0);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 1, 101, RF_TH_SYN | RF_TH_ACK, 0, 1);
+    client(e, 40002, 101, 9, RF_TH_ACK | RF_TH_PSH, 50, 2);
+    unsigned before = rec.n;
+    cp_engine_tick(e, 150);
+    assert_int_equal(rec.n, before);          /* not yet */
+    cp_engine_tick(e, 260);
+    assert_int_equal(rec.n, before + 1);      /* RTO 200 ms */
+    assert_int_equal(st->retransmits, 1);
+    target(e, syn_out, 2, 151, RF_TH_ACK, 0, 300);   /* acked: no more */
+    cp_engine_tick(e, 2000);
+    assert_int_equal(rec.n, before + 1);
+    cp_engine_free(e);
+}
+
+static void
+copies_and_offset(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.copies = 3;
+    c.offset = 5;
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 40003, 100, 0, RF_TH_SYN, 0, 0);
+    assert_int_equal(rec.n, 3);
+    assert_int_equal(st->sess_opened, 3);
+    assert_int_equal(st->accepted_pkts, 1);   /* one captured packet */
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = i + 1; j < 3; j++) {
+            int same = memcmp(rec.pkt[i] + 12, rec.pkt[j] + 12, 4) == 0 &&
+                       memcmp(rec.pkt[i] + 20, rec.pkt[j] + 20, 2) == 0;
+            assert_false(same);
+        }
+    }
+    /* The SYN retransmitted by the client is a duplicate, not 3 more. */
+    client(e, 40003, 100, 0, RF_TH_SYN, 0, 1);
+    assert_int_equal(rec.n, 3);
+    assert_int_equal(st->client_dups, 1);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+static void
+collision_avoided(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    rf_cidr_parse(&c.range, "10.250.0.1/32", NULL);   /* one address */
+    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080,81-10.199.0.30:8080", NULL);
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    uint8_t p[200];
+    /* Two different original sessions (ports 80 and 81 on the online
+     * side) that map onto the same replayed tuple. */
+    size_t n = build(p, CLIENT, 45000, ONLINE, 80, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    cp_engine_on_client(e, p, n, 0);
+    n = build(p, CLIENT + 1, 45000, ONLINE, 81, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    cp_engine_on_client(e, p, n, 0);
+    assert_int_equal(rec.n, 2);
+    assert_int_equal(st->port_collisions, 1);
+    assert_int_not_equal(rd16(rec.pkt[0] + 20), rd16(rec.pkt[1] + 20));
+    cp_engine_free(e);
+}
+
+static void
+midstream_skip_and_adopt(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 40010, 5000, 1, RF_TH_ACK | RF_TH_PSH, 10, 0);
+    client(e, 40010, 5010, 1, RF_TH_ACK | RF_TH_PSH, 10, 1);
+    assert_int_equal(rec.n, 0);
+    assert_int_equal(st->midstream_pkts, 2);
+    assert_int_equal(st->sess_skipped_midstream, 1);
+    cp_engine_free(e);
+
+    memset(&rec, 0, sizeof(rec));
+    c.adopt_midstream = 1;
+    e = cp_engine_new(&c, &sink, &rec, 0);
+    client(e, 40010, 5000, 1, RF_TH_ACK | RF_TH_PSH, 10, 0);
+    assert_int_equal(rec.n, 1);
+    rf_tcp_view_t v;
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[0], rec.len[0], 1), RF_PKT_OK);
+    assert_int_equal(v.flags, RF_TH_SYN);
+    assert_int_equal(v.seq, 4999);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+static void
+sampling_half(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.sample_percent = 50;
+    c.memory_bytes = 64u << 20;
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    for (unsigned i = 0; i < 20000; i++)
+        client(e, (uint16_t)(20000 + i), i * 7, 0, RF_TH_SYN, 0, 0);
+    assert_true(st->sess_opened > 9700 && st->sess_opened < 10300);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+static void
+shed_never_crash(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.memory_bytes = 1;   /* the minimum tables */
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    size_t cap = cp_engine_session_capacity(e);
+    for (unsigned i = 0; i < cap + 100; i++)
+        client(e, (uint16_t)(2000 + i), i, 0, RF_TH_SYN, 0, 0);
+    assert_int_equal(st->sess_opened, cap);
+    assert_int_equal(st->sess_shed, 100);
+    assert_int_equal(st->shed_pkts, 100);
+    check_accounting(e);
+    cp_engine_abort_all(e, 1);
+    assert_int_equal(st->sess_active, 0);
+    cp_engine_free(e);
+}
+
+static void
+garbage_counted(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    uint8_t junk[100];
+    for (unsigned i = 0; i < 100; i++) {
+        memset(junk, (int)i, sizeof(junk));
+        cp_engine_on_client(e, junk, i, 0);
+        cp_engine_on_response(e, junk, i, 0);
+    }
+    client(e, 40000, 1, 0, RF_TH_SYN, 0, 0);
+    uint8_t p[100];
+    size_t n = build(p, CLIENT, 1, ONLINE, 443, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    cp_engine_on_client(e, p, n, 0);
+    assert_int_equal(st->no_rule, 1);
+    assert_true(st->bad_pkts >= 99);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+static void
+no_range_registers_tuples(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.has_range = 0;
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    client(e, 40000, 1, 0, RF_TH_SYN, 0, 0);
+    assert_int_equal(rec.tuples_add, 1);
+    assert_int_equal(rd32(rec.pkt[0] + 12), CLIENT);
+    cp_engine_abort_all(e, 1);
+    assert_int_equal(rec.tuples_del, 1);
+    cp_engine_free(e);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(full_session),
+        cmocka_unit_test(retransmit_backoff_then_abort),
+        cmocka_unit_test(data_retransmit),
+        cmocka_unit_test(copies_and_offset),
+        cmocka_unit_test(collision_avoided),
+        cmocka_unit_test(midstream_skip_and_adopt),
+        cmocka_unit_test(sampling_half),
+        cmocka_unit_test(shed_never_crash),
+        cmocka_unit_test(garbage_counted),
+        cmocka_unit_test(no_range_registers_tuples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
