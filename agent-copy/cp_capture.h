@@ -21,6 +21,7 @@ typedef struct {
     int         promisc;      /* mirror port: also accept tunnels */
     uint16_t    vxlan_port;
     unsigned    buffer_mb;
+    unsigned    snaplen;      /* 0 = 65535 */
 } cp_live_opts_t;
 
 /* Build "tcp and ((dst port P and dst host H) or ...)" from the rules. */

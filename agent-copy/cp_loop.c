@@ -638,6 +638,8 @@ cp_agent_run(const cp_config_t *cfg)
                 .promisc = a->cfg.promisc,
                 .vxlan_port = a->cfg.vxlan_port,
                 .buffer_mb = a->cfg.pcap_buffer_mb,
+                /* Room for the MTU plus link and tunnel headers. */
+                .snaplen = (unsigned)a->cfg.eng.mtu + 256u,
             };
             /* In fleet mode the rules may still be empty: capture nothing
              * useful until the assignment arrives (port 0 matches nothing). */

@@ -1,0 +1,16 @@
+#!/bin/bash
+# build.sh [release|asan|all] -- configure and build into build/ (release,
+# used by the demo, benchmarks and integration tests) and build-asan/
+# (ASan+UBSan, used by unit and fuzz tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+jobs=$(nproc)
+if [ "$what" = release ] || [ "$what" = all ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build build -j"$jobs"
+fi
+if [ "$what" = asan ] || [ "$what" = all ]; then
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRF_SANITIZE=ON >/dev/null
+    cmake --build build-asan -j"$jobs"
+fi
