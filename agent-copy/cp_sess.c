@@ -28,6 +28,7 @@
 #define MAX_SLOTS_PER_SESS 2048u
 #define PENDING_MAX 8192u
 #define SKIP_CACHE 4096u
+#define RST_NO_ACK 0x80u   /* send_synth: a bare RST (no ACK bit) */
 
 typedef struct {
     uint32_t next;       /* queue link (index+1) */
@@ -411,10 +412,11 @@ send_synth(cp_engine_t *e, sess_t *s, uint8_t flags, uint32_t seq, int syn_mss)
     wr16(t, s->r_cport);
     wr16(t + 2, s->t_port);
     wr32(t + 4, seq);
-    if (!(flags & RF_TH_SYN)) {
+    if (!(flags & (RF_TH_SYN | RST_NO_ACK))) {
         wr32(t + 8, s->rcv_nxt);
         flags |= RF_TH_ACK;
     }
+    flags &= (uint8_t)~RST_NO_ACK;
     t[12] = (uint8_t)((tcp_len / 4) << 4);
     t[13] = flags;
     wr16(t + 14, syn_mss ? 65535 : s->c_win);
@@ -1026,6 +1028,19 @@ retransmit_head(cp_engine_t *e, sess_t *s)
     send_slot(e, s, sl);
 }
 
+static void
+stale_reset(cp_engine_t *e, sess_t *s, uint32_t seq, uint64_t now_ms)
+{
+    e->st.stale_resets++;
+    send_synth(e, s, RF_TH_RST | RST_NO_ACK, seq, 0);
+    if (s->q_head != NIL && (slot_at(e, s->q_head)->flags & RF_TH_SYN)) {
+        e->st.syn_retransmits++;
+        send_slot(e, s, slot_at(e, s->q_head));
+    }
+    rearm(e, s);
+    (void)now_ms;
+}
+
 void
 cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t now_ms)
 {
@@ -1062,8 +1077,11 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
 
     if ((v.flags & (RF_TH_SYN | RF_TH_ACK)) == (RF_TH_SYN | RF_TH_ACK)) {
         if (s->state == CP_ST_SYN_SENT) {
-            if (v.ack != s->isn + 1)
-                return;   /* not an answer to our SYN */
+            if (v.ack != s->isn + 1) {
+                /* Not an answer to our SYN: reset it (RFC 793) and ask again. */
+                stale_reset(e, s, v.ack, now_ms);
+                return;
+            }
             s->t_isn = v.seq;
             s->rcv_nxt = v.seq + 1;
             s->t_wscale = (s->c_wscale && o.wscale >= 0) ? (uint8_t)o.wscale : 0;
@@ -1091,8 +1109,14 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
         rearm(e, s);
         return;
     }
-    if (s->state == CP_ST_SYN_SENT)
-        return;   /* a left-over of an older connection on this tuple */
+    if (s->state == CP_ST_SYN_SENT) {
+        /* The target still holds an older connection on this 4-tuple and
+         * answers our SYN with a challenge ACK: reset that connection with
+         * the sequence it expects, then send the SYN again at once. */
+        if (v.flags & RF_TH_ACK)
+            stale_reset(e, s, v.ack, now_ms);
+        return;
+    }
 
     if (o.has_ts && s->ts_ok && seq_ge(o.ts_val, s->ts_recent))
         s->ts_recent = o.ts_val;

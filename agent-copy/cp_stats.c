@@ -9,7 +9,7 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(replayed_pkts), C(replayed_bytes), C(send_errors), C(retransmits), C(syn_retransmits),
     C(sess_active), C(sess_opened), C(sess_completed), C(sess_timedout), C(sess_reset),
     C(sess_skipped_midstream), C(sess_shed), C(sess_rate_limited), C(sess_aborted),
-    C(port_collisions),
+    C(port_collisions), C(stale_resets),
     C(resp_received), C(resp_unmatched), C(resp_bad), C(icpt_up),
     C(decap_vlan), C(decap_vxlan), C(decap_gre), C(decap_erspan), C(decap_bad),
     C(generation),

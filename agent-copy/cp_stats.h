@@ -21,7 +21,7 @@ typedef struct {
     /* sessions (one per copy) */
     uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,
         sess_skipped_midstream, sess_shed, sess_rate_limited, sess_aborted;
-    uint64_t port_collisions;
+    uint64_t port_collisions, stale_resets;
     /* feedback */
     uint64_t resp_received, resp_unmatched, resp_bad, icpt_up;
     /* decapsulation of mirrored traffic */
