@@ -92,14 +92,14 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
         return rf_err_set(err, RF_ECAP, "-i %s: %s", dev, eb);
     }
     /* libpcap uses TPACKET_V2 in immediate mode: fixed frames sized from
-     * the snaplen. 65535 would leave a 64 MB ring only ~500 frames, which a
+     * the snaplen. 65535 would leave a 32 MB ring only ~250 frames, which a
      * short descheduling overflows; MTU-sized frames give it tens of
      * thousands. */
     pcap_set_snaplen(c->p, (int)(o->snaplen ? o->snaplen : 65535));
     pcap_set_promisc(c->p, o->promisc && strcmp(dev, "any") != 0);
     pcap_set_timeout(c->p, 1);
     pcap_set_immediate_mode(c->p, 1);   /* latency of the feedback loop */
-    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 64) << 20));
+    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 32) << 20));
     int r = pcap_activate(c->p);
     if (r < 0) {
         rf_err_set(err, RF_ECAP, "-i %s: %s", dev, pcap_geterr(c->p));

@@ -171,7 +171,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->stats_interval_s = 1;
     cfg->vxlan_port = 4789;
     cfg->vni = -1;
-    cfg->pcap_buffer_mb = 64;
+    cfg->pcap_buffer_mb = 32;
     strcpy(cfg->log_level, "info");
     optind = 1;
     opterr = 0;

@@ -1,0 +1,646 @@
+/* ic_loop.c -- libuv wiring for replay-intercept. Copy-agent channel states:
+ *   accepted --Challenge--> WAIT_HELLO --good Hello--> READY (Welcome sent)
+ *   WAIT_HELLO accepts only Hello (5 s deadline); READY accepts TupleRegister
+ *   and Heartbeat. Anything else: Error + close + proto_errors. */
+#include "ic_loop.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "ic_ctl.h"
+#include "ic_engine.h"
+#include "rf_conn.h"
+#include "rf_envelope.h"
+#include "rf_handshake.h"
+#include "rf_log.h"
+
+#define IC_MAX_PEERS        1024u           /* authenticated copy connections */
+#define IC_MAX_PENDING      256u            /* connections still in the handshake */
+#define IC_HS_TIMEOUT_MS    5000u
+#define IC_PEER_MAX_FRAME   (1u << 20)      /* Hello / TupleRegister are small */
+#define IC_PEER_MAX_WQ      (8u << 20)      /* ~1000 full batches behind: slow peer */
+#define IC_MAX_OWNED        256u            /* prefixes per Hello */
+#define IC_MAX_PREFIXES     4096u
+#define IC_MAX_TUPLES       (1u << 18)
+#define IC_TUPLE_TTL_MS     120000u
+#define IC_TICK_MS          10u
+#define IC_PARK_CAP         4096u
+#define IC_PARK_TTL_MS      40u             /* + one tick: parked at most 50 ms */
+#define IC_DISPATCH_BUDGET  512             /* packets per wakeup: channels get their turn */
+#define IC_CAP_RETRY_MS     1000u
+
+typedef enum { PEER_WAIT_HELLO = 0, PEER_READY } peer_state_t;
+
+typedef struct ic_loop ic_loop_t;
+
+typedef struct ic_peer {
+    struct ic_peer *prev, *next;
+    ic_loop_t      *L;
+    rf_conn_t      *conn;
+    peer_state_t    state;
+    uint64_t        accepted_ms;
+    rf_hs_server_t  hs;
+    uint32_t        owner;      /* engine id once added, else IC_OWNER_NONE */
+    char            id[64];     /* from Hello, printable */
+} ic_peer_t;
+
+struct ic_loop {
+    uv_loop_t            loop;
+    uv_tcp_t             srv;
+    uv_poll_t            cap_poll;
+    uv_check_t           check;
+    uv_timer_t           flush_timer, tick_timer, stats_timer, stop_timer, cap_timer;
+    uv_signal_t          sigint, sigterm;
+    int                  srv_inited;
+    const ic_config_t   *cfg;
+    const rf_auth_key_t *key;
+    ic_capture_t        *cap;
+    ic_engine_t          eng;
+    ic_stats_t           st;
+    ic_peer_t           *peers;
+    unsigned             npending;
+    ic_ctl_t             ctl;
+    int                  ctl_started;
+    FILE                *stats_fp;
+    int                  stopping;
+    int                  exit_code;
+    unsigned             ticks;
+    uint64_t             now;            /* uv_now of the dispatch in progress */
+    uint64_t             cap_err_logged;
+    char                 filter[IC_FILTER_MAX + 128];
+};
+
+/* ---- stats ---- */
+
+static void
+snapshot(ic_loop_t *L)
+{
+    uint64_t drops;
+    if (L->cap != NULL && ic_capture_drops(L->cap, &drops) == 0)
+        L->st.kernel_drops = drops;
+    L->st.slow_peers = rf_conn_counters.slow_peer;
+    L->st.bad_frames = rf_conn_counters.bad_frames + rf_conn_counters.oversize;
+}
+
+static void
+json_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(fp, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(fp, "\\u%04x", ch);
+        else
+            fputc(ch, fp);
+    }
+    fputc('"', fp);
+}
+
+static void
+write_stats(ic_loop_t *L)
+{
+    if (L->stats_fp == NULL)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long ms = (unsigned long long)ts.tv_sec * 1000ull +
+                            (unsigned long long)ts.tv_nsec / 1000000ull;
+    fprintf(L->stats_fp, "{\"ts_ms\":%llu,\"program\":\"replay-intercept\",\"id\":", ms);
+    json_str(L->stats_fp, L->cfg->id);
+    fprintf(L->stats_fp, ",\"generation\":%llu,\"counters\":",
+            (unsigned long long)(L->ctl_started ? ic_ctl_generation(&L->ctl) : 0));
+    rf_counters_json(L->stats_fp, ic_stats_defs, ic_stats_ndefs, &L->st);
+    fputs("}\n", L->stats_fp);
+    fflush(L->stats_fp);
+}
+
+static void
+on_stats_timer(uv_timer_t *t)
+{
+    ic_loop_t *L = t->data;
+    snapshot(L);
+    write_stats(L);
+}
+
+/* ---- copy-agent channels ---- */
+
+static int
+peer_send_batch(void *ctx, const uint8_t *hdrs, size_t len, uint32_t count)
+{
+    ic_peer_t *p = ctx;
+    Rfpb__ResponseBatch rb = RFPB__RESPONSE_BATCH__INIT;
+    rb.count = count;
+    rb.headers.data = (uint8_t *)(uintptr_t)hdrs;   /* packed before return */
+    rb.headers.len = len;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_RESPONSES;
+    env.responses = &rb;
+    return rf_conn_send(p->conn, &env);
+}
+
+static const ic_engine_ops_t engine_ops = { peer_send_batch };
+
+/* `reason` must be a static string: rf_conn keeps the pointer. */
+static void
+peer_refuse(ic_peer_t *p, int code, const char *detail, const char *reason)
+{
+    rf_log_warn("copy agent %s%s%s%s: %s; closing", rf_conn_peer(p->conn),
+                p->id[0] ? " (" : "", p->id, p->id[0] ? ")" : "", detail);
+    (void)rf_hs_send_error(p->conn, (uint32_t)(code < 0 ? -code : code), detail);
+    rf_conn_close(p->conn, reason);
+}
+
+static void
+proto_error(ic_peer_t *p, const char *detail)
+{
+    p->L->st.proto_errors++;
+    peer_refuse(p, RF_ESTATE, detail, "protocol error");
+}
+
+static void
+set_id(ic_peer_t *p, const char *id)
+{
+    size_t i = 0;
+    for (; id != NULL && id[i] != '\0' && i + 1 < sizeof(p->id); i++)
+        p->id[i] = (id[i] > 0x20 && id[i] < 0x7f) ? id[i] : '?';   /* log-safe */
+    p->id[i] = '\0';
+}
+
+/* "id (addr:port)" of an owner, for overlap logs. */
+static const char *
+owner_name(ic_loop_t *L, uint32_t owner, char *buf, size_t len)
+{
+    ic_peer_t *o = L->eng.peers[IC_OWNER_SLOT(owner)].ctx;
+    if (o == NULL)
+        snprintf(buf, len, "?");
+    else
+        snprintf(buf, len, "%s (%s)", o->id[0] ? o->id : "?", rf_conn_peer(o->conn));
+    return buf;
+}
+
+static void
+on_hello(ic_peer_t *p, const Rfpb__Hello *h)
+{
+    ic_loop_t *L = p->L;
+    rf_errbuf_t err;
+    set_id(p, h->id);
+    int r = rf_hs_check_hello(&p->hs, h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY), L->key,
+                              rf_conn_is_loopback(p->conn), L->cfg->insecure, &err);
+    if (r != 0) {
+        L->st.auth_failures++;
+        peer_refuse(p, r, err.msg, "hello refused");
+        return;
+    }
+    if (h->n_owned > IC_MAX_OWNED) {
+        snprintf(err.msg, sizeof(err.msg), "Hello owns %zu prefixes, at most %u", h->n_owned,
+                 IC_MAX_OWNED);
+        proto_error(p, err.msg);
+        return;
+    }
+    for (size_t i = 0; i < h->n_owned; i++) {
+        const Rfpb__Prefix *x = h->owned[i];
+        if (x == NULL || x->len > 32 || (x->addr & ~rf_cidr_mask((uint8_t)x->len)) != 0) {
+            snprintf(err.msg, sizeof(err.msg), "owned[%zu]: not a prefix (length over 32 or "
+                     "host bits set)", i);
+            proto_error(p, err.msg);
+            return;
+        }
+    }
+    r = ic_engine_peer_add(&L->eng, p, &p->owner);
+    if (r != 0) {
+        L->st.copy_refused++;
+        peer_refuse(p, r, "too many copy agents on this intercept", "too many copy agents");
+        return;
+    }
+    char owned[160] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < h->n_owned; i++) {
+        rf_cidr_t c = { h->owned[i]->addr, (uint8_t)h->owned[i]->len };
+        char cs[32];
+        rf_cidr_format(&c, cs, sizeof(cs));
+        ic_overlap_t ov;
+        r = ic_engine_claim(&L->eng, p->owner, &c, &ov);
+        if (r != 0) {
+            snprintf(err.msg, sizeof(err.msg), "owned[%zu] %s: %s", i, cs, rf_strerror(r));
+            peer_refuse(p, r, err.msg, "route table full");
+            return;   /* on_close drops what was claimed */
+        }
+        if (ov.kind != IC_OVERLAP_NONE) {
+            char os[32], on[128];
+            rf_cidr_format(&ov.other_pfx, os, sizeof(os));
+            rf_log_warn("copy agent %s (%s) claims %s, which %s %s of copy agent %s%s", p->id,
+                        rf_conn_peer(p->conn), cs,
+                        ov.kind == IC_OVERLAP_EQUAL ? "takes over" : "overlaps", os,
+                        owner_name(L, ov.other, on, sizeof(on)),
+                        ov.kind == IC_OVERLAP_EQUAL ? " (latest claim wins)"
+                                                    : " (longest prefix decides)");
+        }
+        if (used < sizeof(owned) - 1) {
+            int n = snprintf(owned + used, sizeof(owned) - used, "%s%s", i ? "," : "", cs);
+            if (n > 0)
+                used += (size_t)n;
+        }
+    }
+    p->state = PEER_READY;
+    L->npending--;
+    L->st.copy_conns++;
+    char srv[160];
+    snprintf(srv, sizeof(srv), "replay-intercept %s", L->cfg->id);
+    (void)rf_hs_send_welcome(p->conn, srv);   /* a failure closes the conn */
+    rf_log_info("copy agent %s (%s) connected, owns %s", p->id, rf_conn_peer(p->conn),
+                h->n_owned ? owned : "no prefixes (tuples only)");
+    ic_engine_unpark(&L->eng, uv_now(&L->loop));
+}
+
+static int
+tuple_from_pb(ic_tuple_t *t, const Rfpb__Tuple *x)
+{
+    if (x == NULL || x->client_port > 65535 || x->target_port > 65535)
+        return RF_EPARSE;
+    t->client_ip = x->client_ip;
+    t->client_port = (uint16_t)x->client_port;
+    t->target_ip = x->target_ip;
+    t->target_port = (uint16_t)x->target_port;
+    return 0;
+}
+
+static void
+on_tuples(ic_peer_t *p, const Rfpb__TupleRegister *tr)
+{
+    ic_loop_t *L = p->L;
+    uint64_t now = uv_now(&L->loop);
+    ic_tuple_t t;
+    /* Counts are bounded by the frame cap (1 MiB). A full table is counted
+     * (tuples_full), not fatal: the prefix route may still cover it. */
+    for (size_t i = 0; i < tr->n_del; i++) {
+        if (tuple_from_pb(&t, tr->del[i]) != 0) {
+            proto_error(p, "TupleRegister.del: port over 65535");
+            return;
+        }
+        ic_engine_tuple_del(&L->eng, p->owner, &t);
+    }
+    for (size_t i = 0; i < tr->n_add; i++) {
+        if (tuple_from_pb(&t, tr->add[i]) != 0) {
+            proto_error(p, "TupleRegister.add: port over 65535");
+            return;
+        }
+        (void)ic_engine_tuple_add(&L->eng, p->owner, &t, now);
+    }
+    if (tr->n_add > 0)
+        ic_engine_unpark(&L->eng, now);
+}
+
+static void
+peer_on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
+{
+    ic_peer_t *p = rf_conn_data(conn);
+    char msg[96];
+    if (p->state == PEER_WAIT_HELLO) {
+        if (env->msg_case == RFPB__ENVELOPE__MSG_HELLO) {
+            on_hello(p, env->hello);
+            return;
+        }
+        snprintf(msg, sizeof(msg), "expected hello, got %s", rf_env_case_name(env));
+        proto_error(p, msg);
+        return;
+    }
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_TUPLES:
+        on_tuples(p, env->tuples);
+        return;
+    case RFPB__ENVELOPE__MSG_HEARTBEAT:
+        return;
+    default:
+        snprintf(msg, sizeof(msg), "unexpected %s on the copy channel", rf_env_case_name(env));
+        proto_error(p, msg);
+        return;
+    }
+}
+
+static void
+peer_on_close(rf_conn_t *conn, const char *reason)
+{
+    ic_peer_t *p = rf_conn_data(conn);
+    ic_loop_t *L = p->L;
+    if (p->owner != IC_OWNER_NONE)
+        ic_engine_peer_del(&L->eng, p->owner);
+    if (p->state == PEER_READY) {
+        L->st.copy_conns--;
+        if (!L->stopping)
+            rf_log_info("copy agent %s (%s) disconnected: %s", p->id, rf_conn_peer(conn),
+                        reason);
+    } else {
+        L->npending--;
+        rf_log_debug("connection %s closed before its handshake: %s", rf_conn_peer(conn),
+                     reason);
+    }
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        L->peers = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    free(p);
+}
+
+static const rf_conn_ops_t peer_ops = { NULL, peer_on_msg, peer_on_close };
+
+static void
+on_connection(uv_stream_t *srv, int status)
+{
+    ic_loop_t *L = srv->data;
+    if (status < 0) {
+        rf_log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    ic_peer_t *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        rf_log_error("accept: out of memory");
+        return;
+    }
+    p->conn = rf_conn_new(&L->loop, &peer_ops, p, IC_PEER_MAX_FRAME, IC_PEER_MAX_WQ);
+    if (p->conn == NULL) {
+        free(p);
+        rf_log_error("accept: out of memory");
+        return;
+    }
+    p->L = L;
+    p->owner = IC_OWNER_NONE;
+    p->accepted_ms = uv_now(&L->loop);
+    p->next = L->peers;
+    if (L->peers != NULL)
+        L->peers->prev = p;
+    L->peers = p;
+    L->npending++;
+    int r = rf_conn_accept(p->conn, srv);
+    if (r < 0) {
+        rf_conn_close(p->conn, "accept failed");
+        return;
+    }
+    L->st.copy_accepted++;
+    if (L->stopping || L->npending > IC_MAX_PENDING || L->st.copy_conns >= IC_MAX_PEERS) {
+        L->st.copy_refused++;
+        peer_refuse(p, RF_EFULL, "too many connections", "too many connections");
+        return;
+    }
+    (void)rf_hs_send_challenge(p->conn, &p->hs);
+}
+
+/* ---- capture ---- */
+
+static void
+on_packet(void *ctx, const uint8_t *ip, size_t caplen, uint32_t wire_len)
+{
+    ic_loop_t *L = ctx;
+    ic_engine_on_packet(&L->eng, ip, caplen, wire_len, L->now);
+}
+
+static void on_pcap_readable(uv_poll_t *h, int status, int events);
+
+static void
+on_cap_timer(uv_timer_t *t)
+{
+    ic_loop_t *L = t->data;
+    if (!L->stopping)
+        uv_poll_start(&L->cap_poll, UV_READABLE, on_pcap_readable);
+}
+
+static void
+cap_error(ic_loop_t *L, const char *what)
+{
+    L->st.cap_errors++;
+    uint64_t now = uv_now(&L->loop);
+    if (L->cap_err_logged == 0 || now - L->cap_err_logged >= 10000) {
+        rf_log_error("capture: %s (pausing capture %u ms; logged at most every 10 s)", what,
+                     IC_CAP_RETRY_MS);
+        L->cap_err_logged = now;
+    }
+    /* A persistent error (interface down) must not spin the loop. */
+    uv_poll_stop(&L->cap_poll);
+    uv_timer_start(&L->cap_timer, on_cap_timer, IC_CAP_RETRY_MS, 0);
+}
+
+static void
+on_flush_timer(uv_timer_t *t)
+{
+    ic_loop_t *L = t->data;
+    ic_engine_flush(&L->eng);
+}
+
+static void
+on_pcap_readable(uv_poll_t *h, int status, int events)
+{
+    ic_loop_t *L = h->data;
+    (void)events;
+    if (status < 0) {
+        cap_error(L, uv_strerror(status));
+        return;
+    }
+    L->now = uv_now(&L->loop);
+    rf_errbuf_t err;
+    if (ic_capture_dispatch(L->cap, IC_DISPATCH_BUDGET, on_packet, L, &err) < 0) {
+        cap_error(L, err.msg);
+        return;
+    }
+    /* The check handle flushes at the end of this turn; the timer is the
+     * safety net should the turn not end promptly. */
+    if (ic_engine_has_pending(&L->eng) && !uv_is_active((uv_handle_t *)&L->flush_timer))
+        uv_timer_start(&L->flush_timer, on_flush_timer, 1, 0);
+}
+
+static void
+on_check(uv_check_t *h)
+{
+    ic_loop_t *L = h->data;
+    if (ic_engine_has_pending(&L->eng)) {
+        ic_engine_flush(&L->eng);
+        uv_timer_stop(&L->flush_timer);
+    }
+}
+
+/* ---- housekeeping ---- */
+
+static void
+on_tick(uv_timer_t *t)
+{
+    ic_loop_t *L = t->data;
+    uint64_t now = uv_now(&L->loop);
+    ic_engine_tick(&L->eng, now);
+    if (++L->ticks % (1000 / IC_TICK_MS) != 0)
+        return;
+    /* Once a second: connections that never said Hello. */
+    for (ic_peer_t *p = L->peers; p != NULL; p = p->next) {
+        if (p->state == PEER_WAIT_HELLO && !rf_conn_is_closing(p->conn) &&
+            now - p->accepted_ms >= IC_HS_TIMEOUT_MS) {
+            L->st.hs_timeouts++;
+            rf_log_warn("connection %s: no Hello within %u ms, closing", rf_conn_peer(p->conn),
+                        IC_HS_TIMEOUT_MS);
+            rf_conn_close(p->conn, "handshake timeout");
+        }
+    }
+}
+
+/* ---- fleet mode ---- */
+
+static int
+on_route_block(void *ctx, const rf_cidr_t *block, rf_errbuf_t *err)
+{
+    ic_loop_t *L = ctx;
+    char f[sizeof(L->filter)];
+    if (ic_opts_filter(L->cfg, block, f, sizeof(f)) != 0)
+        return rf_err_set(err, RF_ERANGE, "capture filter too long");
+    if (strcmp(f, L->filter) == 0)
+        return 0;
+    int r = ic_capture_set_filter(L->cap, f, err);
+    if (r != 0)
+        return r;
+    snprintf(L->filter, sizeof(L->filter), "%s", f);
+    rf_log_info("capture filter now \"%s\"", f);
+    return 0;
+}
+
+static const ic_ctl_hooks_t ctl_hooks = { on_route_block };
+
+/* ---- lifecycle ---- */
+
+static void
+loop_stop(ic_loop_t *L, const char *why)
+{
+    if (L->stopping)
+        return;
+    L->stopping = 1;
+    rf_log_info("stopping: %s", why);
+    /* Last flush, then the closing counters: the loss identity holds here. */
+    ic_engine_flush(&L->eng);
+    snapshot(L);
+    write_stats(L);
+    uv_close((uv_handle_t *)&L->cap_poll, NULL);
+    uv_close((uv_handle_t *)&L->check, NULL);
+    uv_close((uv_handle_t *)&L->flush_timer, NULL);
+    uv_close((uv_handle_t *)&L->tick_timer, NULL);
+    uv_close((uv_handle_t *)&L->stats_timer, NULL);
+    uv_close((uv_handle_t *)&L->stop_timer, NULL);
+    uv_close((uv_handle_t *)&L->cap_timer, NULL);
+    uv_close((uv_handle_t *)&L->sigint, NULL);
+    uv_close((uv_handle_t *)&L->sigterm, NULL);
+    if (L->srv_inited)
+        uv_close((uv_handle_t *)&L->srv, NULL);
+    for (ic_peer_t *p = L->peers; p != NULL; p = p->next)
+        rf_conn_close(p->conn, "shutting down");
+    if (L->ctl_started)
+        ic_ctl_stop(&L->ctl);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+    loop_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void
+on_stop_timer(uv_timer_t *t)
+{
+    loop_stop(t->data, "--duration reached");
+}
+
+int
+ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
+{
+    ic_loop_t *L = calloc(1, sizeof(*L));
+    if (L == NULL) {
+        ic_capture_close(cap);
+        return 1;
+    }
+    L->cfg = cfg;
+    L->key = key;
+    L->cap = cap;
+    ic_engine_cfg_t ecfg = {
+        .route = { .max_owners = IC_MAX_PEERS, .max_prefixes = IC_MAX_PREFIXES,
+                   .max_tuples = IC_MAX_TUPLES, .tuple_ttl_ms = IC_TUPLE_TTL_MS },
+        .batch_max = IC_BATCH_MAX,
+        .park_cap = IC_PARK_CAP,
+        .park_ttl_ms = IC_PARK_TTL_MS,
+        .expire_budget = 4096,
+    };
+    if (ic_engine_init(&L->eng, &ecfg, &engine_ops, &L->st) != 0 || uv_loop_init(&L->loop) != 0) {
+        rf_log_error("out of memory");
+        ic_capture_close(cap);
+        free(L);
+        return 1;
+    }
+    if (ic_opts_filter(cfg, NULL, L->filter, sizeof(L->filter)) != 0)
+        L->filter[0] = '\0';
+    if (cfg->stats_json[0] != '\0') {
+        L->stats_fp = strcmp(cfg->stats_json, "-") == 0 ? stdout : fopen(cfg->stats_json, "a");
+        if (L->stats_fp == NULL)
+            rf_log_error("--stats-json %s: cannot open; no stats lines", cfg->stats_json);
+    }
+
+    uv_loop_t *loop = &L->loop;
+    uv_timer_t *timers[] = { &L->flush_timer, &L->tick_timer, &L->stats_timer, &L->stop_timer,
+                             &L->cap_timer };
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = L;
+    }
+    uv_check_init(loop, &L->check);
+    L->check.data = L;
+    uv_signal_init(loop, &L->sigint);
+    uv_signal_init(loop, &L->sigterm);
+    L->sigint.data = L->sigterm.data = L;
+    uv_poll_init(loop, &L->cap_poll, ic_capture_fd(cap));
+    L->cap_poll.data = L;
+
+    struct sockaddr_in sin;
+    int r = uv_ip4_addr(cfg->bind, cfg->port, &sin);
+    if (r == 0) {
+        L->srv_inited = 1;   /* rf_listen inits the handle before binding */
+        r = rf_listen(&L->srv, loop, cfg->bind, cfg->port, on_connection);
+        L->srv.data = L;
+    }
+    if (r != 0) {
+        rf_log_error("--bind %s --port %u: cannot listen: %s", cfg->bind, cfg->port,
+                     uv_strerror(r));
+        L->exit_code = 1;
+        loop_stop(L, "startup failed");
+    } else {
+        uv_check_start(&L->check, on_check);
+        uv_poll_start(&L->cap_poll, UV_READABLE, on_pcap_readable);
+        uv_timer_start(&L->tick_timer, on_tick, IC_TICK_MS, IC_TICK_MS);
+        uv_timer_start(&L->stats_timer, on_stats_timer, cfg->stats_interval_s * 1000u,
+                       cfg->stats_interval_s * 1000u);
+        if (cfg->duration_s)
+            uv_timer_start(&L->stop_timer, on_stop_timer, (uint64_t)cfg->duration_s * 1000u, 0);
+        uv_signal_start(&L->sigint, on_signal, SIGINT);
+        uv_signal_start(&L->sigterm, on_signal, SIGTERM);
+        rf_log_info("listening on %s:%u for copy agents (%s); capturing on %s, filter \"%s\"",
+                    cfg->bind, cfg->port,
+                    key->len ? "key required" : cfg->insecure ? "INSECURE: no key"
+                                                              : "no key: loopback peers only",
+                    cfg->iface, L->filter);
+        if (cfg->fleet) {
+            if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
+                L->ctl_started = 1;
+            } else {
+                L->exit_code = 1;
+                loop_stop(L, "controller client did not start");
+            }
+        }
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) != 0)
+        rf_log_warn("event loop closed with handles still open");
+    ic_engine_fini(&L->eng);
+    ic_capture_close(cap);
+    if (L->stats_fp != NULL && L->stats_fp != stdout)
+        fclose(L->stats_fp);
+    int rc = L->exit_code;
+    free(L);
+    return rc;
+}

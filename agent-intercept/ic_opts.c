@@ -1,0 +1,332 @@
+/* ic_opts.c -- getopt_long table, strict number parsing, defaults. */
+#include "ic_opts.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+enum {
+    OPT_CONTROLLER = 256,
+    OPT_ID,
+    OPT_ADVERTISE,
+    OPT_KEY_FILE,
+    OPT_INSECURE,
+    OPT_STATS_JSON,
+    OPT_STATS_INTERVAL,
+    OPT_LOG_LEVEL,
+    OPT_LOG_FILE,
+    OPT_DURATION,
+    OPT_CONFIG,
+    OPT_CHECK_CONFIG,
+};
+
+static const struct option long_opts[] = {
+    { "interface", required_argument, NULL, 'i' },
+    { "filter", required_argument, NULL, 'F' },
+    { "port", required_argument, NULL, 'p' },
+    { "bind", required_argument, NULL, 'b' },
+    { "controller", required_argument, NULL, OPT_CONTROLLER },
+    { "id", required_argument, NULL, OPT_ID },
+    { "advertise", required_argument, NULL, OPT_ADVERTISE },
+    { "key-file", required_argument, NULL, OPT_KEY_FILE },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "stats-json", required_argument, NULL, OPT_STATS_JSON },
+    { "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "log-file", required_argument, NULL, OPT_LOG_FILE },
+    { "duration", required_argument, NULL, OPT_DURATION },
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+static const char *
+flag_name(int c, char *buf, size_t len)
+{
+    for (const struct option *o = long_opts; o->name != NULL; o++) {
+        if (o->val == c) {
+            snprintf(buf, len, "--%s", o->name);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "-%c", c);
+    return buf;
+}
+
+static int
+copy_str(char *dst, size_t cap, const char *src, int c, rf_errbuf_t *err)
+{
+    char fb[32];
+    size_t n = strlen(src);
+    if (n == 0)
+        return rf_err_set(err, RF_EPARSE, "%s: empty value", flag_name(c, fb, sizeof(fb)));
+    if (n >= cap)
+        return rf_err_set(err, RF_EPARSE, "%s: value longer than %zu characters",
+                          flag_name(c, fb, sizeof(fb)), cap - 1);
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+static int
+parse_uint(unsigned long *out, const char *s, unsigned long lo, unsigned long hi, int c,
+           rf_errbuf_t *err)
+{
+    char fb[32];
+    char *end;
+    if (*s == '\0' || *s == '-' || *s == '+')
+        goto bad;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end != '\0' || v < lo || v > hi)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    return rf_err_set(err, RF_EPARSE, "%s: \"%s\" is not a number in %lu..%lu",
+                      flag_name(c, fb, sizeof(fb)), s, lo, hi);
+}
+
+/* "IPv4[:port]". Not rf_parse_hostport: that lives in rf_conn.h (uv.h). */
+static int
+parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, uint16_t dflt)
+{
+    const char *colon = strchr(s, ':');
+    size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+    uint32_t ip;
+    if (hl == 0 || hl >= hostlen)
+        return RF_EPARSE;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (rf_ipv4_parse(&ip, host) != 0)
+        return RF_EPARSE;
+    *port = dflt;
+    if (colon == NULL)
+        return 0;
+    char *end;
+    if (colon[1] < '0' || colon[1] > '9')
+        return RF_EPARSE;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || p < 1 || p > 65535)
+        return RF_EPARSE;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int
+check_ipv4(const char *s, int c, rf_errbuf_t *err)
+{
+    char fb[32];
+    uint32_t ip;
+    if (rf_ipv4_parse(&ip, s) != 0)
+        return rf_err_set(err, RF_EPARSE, "%s: \"%s\" is not an IPv4 address",
+                          flag_name(c, fb, sizeof(fb)), s);
+    return 0;
+}
+
+int
+ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->iface, sizeof(out->iface), "any");
+    snprintf(out->filter, sizeof(out->filter), "tcp");
+    out->port = IC_DEFAULT_PORT;
+    out->stats_interval_s = 1;
+    snprintf(out->log_level, sizeof(out->log_level), "info");
+
+    optind = 0;   /* GNU: full re-initialisation, so tests can parse twice */
+    opterr = 0;
+    char fb[32];
+    int c, r = 0;
+    unsigned long v;
+    while ((c = getopt_long(argc, argv, ":i:F:p:b:hV", long_opts, NULL)) != -1) {
+        const char *a = optarg;
+        switch (c) {
+        case 'i': r = copy_str(out->iface, sizeof(out->iface), a, c, err); break;
+        case 'F':
+            r = copy_str(out->filter, sizeof(out->filter), a, c, err);
+            out->filter_set = 1;
+            break;
+        case 'p':
+            r = parse_uint(&v, a, 1, 65535, c, err);
+            out->port = (uint16_t)v;
+            break;
+        case 'b':
+            r = copy_str(out->bind, sizeof(out->bind), a, c, err);
+            if (r == 0)
+                r = check_ipv4(a, c, err);
+            out->bind_set = 1;
+            break;
+        case OPT_CONTROLLER:
+            if (parse_hostport(a, out->ctl_host, sizeof(out->ctl_host), &out->ctl_port,
+                                  IC_DEFAULT_CTL_PORT) != 0)
+                r = rf_err_set(err, RF_EPARSE,
+                               "--controller: \"%s\" is not IPv4[:port] (port 1..65535)", a);
+            out->fleet = 1;
+            break;
+        case OPT_ID:
+            r = copy_str(out->id, sizeof(out->id), a, c, err);
+            if (r == 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789._-") != strlen(a))
+                r = rf_err_set(err, RF_EPARSE,
+                               "--id: \"%s\" may only use letters, digits, '.', '_', '-'", a);
+            break;
+        case OPT_ADVERTISE:
+            r = copy_str(out->advertise, sizeof(out->advertise), a, c, err);
+            if (r == 0)
+                r = check_ipv4(a, c, err);
+            break;
+        case OPT_KEY_FILE: r = copy_str(out->key_file, sizeof(out->key_file), a, c, err); break;
+        case OPT_INSECURE: out->insecure = 1; break;
+        case OPT_STATS_JSON:
+            r = copy_str(out->stats_json, sizeof(out->stats_json), a, c, err);
+            break;
+        case OPT_STATS_INTERVAL:
+            r = parse_uint(&v, a, 1, 3600, c, err);
+            out->stats_interval_s = (unsigned)v;
+            break;
+        case OPT_LOG_LEVEL:
+            r = copy_str(out->log_level, sizeof(out->log_level), a, c, err);
+            if (r == 0 && strcmp(a, "error") != 0 && strcmp(a, "warn") != 0 &&
+                strcmp(a, "info") != 0 && strcmp(a, "debug") != 0)
+                r = rf_err_set(err, RF_EPARSE,
+                               "--log-level: \"%s\" is not one of error, warn, info, debug", a);
+            break;
+        case OPT_LOG_FILE: r = copy_str(out->log_file, sizeof(out->log_file), a, c, err); break;
+        case OPT_DURATION:
+            r = parse_uint(&v, a, 1, 100u * 365 * 86400, c, err);
+            out->duration_s = (unsigned)v;
+            break;
+        case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
+        case OPT_CHECK_CONFIG: out->check_config = 1; break;
+        case 'h': out->help = 1; break;
+        case 'V': out->version = 1; break;
+        case ':':
+            return rf_err_set(err, RF_EPARSE, "%s: missing value",
+                              optopt ? flag_name(optopt, fb, sizeof(fb)) : argv[optind - 1]);
+        default:
+            if (optopt)
+                return rf_err_set(err, RF_EPARSE, "unknown option -%c", optopt);
+            return rf_err_set(err, RF_EPARSE, "unknown option %s", argv[optind - 1]);
+        }
+        if (r != 0)
+            return r;
+    }
+    if (optind < argc)
+        return rf_err_set(err, RF_EPARSE, "unexpected argument \"%s\"", argv[optind]);
+    return 0;
+}
+
+int
+ic_opts_finalize(ic_config_t *cfg, rf_errbuf_t *err)
+{
+    if (!cfg->bind_set)
+        snprintf(cfg->bind, sizeof(cfg->bind), "%s",
+                 (cfg->key_file[0] || cfg->insecure) ? "0.0.0.0" : "127.0.0.1");
+    if (cfg->id[0] == '\0') {
+        char h[128];
+        if (gethostname(h, sizeof(h) - 1) != 0 || h[0] == '\0')
+            snprintf(h, sizeof(h), "intercept");
+        h[sizeof(h) - 1] = '\0';
+        snprintf(cfg->id, sizeof(cfg->id), "%s", h);
+    }
+    if (!cfg->fleet && cfg->advertise[0] != '\0')
+        return rf_err_set(err, RF_EPARSE, "--advertise: only meaningful with --controller");
+    if (cfg->fleet && cfg->advertise[0] == '\0') {
+        if (strcmp(cfg->bind, "0.0.0.0") == 0)
+            return rf_err_set(err, RF_EPARSE,
+                              "--advertise: required with --controller when listening on "
+                              "0.0.0.0 (the address copy agents should dial)");
+        snprintf(cfg->advertise, sizeof(cfg->advertise), "%s", cfg->bind);
+    }
+    if (cfg->fleet && cfg->ctl_port == cfg->port &&
+        (strcmp(cfg->ctl_host, cfg->bind) == 0 || strcmp(cfg->bind, "0.0.0.0") == 0))
+        return rf_err_set(err, RF_EPARSE, "--port: %u is the controller's port", cfg->port);
+    char tmp[IC_FILTER_MAX + 128];
+    if (ic_opts_filter(cfg, NULL, tmp, sizeof(tmp)) != 0)
+        return rf_err_set(err, RF_EPARSE, "--filter: too long");
+    return 0;
+}
+
+int
+ic_opts_filter(const ic_config_t *cfg, const rf_cidr_t *block, char *buf, size_t len)
+{
+    char base[IC_FILTER_MAX + 64];
+    if (block != NULL && !cfg->filter_set) {
+        char b[32];
+        rf_cidr_format(block, b, sizeof(b));
+        snprintf(base, sizeof(base), "tcp and dst net %s", b);
+    } else {
+        snprintf(base, sizeof(base), "%s", cfg->filter);
+    }
+    int n;
+    if (cfg->fleet)
+        n = snprintf(buf, len, "(%s) and not (tcp port %u) and not (tcp port %u)", base,
+                     cfg->port, cfg->ctl_port);
+    else
+        n = snprintf(buf, len, "(%s) and not (tcp port %u)", base, cfg->port);
+    return (n < 0 || (size_t)n >= len) ? RF_ERANGE : 0;
+}
+
+void
+ic_opts_print(FILE *fp, const ic_config_t *cfg)
+{
+    char f[IC_FILTER_MAX + 128];
+    fprintf(fp, "interface = %s\n", cfg->iface);
+    fprintf(fp, "filter = %s\n", cfg->filter);
+    if (ic_opts_filter(cfg, NULL, f, sizeof(f)) == 0)
+        fprintf(fp, "# effective pcap filter: %s\n", f);
+    fprintf(fp, "port = %u\n", cfg->port);
+    fprintf(fp, "bind = %s\n", cfg->bind);
+    if (cfg->fleet) {
+        fprintf(fp, "controller = %s:%u\n", cfg->ctl_host, cfg->ctl_port);
+        fprintf(fp, "advertise = %s\n", cfg->advertise);
+    }
+    fprintf(fp, "id = %s\n", cfg->id);
+    if (cfg->key_file[0])
+        fprintf(fp, "key-file = %s\n", cfg->key_file);
+    else
+        fprintf(fp, "# no key: %s\n", cfg->insecure ? "unauthenticated peers accepted (--insecure)"
+                                                    : "loopback peers only");
+    if (cfg->insecure)
+        fprintf(fp, "insecure\n");
+    if (cfg->stats_json[0])
+        fprintf(fp, "stats-json = %s\n", cfg->stats_json);
+    fprintf(fp, "stats-interval = %u\n", cfg->stats_interval_s);
+    fprintf(fp, "log-level = %s\n", cfg->log_level);
+    if (cfg->log_file[0])
+        fprintf(fp, "log-file = %s\n", cfg->log_file);
+    if (cfg->duration_s)
+        fprintf(fp, "duration = %u\n", cfg->duration_s);
+}
+
+void
+ic_opts_usage(FILE *fp)
+{
+    fputs("usage: replay-intercept [options]\n"
+          "Capture the target's responses and stream their IP+TCP headers to the copy\n"
+          "agent that owns each client address. Never forwards anything.\n"
+          "\n"
+          "  -i, --interface IFACE     capture interface (default any)\n"
+          "  -F, --filter EXPR         pcap filter for the responses (default tcp),\n"
+          "                            e.g. 'tcp and src port 8080'\n"
+          "  -p, --port N              listen port for copy agents (default 36524)\n"
+          "  -b, --bind ADDR           listen address (default 0.0.0.0 with a key or\n"
+          "                            --insecure, else 127.0.0.1)\n"
+          "      --controller HOST:PORT  fleet mode: register with replayd (port 36523)\n"
+          "      --id ID               agent id (default: hostname)\n"
+          "      --advertise IP        address copy agents should dial (fleet mode)\n"
+          "      --key-file FILE       agent pre-shared key\n"
+          "      --insecure            accept unauthenticated non-loopback peers\n"
+          "      --stats-json FILE|-   one JSON line of counters per interval and at exit\n"
+          "      --stats-interval S    seconds (default 1)\n"
+          "      --log-level L         error, warn, info (default), debug\n"
+          "      --log-file FILE       log here instead of stderr\n"
+          "      --duration S          stop after S seconds\n"
+          "      --config FILE         read options from FILE (command line wins)\n"
+          "      --check-config        validate, print the effective config, exit\n"
+          "  -h, --help, -V, --version\n",
+          fp);
+}

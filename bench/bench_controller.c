@@ -1,0 +1,531 @@
+/* bench_controller.c -- control-plane bench: spawn replayd, simulate N
+ * agents over loopback in one libuv process speaking the agent protocol
+ * (Hello, Ack every Assignment, Stats + Heartbeat every second), then
+ * measure: time to register all, apply -> all acknowledged, status round
+ * trip with everyone reporting, replayd CPU% and RSS at steady state.
+ * Every phase has a deadline; the whole run is bounded (--deadline). */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "rf_conn.h"
+#include "rf_envelope.h"
+#include "rf_handshake.h"
+
+#ifndef RD_BENCH_REPLAYD
+#define RD_BENCH_REPLAYD "replayd"
+#endif
+
+#define NCOUNTERS 30
+
+typedef struct {
+    rf_conn_t *conn;
+    int        idx, role, welcomed;
+    uint64_t   gen;           /* last Assignment generation (acked) */
+    uint64_t   ctr[NCOUNTERS];
+} sim_t;
+
+static struct {
+    uv_loop_t *loop;
+    sim_t     *sims;
+    int        n, nicpt, port;
+    int        registered, closed_early;
+    uint64_t   target_gen;
+    int        acked;
+    rf_conn_t *admin;
+    int        admin_ready;
+    Rfpb__Envelope__MsgCase admin_want;
+    int        admin_got;
+    uint64_t   admin_gen;
+    size_t     last_reply_bytes;
+    uv_timer_t stats_timer;
+    unsigned   stats_cursor;
+    uint64_t   stats_sent;
+} B;
+
+static const char *cnames[NCOUNTERS] = {
+    "cap_pkts", "cap_bytes", "kernel_drops", "bad_pkts", "no_rule", "sampled_out",
+    "midstream_pkts", "shed_pkts", "pure_acks", "client_dups", "accepted_pkts",
+    "replayed_pkts", "replayed_bytes", "send_errors", "sess_active", "sess_opened",
+    "sess_completed", "sess_timedout", "sess_reset", "sess_skipped_midstream", "sess_shed",
+    "port_collisions", "retransmits", "syn_retransmits", "resp_received", "resp_unmatched",
+    "icpt_up", "resp_forwarded", "resp_unroutable", "batches_sent",
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run the loop until *flag or the deadline (seconds). 0 ok, -1 timeout. */
+static int
+run_until(const int *flag, double secs)
+{
+    double end = now_s() + secs;
+    while (!*flag) {
+        if (now_s() > end)
+            return -1;
+        uv_run(B.loop, UV_RUN_ONCE);
+    }
+    return 0;
+}
+
+static void
+send_hello(rf_conn_t *c, Rfpb__Role role, const char *id, const Rfpb__Challenge *ch)
+{
+    Rfpb__Hello h = RFPB__HELLO__INIT;
+    uint8_t mac[RF_AUTH_MAC];
+    h.role = role;
+    h.id = (char *)id;
+    h.host = (char *)"bench";
+    h.software = (char *)"bench_controller";
+    if (role == RFPB__ROLE__ROLE_INTERCEPT) {
+        h.advertise = (char *)"127.0.0.1";
+        h.listen_port = 36524;
+    }
+    rf_hs_answer(&h, mac, NULL, ch);
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_HELLO;
+    env.hello = &h;
+    (void)rf_conn_send(c, &env);
+}
+
+static void
+sim_msg(rf_conn_t *c, const Rfpb__Envelope *env)
+{
+    sim_t *s = rf_conn_data(c);
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_CHALLENGE: {
+        char id[32];
+        snprintf(id, sizeof(id), "%s-%04d", s->role == RFPB__ROLE__ROLE_COPY ? "cap" : "as",
+                 s->idx);
+        send_hello(c, (Rfpb__Role)s->role, id, env->challenge);
+        break;
+    }
+    case RFPB__ENVELOPE__MSG_WELCOME: s->welcomed = 1; break;
+    case RFPB__ENVELOPE__MSG_ASSIGNMENT: {
+        int first = s->gen == 0 && !s->ctr[0];
+        s->gen = env->assignment->generation;
+        s->ctr[0] = 1;   /* marks "got a first assignment" */
+        Rfpb__Ack a = RFPB__ACK__INIT;
+        a.generation = s->gen;
+        a.ok = 1;
+        Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+        out.msg_case = RFPB__ENVELOPE__MSG_ACK;
+        out.ack = &a;
+        (void)rf_conn_send(c, &out);
+        if (first)
+            B.registered++;
+        if (B.target_gen && s->gen >= B.target_gen)
+            B.acked++;
+        break;
+    }
+    default: break;
+    }
+}
+
+static void
+sim_close(rf_conn_t *c, const char *reason)
+{
+    sim_t *s = rf_conn_data(c);
+    if (s) {
+        s->conn = NULL;
+        B.closed_early++;
+        if (B.closed_early <= 3)
+            fprintf(stderr, "bench: agent %d closed: %s\n", s->idx, reason);
+    }
+}
+
+static const rf_conn_ops_t sim_ops = { NULL, sim_msg, sim_close };
+
+static void
+admin_msg(rf_conn_t *c, const Rfpb__Envelope *env)
+{
+    (void)c;
+    if (env->msg_case == RFPB__ENVELOPE__MSG_CHALLENGE) {
+        send_hello(c, RFPB__ROLE__ROLE_ADMIN, "", env->challenge);
+        return;
+    }
+    if (env->msg_case == RFPB__ENVELOPE__MSG_WELCOME) {
+        B.admin_ready = 1;
+        return;
+    }
+    if (env->msg_case == B.admin_want) {
+        B.last_reply_bytes = rfpb__envelope__get_packed_size(env);
+        if (env->msg_case == RFPB__ENVELOPE__MSG_APPLY_REPLY) {
+            if (!env->apply_reply->ok)
+                fprintf(stderr, "bench: apply rejected: %s\n", env->apply_reply->error);
+            B.admin_gen = env->apply_reply->generation;
+        }
+        B.admin_got = 1;
+    }
+}
+
+static void
+admin_close(rf_conn_t *c, const char *reason)
+{
+    if (c == B.admin) {
+        if (B.admin_ready)
+            fprintf(stderr, "bench: admin connection closed: %s\n", reason);
+        B.admin = NULL;
+    }
+}
+
+static const rf_conn_ops_t admin_ops = { NULL, admin_msg, admin_close };
+
+/* Stats every second per agent, spread over 10 ms slices. */
+static void
+on_stats(uv_timer_t *t)
+{
+    (void)t;
+    unsigned per = (unsigned)(B.n / 100) + 1;
+    Rfpb__Counter store[NCOUNTERS], *ptrs[NCOUNTERS];
+    for (unsigned k = 0; k < per; k++) {
+        sim_t *s = &B.sims[B.stats_cursor++ % (unsigned)B.n];
+        if (s->conn == NULL || !s->welcomed)
+            continue;
+        for (int i = 0; i < NCOUNTERS; i++) {
+            s->ctr[i] += (uint64_t)(i + 1) * 100;
+            rfpb__counter__init(&store[i]);
+            store[i].name = (char *)cnames[i];
+            store[i].value = s->ctr[i];
+            ptrs[i] = &store[i];
+        }
+        Rfpb__Stats st = RFPB__STATS__INIT;
+        st.generation = s->gen;
+        st.n_counters = NCOUNTERS;
+        st.counters = ptrs;
+        Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+        env.msg_case = RFPB__ENVELOPE__MSG_STATS;
+        env.stats = &st;
+        (void)rf_conn_send(s->conn, &env);
+        Rfpb__Heartbeat hb = RFPB__HEARTBEAT__INIT;
+        hb.mono_ms = uv_now(B.loop);
+        env.msg_case = RFPB__ENVELOPE__MSG_HEARTBEAT;
+        env.heartbeat = &hb;
+        (void)rf_conn_send(s->conn, &env);
+        B.stats_sent++;
+    }
+}
+
+static void
+on_wake(uv_timer_t *t)
+{
+    (void)t;
+}
+
+static int
+admin_call(Rfpb__Envelope *req, Rfpb__Envelope__MsgCase want, double *secs)
+{
+    B.admin_got = 0;
+    B.admin_want = want;
+    double t0 = now_s();
+    if (B.admin == NULL || rf_conn_send(B.admin, req) != 0)
+        return -1;
+    int r = run_until(&B.admin_got, 10);
+    *secs = now_s() - t0;
+    return r;
+}
+
+static int
+proc_sample(pid_t pid, double *cpu_s, long *rss_kb, long *hwm_kb)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    fclose(fp);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                            &st) != 2)
+        return -1;
+    *cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    while (fgets(buf, sizeof(buf), fp)) {
+        sscanf(buf, "VmRSS: %ld", rss_kb);
+        sscanf(buf, "VmHWM: %ld", hwm_kb);
+    }
+    fclose(fp);
+    return 0;
+}
+
+static int
+cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *replayd = getenv("RF_REPLAYD") ? getenv("RF_REPLAYD") : RD_BENCH_REPLAYD;
+    int n = 1000, nicpt = 8, steady = 5, port = 0, keep = 0;
+    static const struct option opts[] = {
+        { "replayd", required_argument, NULL, 'r' }, { "agents", required_argument, NULL, 'n' },
+        { "intercepts", required_argument, NULL, 'i' }, { "steady", required_argument, NULL, 's' },
+        { "port", required_argument, NULL, 'p' },      { "keep-running", no_argument, NULL, 'k' },
+        { NULL, 0, NULL, 0 },
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "r:n:i:s:p:k", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': replayd = optarg; break;
+        case 'n': n = atoi(optarg); break;
+        case 'i': nicpt = atoi(optarg); break;
+        case 's': steady = atoi(optarg); break;
+        case 'p': port = atoi(optarg); break;
+        case 'k': keep = 1; break;
+        default:
+            fprintf(stderr, "usage: bench_controller [--replayd PATH] [--agents N] "
+                            "[--intercepts K] [--steady S] [--port P]\n");
+            return 2;
+        }
+    }
+    if (n < 2 || n > 4000 || nicpt < 1 || nicpt >= n || steady < 1 || steady > 60) {
+        fprintf(stderr, "bench: agents 2..4000, intercepts 1..agents-1, steady 1..60\n");
+        return 2;
+    }
+    if (port == 0)
+        port = 40000 + (int)(getpid() % 20000);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < (rlim_t)n + 64) {
+            fprintf(stderr, "bench: need %d fds, limit is %llu: skipped\n", n + 64,
+                    (unsigned long long)rl.rlim_cur);
+            return 77;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Same heap policy as replayd: the client decodes ~1 MB status
+     * replies and should not measure page faults of fresh mmaps. */
+    (void)mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    char dir[] = "/tmp/rd_bench_XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char listen[64], logf[300];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    /* RF_BENCH_LOG=FILE keeps replayd's log (with RF_BENCH_LOGLEVEL=debug it
+     * has the server-side time of every status reply). */
+    if (getenv("RF_BENCH_LOG"))
+        snprintf(logf, sizeof(logf), "%s", getenv("RF_BENCH_LOG"));
+    else
+        snprintf(logf, sizeof(logf), "%s/replayd.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(replayd, replayd, "--listen", listen, "--state-dir", dir, "--log-level", getenv("RF_BENCH_LOGLEVEL") ? getenv("RF_BENCH_LOGLEVEL") : "warn",
+              "--log-file", logf, (char *)NULL);
+        perror(replayd);
+        _exit(127);
+    }
+    int rc = 1;
+    B.loop = uv_default_loop();
+    B.n = n;
+    B.nicpt = nicpt;
+    B.port = port;
+    B.sims = calloc((size_t)n, sizeof(sim_t));
+    /* Wakes UV_RUN_ONCE at least every 5 ms so deadlines are checked
+     * without sleeping between reads. */
+    uv_timer_t wake;
+    uv_timer_init(B.loop, &wake);
+    uv_timer_start(&wake, on_wake, 5, 5);
+    /* Wait for the listener (bounded). */
+    int up = 0;
+    for (int tries = 0; tries < 100 && !up; tries++) {
+        usleep(50000);
+        rf_conn_t *c = rf_conn_new(B.loop, &admin_ops, NULL, 0, 0);
+        B.admin = c;
+        B.admin_ready = 0;
+        if (rf_conn_connect(c, "127.0.0.1", (uint16_t)port) != 0) {
+            rf_conn_close(c, "x");
+            continue;
+        }
+        (void)run_until(&B.admin_ready, 0.5);
+        up = B.admin_ready && B.admin != NULL;
+        if (!up && B.admin)
+            rf_conn_close(B.admin, "retry");
+        uv_run(B.loop, UV_RUN_NOWAIT);
+    }
+    if (!up) {
+        fprintf(stderr, "bench: replayd did not come up on %s (see %s)\n", listen, logf);
+        goto out;
+    }
+
+    /* Phase 1: register everyone. */
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        sim_t *s = &B.sims[i];
+        s->idx = i;
+        s->role = i < nicpt ? RFPB__ROLE__ROLE_INTERCEPT : RFPB__ROLE__ROLE_COPY;
+        s->conn = rf_conn_new(B.loop, &sim_ops, s, 0, 0);
+        if (s->conn == NULL || rf_conn_connect(s->conn, "127.0.0.1", (uint16_t)port) != 0) {
+            fprintf(stderr, "bench: connect %d failed\n", i);
+            goto out;
+        }
+    }
+    int all = 0;
+    double end = now_s() + 30;
+    while (!all && now_s() < end) {
+        uv_run(B.loop, UV_RUN_ONCE);
+        all = B.registered >= n;
+    }
+    double t_reg = now_s() - t0;
+    if (!all) {
+        fprintf(stderr, "bench: only %d/%d registered in 30 s\n", B.registered, n);
+        goto out;
+    }
+    uv_timer_init(B.loop, &B.stats_timer);
+    uv_timer_start(&B.stats_timer, on_stats, 10, 10);
+
+    /* Phase 2: apply a "*" plan, wait until every agent acked it. */
+    char plan[512];
+    snprintf(plan, sizeof(plan),
+             "{\"name\":\"bench\",\"transfers\":[\"80-192.168.2.10:8080\"],"
+             "\"client_pool\":\"10.0.0.0/8\",\"copy_agents\":\"*\",\"intercepts\":\"*\","
+             "\"copies\":2,\"rate_limit_pps\":%d}",
+             100 * n);
+    Rfpb__ApplyRequest ar = RFPB__APPLY_REQUEST__INIT;
+    ar.plan_json = plan;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_APPLY;
+    env.apply = &ar;
+    B.target_gen = 1;
+    B.acked = 0;
+    double t_reply;
+    t0 = now_s();
+    if (admin_call(&env, RFPB__ENVELOPE__MSG_APPLY_REPLY, &t_reply) != 0 || B.admin_gen != 1) {
+        fprintf(stderr, "bench: apply failed\n");
+        goto out;
+    }
+    int acked_all = 0;
+    end = now_s() + 30;
+    while (!acked_all && now_s() < end) {
+        uv_run(B.loop, UV_RUN_ONCE);
+        acked_all = B.acked >= n;
+    }
+    double t_apply = now_s() - t0;
+    size_t apply_diff_bytes = B.last_reply_bytes;
+    if (!acked_all) {
+        fprintf(stderr, "bench: only %d/%d acked in 30 s\n", B.acked, n);
+        goto out;
+    }
+
+    /* Phase 3: steady state with everyone reporting; CPU over the window,
+     * status latency sampled throughout. */
+    int settle = 0;
+    uv_timer_t st;
+    uv_timer_init(B.loop, &st);
+    double tw = now_s() + 2.0;
+    while (now_s() < tw) {
+        uv_run(B.loop, UV_RUN_ONCE);
+    }
+    (void)settle;
+    double cpu0, cpu1;
+    long rss = 0, hwm = 0;
+    proc_sample(pid, &cpu0, &rss, &hwm);
+    double w0 = now_s();
+    double lat[64];
+    int nlat = 0;
+    Rfpb__StatusRequest sr = RFPB__STATUS_REQUEST__INIT;
+    Rfpb__Envelope senv = RFPB__ENVELOPE__INIT;
+    senv.msg_case = RFPB__ENVELOPE__MSG_STATUS;
+    senv.status = &sr;
+    size_t status_bytes = 0;
+    while (now_s() < w0 + steady) {
+        /* one status request per 500 ms: the operator's --watch, busier */
+        double next = now_s() + 0.5;
+        if (nlat < 64 && admin_call(&senv, RFPB__ENVELOPE__MSG_STATUS_REPLY, &lat[nlat]) == 0) {
+            status_bytes = B.last_reply_bytes;
+            nlat++;
+        }
+        while (now_s() < next) {
+            uv_run(B.loop, UV_RUN_ONCE);
+        }
+    }
+    double w = now_s() - w0;
+    proc_sample(pid, &cpu1, &rss, &hwm);
+    /* steady state without status polling: the fleet alone */
+    double cpu2, cpu3;
+    proc_sample(pid, &cpu2, &rss, &hwm);
+    double q0 = now_s();
+    while (now_s() < q0 + steady) {
+        uv_run(B.loop, UV_RUN_ONCE);
+    }
+    double q = now_s() - q0;
+    proc_sample(pid, &cpu3, &rss, &hwm);
+    qsort(lat, (size_t)nlat, sizeof(double), cmp_d);
+    printf("\nreplayd control-plane bench: %d agents (%d intercepts, %d copy), loopback\n", n,
+           nicpt, n - nicpt);
+    printf("+--------------------------------------------+-------------+\n");
+    printf("| %-42s | %11s |\n", "metric", "value");
+    printf("+--------------------------------------------+-------------+\n");
+    printf("| %-42s | %9.1f ms |\n", "register all agents (connect..assignment)", t_reg * 1e3);
+    printf("| %-42s | %9.1f ms |\n", "apply: reply to replayctl (incl. fsync)", t_reply * 1e3);
+    printf("| %-42s | %9.1f ms |\n", "apply: sent .. all agents acked", t_apply * 1e3);
+    printf("| %-42s | %9zu B  |\n", "apply reply size (diff)", apply_diff_bytes);
+    printf("| %-42s | %9.2f ms |\n", "status latency p50", nlat ? lat[nlat / 2] * 1e3 : 0);
+    printf("| %-42s | %9.2f ms |\n", "status latency max", nlat ? lat[nlat - 1] * 1e3 : 0);
+    printf("| %-42s | %9zu B  |\n", "status reply size", status_bytes);
+    printf("| %-42s | %9.2f %%  |\n", "replayd CPU, stats + status every 0.5 s",
+           (cpu1 - cpu0) / w * 100);
+    printf("| %-42s | %9.2f %%  |\n", "replayd CPU, stats only (steady state)",
+           (cpu3 - cpu2) / q * 100);
+    printf("| %-42s | %8.1f MB |\n", "replayd RSS", (double)rss / 1024);
+    printf("| %-42s | %8.1f MB |\n", "replayd peak RSS", (double)hwm / 1024);
+    printf("| %-42s | %11llu |\n", "stats messages sent", (unsigned long long)B.stats_sent);
+    printf("| %-42s | %11d |\n", "agent connections lost", B.closed_early);
+    printf("+--------------------------------------------+-------------+\n");
+    printf("goals: apply acked < 1000 ms: %s; status < 50 ms: %s; CPU < 5%%: %s\n",
+           t_apply < 1.0 ? "met" : "MISSED", nlat && lat[nlat - 1] < 0.05 ? "met" : "MISSED",
+           (cpu3 - cpu2) / q * 100 < 5 ? "met" : "MISSED");
+    rc = B.closed_early == 0 ? 0 : 1;
+    if (keep) {
+        printf("keep-running: replayd pid %d on %s; Ctrl-C to stop\n", (int)pid, listen);
+        for (;;) {
+            uv_run(B.loop, UV_RUN_ONCE);
+        }
+    }
+out:
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 50; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            pid = 0;
+            break;
+        }
+        usleep(100000);
+    }
+    if (pid) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench: could not remove %s\n", dir);
+    return rc;
+}

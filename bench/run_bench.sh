@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# run_bench.sh: live-replay benchmark in the network-namespace bed (the same
+# topology and method as the tcpcopy anchor in shared/notes/testbed.md, so the
+# numbers compare row by row). See docs/BENCH.md.
+#
+# For keep-alive and short-connection (Connection: close) HTTP at rising load
+# it prints one row per level: requests served by online, requests seen by the
+# target (its nginx access log), the fidelity ratio, replay-copy CPU % and peak
+# RSS, replay-intercept CPU % and peak RSS, and how busy the machine was; then
+# the online app's own throughput with and without the replay running.
+#
+# Every row starts fresh agents and empty logs. Load: wrk, 2 threads, bounded
+# by -d and timeout; a Lua delay() paces moderate levels (wrk has no rate
+# option); delay 0 = closed loop (as fast as the online app goes).
+#
+# Environment:
+#   RF_BIN          build bin/ (default <source>/build/bin)
+#   BENCH_SECONDS   load per row (default 10)
+#   BENCH_DRAIN     max seconds to wait for the replay to drain (default 20)
+#   BENCH_MODES     "ka short" (default both)
+#   BENCH_KA        keep-alive levels, CONNS:DELAY_MS (default "10:10 50:10 50:2 50:0")
+#   BENCH_SHORT     short levels (default "10:10 50:10 50:5 50:3 50:2 50:0")
+#   BENCH_COPY_ARGS extra replay-copy flags (e.g. "-n 3")
+#   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
+set -euo pipefail
+# shellcheck source=../tests/integration/lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+RF_BIN=${RF_BIN:-$RF_SRC/build/bin}
+SECS=${BENCH_SECONDS:-10}
+DRAIN=${BENCH_DRAIN:-20}
+MODES=${BENCH_MODES:-ka short}
+KA_LEVELS=${BENCH_KA:-10:10 50:10 50:2 50:0}
+SHORT_LEVELS=${BENCH_SHORT:-10:10 50:10 50:5 50:3 50:2 50:0}
+read -r -a COPY_EXTRA <<<"${BENCH_COPY_ARGS:-}"
+OUT=${BENCH_OUT:-/tmp/rf-bench-$(date +%Y%m%d-%H%M%S)}
+RANGE=10.250.0.0/16
+
+require_root_netns
+require_bins replay-copy replay-intercept
+mkdir -p "$OUT"
+TB_KEEP=1
+tb_up
+tb_nginx online
+tb_nginx target
+URL="http://$(tb_ip online)/"
+TIP=$(tb_ip target)
+
+# machine_ticks: "busy total" jiffies from /proc/stat (busy = all - idle - iowait).
+machine_ticks() {
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+# mb KIB: MiB with one decimal, "-" for 0 (no agent in that row).
+mb() { awk -v k="$1" 'BEGIN { if (k > 0) printf "%.1f", k / 1024; else print "-" }'; }
+
+ROWS="$OUT/rows.tsv"
+: >"$ROWS"
+
+# row MODE CONNS DELAY REPLAY(0|1)
+row() {
+  local mode=$1 conns=$2 delay=$3 replay=$4
+  local name="${mode}-c${conns}-d${delay}-r${replay}"
+  local -a wrkargs=()
+  [[ $mode == short ]] && wrkargs=(-H 'Connection: close')
+  tb_log_truncate online
+  tb_log_truncate target
+  local cpid="" ipid=""
+  if ((replay)); then
+    rm -f "$(tb_dir online)/copy.stats" "$(tb_dir assistant)/intercept.stats"
+    tb_start_intercept assistant "tcp and src host $TIP and src port 80"
+    ipid=$TB_LASTPID
+    tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}"
+    cpid=$TB_LASTPID
+  fi
+  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1
+  if ((replay)); then c0=$(tb_cpu_ticks "$cpid"); i0=$(tb_cpu_ticks "$ipid"); fi
+  read -r -a m0 <<<"$(machine_ticks)"
+  t0=$(tb_now_ms)
+  tb_wrk "$OUT/wrk-$name.txt" client "$URL" "$SECS" "$conns" "$delay" "${wrkargs[@]}" || true
+  t1=$(tb_now_ms)
+  read -r -a m1 <<<"$(machine_ticks)"
+  local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
+  local ccpu=- icpu=- crss=0 irss=0
+  if ((replay)); then
+    c1=$(tb_cpu_ticks "$cpid"); i1=$(tb_cpu_ticks "$ipid")
+    ccpu=$(tb_cpu_pct "$c0" "$c1" "$wall"); icpu=$(tb_cpu_pct "$i0" "$i1" "$wall")
+    crss=$(tb_rss_kb "$cpid"); irss=$(tb_rss_kb "$ipid")
+  fi
+  local busy; busy=$(awk -v b0="${m0[0]}" -v t0="${m0[1]}" -v b1="${m1[0]}" -v t1="${m1[1]}" \
+    'BEGIN { if (t1 > t0) printf "%.0f", (b1 - b0) * 100 / (t1 - t0); else print "-" }')
+  local online target ratio rps status=ok
+  online=$(tb_log_count online)
+  rps=$(tb_wrk_rps "$OUT/wrk-$name.txt")
+  target=-; ratio=-
+  if ((replay)); then
+    target=$(tb_wait_count "tb_log_count target" "$online" "$DRAIN")
+    ratio=$(tb_ratio "$target" "$online")
+    # Peak RSS: max(VmRSS at end of load, VmHWM after the drain), gotcha 12.
+    local r2; r2=$(tb_rss_kb "$cpid"); ((r2 > crss)) && crss=$r2
+    r2=$(tb_rss_kb "$ipid"); ((r2 > irss)) && irss=$r2
+    _tb_alive "$cpid" || status="copy-died"
+    _tb_alive "$ipid" || status="intercept-died"
+    tb_stop "$cpid" 10 || status="copy-rc$?"
+    tb_stop "$ipid" 10 || status="intercept-rc$?"
+    cp "$(tb_dir online)/copy.stats" "$OUT/copy-$name.stats" 2>/dev/null || true
+    cp "$(tb_dir assistant)/intercept.stats" "$OUT/intercept-$name.stats" 2>/dev/null || true
+    cp "$(tb_dir online)/copy.log" "$OUT/copy-$name.log" 2>/dev/null || true
+  fi
+  local sess; sess=$( ((replay)) && tb_stat "$OUT/copy-$name.stats" sess_opened || echo -)
+  local load; if ((delay > 0)); then load="c$conns, ${delay} ms"; else load="c$conns, closed loop"; fi
+  ((replay)) || load="$load (no replay)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
+    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" >>"$ROWS"
+  tb_log "row $name: online $online ($rps/s), target $target, ratio $ratio, copy ${ccpu}% $((crss / 1024)) MB, intercept ${icpu}%, busy ${busy}%, $status"
+}
+
+for mode in $MODES; do
+  case $mode in
+    ka) levels=$KA_LEVELS ;;
+    short) levels=$SHORT_LEVELS ;;
+    *) tb_die "unknown mode '$mode' (ka, short)" ;;
+  esac
+  # The app alone first: the "without replay" throughput.
+  row "$mode" 50 0 0
+  for lv in $levels; do
+    row "$mode" "${lv%%:*}" "${lv##*:}" 1
+  done
+done
+
+{
+  echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
+  echo
+  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | replay-copy RSS MB | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$ROWS" |
+    sed 's/| -% |/| - |/g'
+  echo
+  echo "Online app throughput, closed loop (c50), without vs with replay:"
+  for mode in $MODES; do
+    awk -F'\t' -v m="$mode" '
+      $1 == m && $2 ~ /closed loop \(no replay\)/ { base = $3 }
+      $1 == m && $2 ~ /closed loop$/ { with = $3 }
+      END { if (base > 0 && with > 0) printf "  %-10s %s req/s alone, %s req/s with replay (%.0f%% of alone)\n",
+              (m == "ka" ? "keep-alive" : "short"), base, with, with * 100 / base }' "$ROWS"
+  done
+} | tee "$OUT/results.md"
+tb_log "results and per-row agent stats in $OUT"

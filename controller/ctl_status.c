@@ -1,0 +1,113 @@
+/* ctl_status.c -- `replayctl status [--watch [S]] [--count N] [--json]
+ * [-v]`: one snapshot, or a redraw every S seconds (in place on a
+ * terminal) until Ctrl-C or N snapshots. Reconnects if replayd restarts. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctl_client.h"
+#include "ctl_render.h"
+#include "rf_envelope.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+    /* Sleep in slices so Ctrl-C ends the watch promptly. */
+    while (ms > 0 && !stop_flag) {
+        unsigned step = ms < 100 ? ms : 100;
+        struct timespec ts = { 0, (long)step * 1000000L };
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+int
+ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
+{
+    int json = 0, watch = 0, verbose = 0;
+    double interval = 1.0;
+    long count = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
+        else if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
+            watch = 1;
+            if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+                char *end;
+                interval = strtod(argv[++i], &end);
+                if (*end != '\0' || interval < 0.1 || interval > 3600) {
+                    fprintf(stderr, "replayctl status: --watch takes 0.1..3600 seconds\n");
+                    return CTL_EUSAGE;
+                }
+            }
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            char *end;
+            count = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || count < 1) {
+                fprintf(stderr, "replayctl status: --count takes a positive number\n");
+                return CTL_EUSAGE;
+            }
+        } else {
+            fprintf(stderr, "replayctl status: unexpected \"%s\"\nusage: replayctl status "
+                            "[--watch [S]] [--count N] [--json] [-v]\n", argv[i]);
+            return CTL_EUSAGE;
+        }
+    }
+    if (!watch && count < 0)
+        count = 1;
+    int tty = isatty(STDOUT_FILENO);
+    if (watch)
+        signal(SIGINT, on_sigint);
+    Rfpb__StatusRequest sr = RFPB__STATUS_REQUEST__INIT;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_STATUS;
+    env.status = &sr;
+    ctl_client_t *c = NULL;
+    int last = CTL_OK;
+    for (long n = 0; !stop_flag && (count < 0 || n < count); n++) {
+        if (n > 0)
+            sleep_ms((unsigned)(interval * 1000));
+        if (stop_flag)
+            break;
+        Rfpb__Envelope *reply = NULL;
+        int r = c ? CTL_OK : ctl_connect(&c, o);
+        if (r == CTL_OK)
+            r = ctl_call(c, &env, RFPB__ENVELOPE__MSG_STATUS_REPLY, &reply);
+        if (r != CTL_OK) {
+            ctl_close(c);
+            c = NULL;
+            last = r;
+            if (!watch || r == CTL_EAUTH)
+                return r;
+            continue;   /* replayd restarting: try again next round */
+        }
+        last = CTL_OK;
+        if (watch && tty && !json)
+            fputs("\033[H\033[2J", stdout);
+        if (json)
+            ctl_render_status_json(stdout, reply->status_reply);
+        else
+            ctl_render_status_table(stdout, reply->status_reply, verbose);
+        if (watch && !tty && !json)
+            fputs("\n", stdout);
+        fflush(stdout);
+        rf_env_free(reply);
+    }
+    ctl_close(c);
+    return last;
+}

@@ -1,0 +1,98 @@
+/* rd_admin.h -- the controller's state (generation, plan in force, sticky
+ * table, registry, counters) and every operation on it: apply (and dry
+ * run), the Assignment an agent gets, Status, routes, agent Hello and
+ * liveness bookkeeping.
+ *
+ * No uv: the server owns sockets and calls in here; the only way out is
+ * the `push` callback, which sends one agent its current Assignment. All
+ * protobuf built here lives in caller storage or in a reply object freed
+ * by its own function. */
+#ifndef RD_ADMIN_H
+#define RD_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rd_agent.h"
+#include "rd_assign.h"
+#include "rd_plan.h"
+#include "rd_stats.h"
+#include "replay.pb-c.h"
+
+/* replayd's own counters, shown as the pseudo-agent "replayd". */
+typedef struct {
+    uint64_t auth_failures;      /* bad Hello: MAC, role, version, id */
+    uint64_t bad_state;          /* message not valid in the connection state */
+    uint64_t hello_timeouts;     /* no Hello within the handshake deadline */
+    uint64_t heartbeat_timeouts; /* agent silent past --heartbeat-timeout */
+    uint64_t replaced;           /* same id reconnected: old connection closed */
+    uint64_t conns_accepted, conns_refused;
+    uint64_t applies, applies_rejected, dry_runs, reapplies;
+    uint64_t state_write_errors;
+    uint64_t acks_failed;        /* Ack{ok=false} from an agent */
+    uint64_t stats_msgs;
+    uint64_t bad_frames, oversize, slow_peers;   /* copied from rf_conn_counters */
+} rd_counters_t;
+
+typedef struct rd_ctx {
+    char          state_dir[1024];
+    uint64_t      generation;
+    rd_plan_t    *plan;            /* owned; NULL: no plan applied yet */
+    rd_table_t    table;           /* sticky assignments of the plan in force */
+    rd_registry_t reg;
+    rd_names_t    names;
+    rd_counters_t ctr;
+    uint64_t      heartbeat_timeout_ms;
+    int           reapply_pending; /* a "*" plan should take in new agents */
+    /* Send agent `a` (up, with a live connection) its current Assignment. */
+    void        (*push)(struct rd_ctx *c, rd_agent_t *a);
+    void         *push_arg;
+} rd_ctx_t;
+
+/* Load DIR/state.json if any (fresh state otherwise) and create registry
+ * records (down) for every agent it names. rd_ctx_t is large: heap it. */
+int  rd_ctx_init(rd_ctx_t *c, const char *state_dir, rf_errbuf_t *err);
+void rd_ctx_fini(rd_ctx_t *c);
+
+typedef struct {
+    int         code;       /* 0, RF_EPLAN (rejected), or -errno (state write) */
+    uint64_t    generation; /* in force after the call */
+    char       *diff;       /* owned; NULL on rejection */
+    rf_errbuf_t err;
+} rd_apply_result_t;
+
+/* Validate + compute + diff; unless dry_run, persist then commit (bump
+ * generation, push every connected agent). Nothing changes unless the
+ * state file was written. Returns res->code. */
+int  rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len,
+                    int dry_run);
+void rd_apply_result_fini(rd_apply_result_t *res);
+
+/* The Assignment for `a` in caller storage (borrows c's strings). */
+typedef struct {
+    Rfpb__Assignment   asg;
+    Rfpb__TransferRule rule[RF_RULES_MAX];
+    Rfpb__TransferRule *rulep[RF_RULES_MAX];
+    Rfpb__Prefix       range, block;
+    Rfpb__Endpoint     ep;
+    Rfpb__Endpoint     *epp[1];
+} rd_asg_buf_t;
+void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a);
+
+/* A Hello passed authentication: find or create the record, check the id
+ * is not registered with another role, note the intercept endpoint.
+ * `peer_ip` is the fallback advertise address. RF_ESTATE + err on refusal
+ * (a copy id reused by an intercept, say). */
+int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
+                   rf_errbuf_t *err);
+
+/* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM. */
+Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms);
+void               rd_admin_status_free(Rfpb__StatusReply *r);
+
+/* "ip route add BLOCK via ADVERTISE" per active intercept; NULL-terminated
+ * heap array (free with rd_admin_routes_free). */
+char **rd_admin_routes(const rd_ctx_t *c, size_t *n);
+void   rd_admin_routes_free(char **lines);
+
+#endif

@@ -1,0 +1,51 @@
+/* rd_plan.h -- plan.json text -> validated rd_plan_t (pure: no uv, no I/O).
+ *
+ * Owns the schema of plan.json (docs/CONTROLLER.md): key names, types,
+ * ranges, rule and CIDR syntax. Does NOT know which agents exist: whether
+ * an id is registered is checked by rd_assign_compute(), which reports the
+ * same "path: reason" form. Every error names the JSON path first:
+ *   transfers[1]: bad target address "10.0.2"                            */
+#ifndef RD_PLAN_H
+#define RD_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rf_cidr.h"
+#include "rf_err.h"
+#include "rf_rule.h"
+
+#define RD_ID_MAX        64          /* agent id bytes incl. NUL */
+#define RD_NAME_MAX      128         /* plan name bytes incl. NUL */
+#define RD_COPY_MAX      1024        /* port offsets are 0..1023 */
+#define RD_ICPT_MAX      256
+#define RD_PLAN_JSON_MAX (1u << 20)  /* bytes of plan text accepted */
+#define RD_COPIES_MAX    1023
+#define RD_TIMEOUT_MAX   86400
+#define RD_RATE_MAX      10000000000ull
+
+typedef struct rd_plan {
+    char      name[RD_NAME_MAX];
+    rf_rule_t rules[RF_RULES_MAX];
+    unsigned  nrules;
+    rf_cidr_t pool;
+    int       copy_all, icpt_all;   /* "*": every registered agent of the role */
+    unsigned  ncopy, nicpt;         /* explicit ids (0 when *_all) */
+    char      copy_ids[RD_COPY_MAX][RD_ID_MAX];
+    char      icpt_ids[RD_ICPT_MAX][RD_ID_MAX];
+    uint32_t  copies, sample_percent, session_timeout_s;
+    uint64_t  rate_limit_pps;       /* fleet-wide; 0 = unlimited */
+    char     *json;                 /* owned: canonical compact text (sorted keys) */
+} rd_plan_t;
+
+/* Parse and validate `len` bytes of plan JSON. On success *out is owned by
+ * the caller (rd_plan_free). On failure returns RF_EPLAN (or -ENOMEM) with
+ * "path: reason" in err, and *out is untouched. */
+int  rd_plan_parse(rd_plan_t **out, const char *text, size_t len, rf_errbuf_t *err);
+void rd_plan_free(rd_plan_t *p);   /* NULL ok */
+
+/* 1 if `id` is a usable agent id: 1..63 bytes of [A-Za-z0-9._-]. Ids end up
+ * in logs, JSON and file names, so nothing else is accepted. */
+int rd_id_valid(const char *id);
+
+#endif

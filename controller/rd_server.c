@@ -1,0 +1,489 @@
+/* rd_server.c -- listener, per-connection state machine, housekeeping. */
+#include "rd_server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rf_conn.h"
+#include "rf_envelope.h"
+#include "rf_handshake.h"
+#include "rf_log.h"
+
+typedef enum { PEER_HELLO, PEER_AGENT, PEER_ADMIN } peer_state_t;
+
+typedef struct peer {
+    rd_server_t   *srv;
+    rf_conn_t     *conn;
+    peer_state_t   st;
+    rf_hs_server_t hs;
+    uint64_t       since_ms;
+    rd_agent_t    *agent;        /* PEER_AGENT: borrowed from the registry */
+    struct peer   *prev, *next;
+} peer_t;
+
+struct rd_server {
+    uv_loop_t  *loop;
+    uv_tcp_t    listener;
+    uv_timer_t  tick;
+    rd_config_t cfg;
+    rd_ctx_t   *ctx;             /* owned */
+    peer_t     *peers;           /* every open connection */
+    size_t      npeers;
+    int         stopping;
+    int         handles_open;
+};
+
+static uint64_t
+now_ms(const rd_server_t *s)
+{
+    return uv_now(s->loop);
+}
+
+static void
+send_error_close(peer_t *p, int code, const char *reason)
+{
+    /* The Error goes out before the close: rf_conn writes immediately when
+     * the queue is empty, and uv_close does not discard written bytes. */
+    (void)rf_hs_send_error(p->conn, (uint32_t)(code < 0 ? -code : code), reason);
+    rf_conn_close(p->conn, reason);
+}
+
+static void
+bad_state(peer_t *p, const Rfpb__Envelope *env)
+{
+    char reason[128];
+    snprintf(reason, sizeof(reason), "message \"%s\" not valid %s", rf_env_case_name(env),
+             p->st == PEER_HELLO   ? "before Hello"
+             : p->st == PEER_AGENT ? "from an agent"
+                                   : "from an admin client");
+    p->srv->ctx->ctr.bad_state++;
+    rf_log_warn("closing %s (%s): %s", rf_conn_peer(p->conn),
+                p->agent ? p->agent->id : "no id", reason);
+    send_error_close(p, RF_ESTATE, reason);
+}
+
+/* ---- agents ----------------------------------------------------------- */
+
+static void
+push_assignment(rd_ctx_t *c, rd_agent_t *a)
+{
+    rd_asg_buf_t b;
+    rd_admin_assignment(&b, c, a);
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_ASSIGNMENT;
+    env.assignment = &b.asg;
+    if (a->conn != NULL && rf_conn_send(a->conn, &env) == 0)
+        a->sent_gen = c->generation;
+}
+
+static void
+on_agent_hello(peer_t *p, const Rfpb__Hello *h)
+{
+    rd_server_t *s = p->srv;
+    rf_errbuf_t err;
+    rd_agent_t *a;
+    char ip[20];
+    rf_ipv4_format(rf_conn_peer_ip(p->conn), ip, sizeof(ip));
+    if (rd_admin_hello(&a, s->ctx, h, ip, &err) != 0) {
+        s->ctx->ctr.bad_state++;
+        rf_log_warn("refusing agent from %s: %s", rf_conn_peer(p->conn), err.msg);
+        send_error_close(p, RF_ESTATE, err.msg);
+        return;
+    }
+    if (a->up && a->conn != NULL && a->conn != p->conn) {
+        /* Same id again: the newest connection wins (the agent restarted
+         * or its old TCP connection is half-dead). */
+        rf_conn_t *old = a->conn;
+        s->ctx->ctr.replaced++;
+        rf_log_info("agent %s reconnected from %s: closing its old connection %s", a->id,
+                    rf_conn_peer(p->conn), rf_conn_peer(old));
+        peer_t *op = rf_conn_data(old);
+        if (op)
+            op->agent = NULL;
+        rf_conn_close(old, "replaced by a new connection");
+    }
+    rd_agent_up(a, p->conn, now_ms(s));
+    p->agent = a;
+    p->st = PEER_AGENT;
+    if (rf_hs_send_welcome(p->conn, "replayd " RD_VERSION) != 0)
+        return;
+    rf_log_info("agent %s (%s) up from %s host \"%s\" running generation %llu", a->id,
+                rd_role_name(a->role), rf_conn_peer(p->conn), a->host,
+                (unsigned long long)h->last_generation);
+    push_assignment(s->ctx, a);
+}
+
+static void
+on_agent_msg(peer_t *p, const Rfpb__Envelope *env)
+{
+    rd_ctx_t *c = p->srv->ctx;
+    rd_agent_t *a = p->agent;
+    if (a == NULL) {
+        /* replaced: its successor owns the record now */
+        rf_conn_close(p->conn, "replaced");
+        return;
+    }
+    uint64_t now = now_ms(p->srv);
+    a->last_seen_ms = now;
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_ACK: {
+        const Rfpb__Ack *k = env->ack;
+        if (k->generation > c->generation) {
+            bad_state(p, env);
+            return;
+        }
+        if (k->ok) {
+            if (k->generation > a->acked_gen)
+                a->acked_gen = k->generation;
+            a->last_error[0] = '\0';
+        } else {
+            c->ctr.acks_failed++;
+            snprintf(a->last_error, sizeof(a->last_error), "gen %llu refused: %s",
+                     (unsigned long long)k->generation, k->error ? k->error : "");
+            rf_log_warn("agent %s refused generation %llu: %s", a->id,
+                        (unsigned long long)k->generation, k->error ? k->error : "");
+        }
+        return;
+    }
+    case RFPB__ENVELOPE__MSG_STATS: {
+        const Rfpb__Stats *st = env->stats;
+        uint64_t dt;
+        c->ctr.stats_msgs++;
+        rd_stats_begin(&a->stats, now, &dt);
+        size_t n = st->n_counters < 1024 ? st->n_counters : 1024;   /* bound the work */
+        for (size_t i = 0; i < n; i++) {
+            const Rfpb__Counter *ct = st->counters[i];
+            if (ct && ct->name)
+                rd_stats_put(&a->stats, &c->names, (unsigned)i, ct->name, ct->value, dt);
+        }
+        rd_stats_end(&a->stats, now);
+        return;
+    }
+    case RFPB__ENVELOPE__MSG_HEARTBEAT:
+        return;
+    default:
+        bad_state(p, env);
+        return;
+    }
+}
+
+/* ---- admin ------------------------------------------------------------ */
+
+static void
+on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
+{
+    rd_server_t *s = p->srv;
+    rd_ctx_t *c = s->ctx;
+    Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_APPLY: {
+        const Rfpb__ApplyRequest *rq = env->apply;
+        const char *json = rq->plan_json ? rq->plan_json : "";
+        rd_apply_result_t res;
+        rd_admin_apply(c, &res, json, strlen(json), rq->dry_run);
+        Rfpb__ApplyReply rep = RFPB__APPLY_REPLY__INIT;
+        rep.ok = res.code == 0;
+        rep.code = res.code;
+        rep.error = res.code ? res.err.msg : (char *)"";
+        rep.generation = res.generation;
+        rep.diff = res.diff ? res.diff : (char *)"";
+        if (res.code != 0)
+            rf_log_warn("apply from %s rejected: %s", rf_conn_peer(p->conn), res.err.msg);
+        else if (rq->dry_run)
+            rf_log_info("dry run from %s: ok (nothing changed)", rf_conn_peer(p->conn));
+        else
+            rf_log_info("apply from %s accepted: plan \"%s\" generation %llu", rf_conn_peer(p->conn),
+                        c->plan->name, (unsigned long long)c->generation);
+        out.msg_case = RFPB__ENVELOPE__MSG_APPLY_REPLY;
+        out.apply_reply = &rep;
+        (void)rf_conn_send(p->conn, &out);   /* failure closes the conn */
+        rd_apply_result_fini(&res);
+        return;
+    }
+    case RFPB__ENVELOPE__MSG_STATUS: {
+        c->ctr.bad_frames = rf_conn_counters.bad_frames;
+        c->ctr.oversize = rf_conn_counters.oversize;
+        c->ctr.slow_peers = rf_conn_counters.slow_peer;
+        uint64_t t0 = uv_hrtime();
+        Rfpb__StatusReply *rep = rd_admin_status(c, now_ms(s));
+        if (rep == NULL) {
+            send_error_close(p, RF_EFULL, "out of memory building status");
+            return;
+        }
+        out.msg_case = RFPB__ENVELOPE__MSG_STATUS_REPLY;
+        out.status_reply = rep;
+        (void)rf_conn_send(p->conn, &out);
+        rd_admin_status_free(rep);
+        rf_log_debug("status for %s: %zu agents in %.2f ms", rf_conn_peer(p->conn),
+                     c->reg.n, (double)(uv_hrtime() - t0) / 1e6);
+        return;
+    }
+    case RFPB__ENVELOPE__MSG_GET_PLAN: {
+        Rfpb__PlanReply rep = RFPB__PLAN_REPLY__INIT;
+        rep.generation = c->generation;
+        rep.plan_json = c->plan ? c->plan->json : (char *)"";
+        out.msg_case = RFPB__ENVELOPE__MSG_PLAN_REPLY;
+        out.plan_reply = &rep;
+        (void)rf_conn_send(p->conn, &out);
+        return;
+    }
+    case RFPB__ENVELOPE__MSG_ROUTES: {
+        size_t n = 0;
+        char **lines = rd_admin_routes(c, &n);
+        if (lines == NULL) {
+            send_error_close(p, RF_EFULL, "out of memory building routes");
+            return;
+        }
+        Rfpb__RoutesReply rep = RFPB__ROUTES_REPLY__INIT;
+        rep.lines = lines;
+        rep.n_lines = n;
+        out.msg_case = RFPB__ENVELOPE__MSG_ROUTES_REPLY;
+        out.routes_reply = &rep;
+        (void)rf_conn_send(p->conn, &out);
+        rd_admin_routes_free(lines);
+        return;
+    }
+    default:
+        bad_state(p, env);
+        return;
+    }
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static void
+on_hello(peer_t *p, const Rfpb__Envelope *env)
+{
+    rd_server_t *s = p->srv;
+    if (env->msg_case != RFPB__ENVELOPE__MSG_HELLO) {
+        bad_state(p, env);
+        return;
+    }
+    const Rfpb__Hello *h = env->hello;
+    const rf_auth_key_t *key = h->role == RFPB__ROLE__ROLE_ADMIN ? &s->cfg.admin_key
+                                                                  : &s->cfg.agent_key;
+    rf_errbuf_t err;
+    uint32_t mask = RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY) | RF_ROLE_BIT(RFPB__ROLE__ROLE_INTERCEPT) |
+                    RF_ROLE_BIT(RFPB__ROLE__ROLE_ADMIN);
+    int r = rf_hs_check_hello(&p->hs, h, mask, key, rf_conn_is_loopback(p->conn), s->cfg.insecure,
+                              &err);
+    if (r != 0) {
+        s->ctx->ctr.auth_failures++;
+        rf_log_warn("auth refused for %s id \"%.64s\": %s", rf_conn_peer(p->conn),
+                    h->id ? h->id : "", err.msg);
+        send_error_close(p, r, err.msg);
+        return;
+    }
+    if (h->role == RFPB__ROLE__ROLE_ADMIN) {
+        p->st = PEER_ADMIN;
+        (void)rf_hs_send_welcome(p->conn, "replayd " RD_VERSION);
+        rf_log_debug("admin client %s authenticated", rf_conn_peer(p->conn));
+        return;
+    }
+    on_agent_hello(p, h);
+}
+
+static void
+on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
+{
+    peer_t *p = rf_conn_data(conn);
+    if (p == NULL || p->srv->stopping)
+        return;
+    switch (p->st) {
+    case PEER_HELLO: on_hello(p, env); break;
+    case PEER_AGENT: on_agent_msg(p, env); break;
+    case PEER_ADMIN: on_admin_msg(p, env); break;
+    }
+}
+
+static void
+on_conn_close(rf_conn_t *conn, const char *reason)
+{
+    peer_t *p = rf_conn_data(conn);
+    if (p == NULL)
+        return;
+    rd_server_t *s = p->srv;
+    if (p->agent && p->agent->conn == conn) {
+        rd_agent_down(p->agent, reason, now_ms(s));
+        if (!s->stopping)
+            rf_log_info("agent %s (%s) down: %s", p->agent->id, rd_role_name(p->agent->role),
+                        reason);
+    }
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        s->peers = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    s->npeers--;
+    free(p);
+}
+
+static const rf_conn_ops_t conn_ops = {
+    .on_connect = NULL,
+    .on_msg = on_msg,
+    .on_close = on_conn_close,
+};
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    rd_server_t *s = server->data;
+    if (status < 0 || s->stopping) {
+        rf_log_warn("accept: %s", uv_strerror(status));
+        return;
+    }
+    peer_t *p = calloc(1, sizeof(*p));
+    rf_conn_t *c = p ? rf_conn_new(s->loop, &conn_ops, p, RD_MAX_FRAME, 0) : NULL;
+    if (c == NULL) {
+        free(p);
+        /* Still accept, to drain the backlog entry, then drop it. */
+        uv_tcp_t *t = malloc(sizeof(*t));
+        if (t && uv_tcp_init(s->loop, t) == 0 && uv_accept(server, (uv_stream_t *)t) == 0)
+            uv_close((uv_handle_t *)t, (uv_close_cb)free);
+        else
+            free(t);
+        s->ctx->ctr.conns_refused++;
+        return;
+    }
+    p->srv = s;
+    p->conn = c;
+    p->since_ms = now_ms(s);
+    p->next = s->peers;
+    if (s->peers)
+        s->peers->prev = p;
+    s->peers = p;
+    s->npeers++;
+    int r = rf_conn_accept(c, server);
+    if (r != 0) {
+        rf_conn_close(c, uv_strerror(r));
+        return;
+    }
+    if (s->npeers > RD_CONNS_MAX) {
+        s->ctx->ctr.conns_refused++;
+        rf_log_warn("refusing %s: %d connections open", rf_conn_peer(c), RD_CONNS_MAX);
+        rf_conn_close(c, "too many connections");
+        return;
+    }
+    s->ctx->ctr.conns_accepted++;
+    (void)rf_hs_send_challenge(c, &p->hs);
+}
+
+/* ---- housekeeping ----------------------------------------------------- */
+
+static void
+on_tick(uv_timer_t *t)
+{
+    rd_server_t *s = t->data;
+    rd_ctx_t *c = s->ctx;
+    uint64_t now = now_ms(s);
+    /* Handshake deadline: a peer that never says Hello holds a slot. */
+    for (peer_t *p = s->peers; p; p = p->next)
+        if (p->st == PEER_HELLO && now > p->since_ms + s->cfg.hello_timeout_ms &&
+            !rf_conn_is_closing(p->conn)) {
+            c->ctr.hello_timeouts++;
+            rf_log_warn("closing %s: no Hello within %llu ms", rf_conn_peer(p->conn),
+                        (unsigned long long)s->cfg.hello_timeout_ms);
+            rf_conn_close(p->conn, "no Hello in time");
+        }
+    rd_agent_t *silent[64];
+    size_t n;
+    while ((n = rd_registry_silent(&c->reg, now, s->cfg.heartbeat_timeout_ms, silent, 64)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            rd_agent_t *a = silent[i];
+            rf_conn_t *conn = a->conn;
+            c->ctr.heartbeat_timeouts++;
+            rf_log_info("agent %s (%s) down: silent for %llu ms", a->id, rd_role_name(a->role),
+                        (unsigned long long)(now - a->last_seen_ms));
+            rd_agent_down(a, "heartbeat timeout", now);
+            if (conn)
+                rf_conn_close(conn, "heartbeat timeout");
+        }
+    }
+    if (c->reapply_pending && c->plan) {
+        c->reapply_pending = 0;
+        c->ctr.reapplies++;
+        rd_apply_result_t res;
+        char *json = strdup(c->plan->json);
+        if (json == NULL)
+            return;
+        rd_admin_apply(c, &res, json, strlen(json), 0);
+        if (res.code == 0)
+            rf_log_info("new agents joined the \"*\" plan \"%s\": generation %llu", c->plan->name,
+                        (unsigned long long)c->generation);
+        else
+            rf_log_warn("could not take new agents into plan \"%s\": %s", c->plan->name,
+                        res.err.msg);
+        rd_apply_result_fini(&res);
+        free(json);
+    }
+}
+
+int
+rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_errbuf_t *err)
+{
+    rd_server_t *s = calloc(1, sizeof(*s));
+    rd_ctx_t *c = calloc(1, sizeof(*c));
+    if (s == NULL || c == NULL) {
+        free(s);
+        free(c);
+        return rf_err_set(err, -ENOMEM, "out of memory");
+    }
+    int r = rd_ctx_init(c, cfg->state_dir, err);
+    if (r != 0) {
+        rd_ctx_fini(c);
+        free(c);
+        free(s);
+        return r;
+    }
+    c->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
+    c->push = push_assignment;
+    s->ctx = c;
+    s->loop = loop;
+    s->cfg = *cfg;
+    if (s->cfg.hello_timeout_ms == 0)
+        s->cfg.hello_timeout_ms = RD_HELLO_TIMEOUT_MS;
+    r = rf_listen(&s->listener, loop, cfg->listen_host, cfg->listen_port, on_connection);
+    s->listener.data = s;
+    s->handles_open = 1;
+    *out = s;
+    if (r != 0) {
+        /* The handle exists: the caller stops, runs the loop, frees. */
+        return rf_err_set(err, r, "listen on %s:%u: %s", cfg->listen_host, cfg->listen_port,
+                          uv_strerror(r));
+    }
+    uv_timer_init(loop, &s->tick);
+    s->tick.data = s;
+    s->handles_open = 2;
+    uv_timer_start(&s->tick, on_tick, 1000, 1000);
+    if (c->plan)
+        rf_log_info("restored plan \"%s\" generation %llu with %zu agents from %s/state.json",
+                    c->plan->name, (unsigned long long)c->generation, c->reg.n, cfg->state_dir);
+    return 0;
+}
+
+void
+rd_server_stop(rd_server_t *s)
+{
+    if (s == NULL || s->stopping)
+        return;
+    s->stopping = 1;
+    if (s->handles_open >= 1)
+        uv_close((uv_handle_t *)&s->listener, NULL);
+    if (s->handles_open >= 2)
+        uv_close((uv_handle_t *)&s->tick, NULL);
+    for (peer_t *p = s->peers; p; p = p->next)
+        rf_conn_close(p->conn, "controller shutting down");
+}
+
+void
+rd_server_free(rd_server_t *s)
+{
+    if (s == NULL)
+        return;
+    rd_ctx_fini(s->ctx);
+    free(s->ctx);
+    free(s);
+}

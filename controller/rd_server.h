@@ -1,0 +1,46 @@
+/* rd_server.h -- replayd's network side: the listener, one state machine
+ * per connection (HELLO -> AGENT | ADMIN), the 1 s housekeeping tick.
+ *
+ * Owns every uv handle of replayd and the connections; routes each
+ * Envelope case to rd_admin. A message not valid in the connection's
+ * state gets an Error, the connection is closed and counted; the process
+ * keeps serving the others. Does not own the controller state (rd_ctx_t,
+ * rd_admin.h) beyond creating and freeing it. */
+#ifndef RD_SERVER_H
+#define RD_SERVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "rd_admin.h"
+#include "rf_auth.h"
+#include "rf_err.h"
+
+#define RD_VERSION          "0.1.0"
+#define RD_PORT_DEFAULT     36523
+#define RD_CONNS_MAX        8192               /* open connections */
+#define RD_MAX_FRAME        (2u << 20)         /* a plan is at most 1 MiB */
+#define RD_HELLO_TIMEOUT_MS 10000
+
+typedef struct {
+    char          listen_host[64];
+    uint16_t      listen_port;
+    const char   *state_dir;
+    rf_auth_key_t agent_key, admin_key;   /* len 0: loopback peers only */
+    int           insecure;
+    uint64_t      heartbeat_timeout_ms;
+    uint64_t      hello_timeout_ms;
+} rd_config_t;
+
+typedef struct rd_server rd_server_t;
+
+/* Load state, bind, listen. If *out was set (even on error: a failed
+ * listen still holds a handle) the caller ends with rd_server_stop(),
+ * uv_run() until the loop is empty, rd_server_free(). err says why. */
+int  rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg,
+                     rf_errbuf_t *err);
+/* Close the listener, every connection and the tick; the loop then ends. */
+void rd_server_stop(rd_server_t *s);
+void rd_server_free(rd_server_t *s);
+
+#endif

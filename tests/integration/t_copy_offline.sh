@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# t_copy_offline: offline replay (`replay-copy -o file.pcap`). The test records
+# its own pcap with tcpdump on online during a bounded wrk run (keep-alive,
+# then Connection: close), then replays the file to the target through the
+# intercept, once paced by the capture timestamps (--speed 1) and once as fast
+# as possible (--speed 0), and checks the target's access log: every recorded
+# request arrives, exactly once, from inside -c.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+require_root_netns tcpdump
+require_bins replay-copy replay-intercept
+
+tb_up
+tb_nginx online
+tb_nginx target
+OIP=$(tb_ip online)
+TIP=$(tb_ip target)
+URL="http://$OIP/"
+PCAP="$TB_RUN/online/recorded.pcap"
+
+# Record both directions, as a user would (`tcp port 80`); the agent must
+# pick the client->server half by itself. --immediate-mode: packets reach
+# tcpdump at once (not when a 1 s ring block retires), -U: and are written at
+# once, so the file is complete when its size stops changing.
+tb_bg online "$TB_RUN/online/tcpdump.log" timeout 60 tcpdump -n --immediate-mode -U -i eth0 -s 0 \
+  -w "$PCAP" "tcp port 80 and host $OIP"
+DUMP_PID=$TB_LASTPID
+wait_for "grep -q 'listening on' '$TB_RUN/online/tcpdump.log'" 10 || tb_die "tcpdump did not start: $(cat "$TB_RUN/online/tcpdump.log")"
+
+tb_wrk "$TB_RUN/wrk-ka.txt" client "$URL" 3 10 10 || tb_die "wrk failed"
+tb_wrk "$TB_RUN/wrk-close.txt" client "$URL" 2 10 10 -H 'Connection: close' || tb_die "wrk failed"
+# Let the last FIN/ACKs be written before stopping tcpdump (bounded).
+tb_wait_stable "stat -c %s '$PCAP'" 1 10 >/dev/null
+tb_stop "$DUMP_PID" 10 || true
+tb_log "tcpdump: $(grep -E 'captured|received|dropped' "$TB_RUN/online/tcpdump.log" | tr '\n' ' ')"
+ONLINE=$(tb_log_count online)
+PKTS=$(tcpdump -n -r "$PCAP" 2>/dev/null | grep -c ' IP ' || true)   # gotcha 2: count packet lines
+tb_log "recorded $PKTS packets, $ONLINE requests served by online"
+((ONLINE >= 500)) || tb_die "too few requests recorded ($ONLINE)"
+
+tb_start_intercept assistant "tcp and src host $TIP and src port 80"
+ICPT_PID=$TB_LASTPID
+
+# replay SPEED RANGE: one offline replay; asserts on the target log.
+# Each pass uses its own client range: the pcap carries the same ISNs and
+# timestamps each time, so reusing pass 1's 4-tuples would hit the target's
+# TIME_WAIT sockets of pass 1 (a property of replaying one file twice, not
+# what this test is about).
+replay() {
+  local speed=$1 range=$2
+  local st="$TB_RUN/online/offline-$speed.stats" log="$TB_RUN/online/offline-$speed.log"
+  tb_log_truncate target
+  # --duration bounds the run even if the agent would not stop at end of file.
+  tb_bg online "$log" "$RF_BIN/replay-copy" -o "$PCAP" --speed "$speed" -x "80-$TIP:80" \
+    -s "$(tb_ip assistant)" -c "$range" --duration 45 --stats-json "$st"
+  local pid=$TB_LASTPID t0=$SECONDS
+  local target
+  target=$(tb_wait_count "tb_log_count target" "$ONLINE" 50)
+  local rc=0
+  if ! wait_for "! _tb_alive $pid" 50; then tb_log "speed $speed: still running; stopping it"; fi
+  tb_stop "$pid" 5 || rc=$?
+  target=$(tb_log_count target)
+  tb_log "speed $speed: target $target of $ONLINE recorded requests in $((SECONDS - t0)) s; exit $rc"
+  tb_log "speed $speed: stats: $(tb_stats_last "$st")"
+  tb_assert "speed $speed: replay-copy -o exited 0 (rc=$rc)" test "$rc" -eq 0
+  tb_assert "speed $speed: every recorded request reached the target ($target/$ONLINE)" test "$target" -ge "$ONLINE"
+  tb_assert "speed $speed: no request replayed twice ($target <= $ONLINE)" test "$target" -le "$ONLINE"
+  local outside; outside=$(tb_addrs_outside "$(tb_access_log target)" "$range")
+  tb_assert "speed $speed: all source addresses inside -c $range ($outside outside)" test "$outside" -eq 0
+  if ((TB_FAILS > 0)); then tail -n 20 "$log" >&2; fi
+}
+
+replay 1 10.250.11.0/24
+replay 0 10.250.12.0/24
+
+rc=0
+tb_stop "$ICPT_PID" 10 || rc=$?
+tb_assert "replay-intercept exited cleanly (rc=$rc)" test "$rc" -eq 0
+tb_finish

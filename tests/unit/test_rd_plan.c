@@ -1,0 +1,238 @@
+/* test_rd_plan.c -- plan.json validation: every class of error names its
+ * JSON path first; defaults and canonical text for good plans. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rd_plan.h"
+
+#define GOOD_BODY                                                             \
+    "\"transfers\":[\"80-10.0.2.10:8080\",\"10.0.1.5:6379-10.0.2.11:6379\"]," \
+    "\"client_pool\":\"10.250.0.0/16\",\"copy_agents\":[\"cap-1\",\"cap-2\"],"   \
+    "\"intercepts\":[\"assist-1\"]"
+
+static void
+expect_error(const char *json, const char *want_prefix)
+{
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err = { "" };
+    int r = rd_plan_parse(&p, json, strlen(json), &err);
+    if (r != RF_EPLAN || strncmp(err.msg, want_prefix, strlen(want_prefix)) != 0)
+        fail_msg("plan %s\n  got r=%d \"%s\"\n  want prefix \"%s\"", json, r, err.msg, want_prefix);
+    assert_null(p);
+}
+
+static void
+good_plan_defaults(void **state)
+{
+    (void)state;
+    const char *j = "{" GOOD_BODY "}";
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), 0);
+    assert_string_equal(p->name, "unnamed");
+    assert_int_equal(p->nrules, 2);
+    assert_int_equal(p->rules[1].online_port, 6379);
+    assert_int_equal(p->rules[1].target_ip, (10u << 24) | (2u << 8) | 11u);
+    assert_int_equal(p->pool.len, 16);
+    assert_int_equal(p->ncopy, 2);
+    assert_int_equal(p->nicpt, 1);
+    assert_false(p->copy_all);
+    assert_int_equal(p->copies, 1);
+    assert_int_equal(p->sample_percent, 100);
+    assert_int_equal(p->rate_limit_pps, 0);
+    assert_int_equal(p->session_timeout_s, 120);
+    /* canonical text: sorted keys, compact */
+    assert_non_null(strstr(p->json, "{\"client_pool\":\"10.250.0.0/16\",\"copy_agents\""));
+    rd_plan_free(p);
+}
+
+static void
+good_plan_full(void **state)
+{
+    (void)state;
+    const char *j = "{\"name\":\"checkout-shadow\"," GOOD_BODY
+                    ",\"copies\":3,\"sample_percent\":50,\"rate_limit_pps\":1000,"
+                    "\"session_timeout_s\":86400}";
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), 0);
+    assert_string_equal(p->name, "checkout-shadow");
+    assert_int_equal(p->copies, 3);
+    assert_int_equal(p->sample_percent, 50);
+    assert_int_equal(p->rate_limit_pps, 1000);
+    assert_int_equal(p->session_timeout_s, 86400);
+    rd_plan_free(p);
+    const char *s = "{\"transfers\":[\"80-10.0.2.10:8080\"],\"client_pool\":\"10.250.0.x\","
+                    "\"copy_agents\":\"*\",\"intercepts\":\"*\"}";
+    assert_int_equal(rd_plan_parse(&p, s, strlen(s), &err), 0);
+    assert_true(p->copy_all);
+    assert_true(p->icpt_all);
+    assert_int_equal(p->pool.len, 24);
+    rd_plan_free(p);
+}
+
+static void
+syntax_errors(void **state)
+{
+    (void)state;
+    expect_error("", "(root): invalid JSON");
+    expect_error("{\"transfers\":", "(root): invalid JSON at line 1");
+    expect_error("[1,2]", "(root): must be a JSON object");
+    expect_error("{" GOOD_BODY ",\"copies\":1,\"copies\":2}", "(root): invalid JSON");
+    expect_error("{" GOOD_BODY ",\"colour\":\"red\"}", "colour: unknown key");
+    char big[RD_PLAN_JSON_MAX + 16];
+    memset(big, ' ', sizeof(big));
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, big, sizeof(big), &err), RF_EPLAN);
+    assert_non_null(strstr(err.msg, "at most"));
+}
+
+static void
+transfer_errors(void **state)
+{
+    (void)state;
+    const char *rest = ",\"client_pool\":\"10.250.0.0/16\",\"copy_agents\":[\"a\"],"
+                       "\"intercepts\":[\"b\"]}";
+    char j[2048];
+#define T(tr, want)                                          \
+    snprintf(j, sizeof(j), "{\"transfers\":%s%s", tr, rest); \
+    expect_error(j, want)
+    T("[\"80-10.0.2.10:8080\",\"10.0.1.5:6379-10.0.2:6379\"]",
+      "transfers[1]: bad target address \"10.0.2\"");
+    T("[\"80\"]", "transfers[0]: expected");
+    T("[\"0-10.0.2.10:80\"]", "transfers[0]: bad online port");
+    T("[\"80-10.0.2.10:70000\"]", "transfers[0]: bad target port");
+    T("[\"1.2.3:80-10.0.2.10:80\"]", "transfers[0]: bad online address");
+    T("[\"80-10.0.2.10:80\",\"80-10.0.2.11:81\"]", "transfers[1]: same online address and port");
+    T("[80]", "transfers[0]: must be a string");
+    T("[]", "transfers: empty");
+    T("\"80-10.0.2.10:80\"", "transfers: must be a list");
+    T("[\"1-1.1.1.1:1\",\"2-1.1.1.1:1\",\"3-1.1.1.1:1\",\"4-1.1.1.1:1\",\"5-1.1.1.1:1\","
+      "\"6-1.1.1.1:1\",\"7-1.1.1.1:1\",\"8-1.1.1.1:1\",\"9-1.1.1.1:1\",\"10-1.1.1.1:1\","
+      "\"11-1.1.1.1:1\",\"12-1.1.1.1:1\",\"13-1.1.1.1:1\",\"14-1.1.1.1:1\",\"15-1.1.1.1:1\","
+      "\"16-1.1.1.1:1\",\"17-1.1.1.1:1\",\"18-1.1.1.1:1\",\"19-1.1.1.1:1\",\"20-1.1.1.1:1\","
+      "\"21-1.1.1.1:1\",\"22-1.1.1.1:1\",\"23-1.1.1.1:1\",\"24-1.1.1.1:1\",\"25-1.1.1.1:1\","
+      "\"26-1.1.1.1:1\",\"27-1.1.1.1:1\",\"28-1.1.1.1:1\",\"29-1.1.1.1:1\",\"30-1.1.1.1:1\","
+      "\"31-1.1.1.1:1\",\"32-1.1.1.1:1\",\"33-1.1.1.1:1\"]",
+      "transfers: 33 rules, at most 32");
+#undef T
+    expect_error("{\"client_pool\":\"10.250.0.0/16\",\"copy_agents\":[\"a\"],\"intercepts\":[\"b\"]}",
+                 "transfers: missing");
+}
+
+static void
+pool_errors(void **state)
+{
+    (void)state;
+    const char *pre = "{\"transfers\":[\"80-10.0.2.10:8080\",\"10.0.1.5:81-10.0.2.11:82\"],";
+    const char *post = ",\"copy_agents\":[\"a\"],\"intercepts\":[\"b\"]}";
+    char j[512];
+#define P(pool, want)                                         \
+    snprintf(j, sizeof(j), "%s%s%s", pre, pool, post);        \
+    expect_error(j, want)
+    P("\"client_pool\":\"10.250.0.0/33\"", "client_pool: \"10.250.0.0/33\": prefix length");
+    P("\"client_pool\":\"10.250.0.1/16\"", "client_pool: \"10.250.0.1/16\": host bits set");
+    P("\"client_pool\":\"10.250.0\"", "client_pool: \"10.250.0\": \"10.250.0\" is not");
+    P("\"client_pool\":\"10.0.0.0/7\"", "client_pool: /7 is wider than a /8");
+    P("\"client_pool\":\"127.0.0.0/8\"", "client_pool: 127.0.0.0/8 is not a unicast range");
+    P("\"client_pool\":\"224.1.0.0/16\"", "client_pool: 224.1.0.0/16 is not a unicast");
+    P("\"client_pool\":\"10.0.2.0/24\"", "client_pool: contains the target address of transfers[0]");
+    P("\"client_pool\":\"10.0.1.0/24\"", "client_pool: contains the online address of transfers[1]");
+    P("\"client_pool\":16", "client_pool: must be a CIDR string");
+    P("\"name\":\"x\"", "client_pool: missing");
+#undef P
+}
+
+static void
+agent_list_errors(void **state)
+{
+    (void)state;
+    const char *pre = "{\"transfers\":[\"80-10.0.2.10:8080\"],\"client_pool\":\"10.250.0.0/16\",";
+    char j[1024];
+#define A(lists, want)                                     \
+    snprintf(j, sizeof(j), "%s%s}", pre, lists);           \
+    expect_error(j, want)
+    A("\"intercepts\":[\"b\"]", "copy_agents: missing");
+    A("\"copy_agents\":[\"a\"]", "intercepts: missing");
+    A("\"copy_agents\":[],\"intercepts\":[\"b\"]", "copy_agents: empty");
+    A("\"copy_agents\":\"all\",\"intercepts\":[\"b\"]", "copy_agents: must be a list");
+    A("\"copy_agents\":{},\"intercepts\":[\"b\"]", "copy_agents: must be a list");
+    A("\"copy_agents\":[\"a\",7],\"intercepts\":[\"b\"]", "copy_agents[1]: must be a string");
+    A("\"copy_agents\":[\"a\",\"b c\"],\"intercepts\":[\"b\"]", "copy_agents[1]: bad agent id");
+    A("\"copy_agents\":[\"\"],\"intercepts\":[\"b\"]", "copy_agents[0]: bad agent id");
+    A("\"copy_agents\":[\"a\",\"a\"],\"intercepts\":[\"b\"]", "copy_agents[1]: duplicate agent \"a\"");
+    A("\"copy_agents\":[\"a\",\"*\"],\"intercepts\":[\"b\"]", "copy_agents[1]: \"*\" stands alone");
+    A("\"copy_agents\":[\"a\"],\"intercepts\":[\"x\",\"a\"]",
+      "intercepts[1]: \"a\" is also listed in copy_agents[0]");
+    A("\"copy_agents\":[\"a\"],\"intercepts\":[\"x\",null]", "intercepts[1]: must be a string");
+    A("\"copy_agents\":[\"a\"],\"intercepts\":[\"0123456789012345678901234567890123456789012345678901234567890123\"]",
+      "intercepts[0]: bad agent id");
+#undef A
+}
+
+static void
+number_errors(void **state)
+{
+    (void)state;
+    char j[1024];
+#define N(kv, want)                                  \
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",%s}", kv); \
+    expect_error(j, want)
+    N("\"copies\":0", "copies: 0 is out of range 1..1023");
+    N("\"copies\":1024", "copies: 1024 is out of range");
+    N("\"copies\":-1", "copies: -1 is out of range");
+    N("\"copies\":\"3\"", "copies: must be an integer");
+    N("\"copies\":2.5", "copies: must be an integer");
+    N("\"copies\":true", "copies: must be an integer");
+    N("\"sample_percent\":0", "sample_percent: 0 is out of range 1..100");
+    N("\"sample_percent\":101", "sample_percent: 101 is out of range");
+    N("\"session_timeout_s\":0", "session_timeout_s: 0 is out of range 1..86400");
+    N("\"session_timeout_s\":86401", "session_timeout_s: 86401");
+    N("\"rate_limit_pps\":-5", "rate_limit_pps: -5 is out of range");
+    N("\"rate_limit_pps\":99999999999999", "rate_limit_pps: 99999999999999 is out of range");
+    N("\"name\":5", "name: must be a string");
+    N("\"name\":\"a\\nb\"", "name: control characters");
+#undef N
+    char longname[300];
+    memset(longname, 'n', 200);
+    longname[200] = 0;
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",\"name\":\"%s\"}", longname);
+    expect_error(j, "name: longer than 127 bytes");
+}
+
+static void
+id_valid(void **state)
+{
+    (void)state;
+    assert_true(rd_id_valid("cap-1"));
+    assert_true(rd_id_valid("host.example_1"));
+    assert_false(rd_id_valid(""));
+    assert_false(rd_id_valid("a/b"));
+    assert_false(rd_id_valid("a\"b"));
+    char s[80];
+    memset(s, 'a', 63);
+    s[63] = 0;
+    assert_true(rd_id_valid(s));
+    s[63] = 'a';
+    s[64] = 0;
+    assert_false(rd_id_valid(s));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_plan_defaults), cmocka_unit_test(good_plan_full),
+        cmocka_unit_test(syntax_errors),      cmocka_unit_test(transfer_errors),
+        cmocka_unit_test(pool_errors),        cmocka_unit_test(agent_list_errors),
+        cmocka_unit_test(number_errors),      cmocka_unit_test(id_valid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
