@@ -23,6 +23,7 @@
 #include "rf_envelope.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
+#include "rf_priv.h"
 
 #define DISPATCH_BUDGET 512
 #define TICK_MS 4
@@ -662,6 +663,12 @@ cp_agent_run(const cp_config_t *cfg)
             rf_log_error("--stats-json %s: %s", a->cfg.stats_json, strerror(errno));
             return 2;
         }
+    }
+    /* Capture handles and the raw socket are open (and the stats file): nothing from here on
+     * needs privilege. */
+    if (rf_priv_drop(a->cfg.user, &err) != 0) {
+        rf_log_error("%s", err.msg);
+        return 1;
     }
     uv_timer_init(a->loop, &a->tick);
     a->tick.data = a;

@@ -42,6 +42,7 @@ typedef struct {
     uint16_t        vxlan_port;
     int32_t         vni;               /* -1 = any */
     unsigned        pcap_buffer_mb;
+    char            user[64];          /* drop to this user after opening sockets */
 } cp_config_t;
 
 /* Parse argv (after --config merging). Returns 0, 1 when --help/--version
