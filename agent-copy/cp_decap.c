@@ -54,10 +54,10 @@ typedef struct {
     const uint8_t *p;
     size_t         len;
     const uint8_t *cap_end;
-} cp_cur_t;
+} cp_decap_cur_t;
 
 static int
-need(const cp_cur_t *c, size_t n)
+need(const cp_decap_cur_t *c, size_t n)
 {
     if (c->len >= n)
         return 0;
@@ -66,7 +66,7 @@ need(const cp_cur_t *c, size_t n)
 
 /* Only ever called after need(c, n) succeeded. */
 static void
-skip(cp_cur_t *c, size_t n)
+skip(cp_decap_cur_t *c, size_t n)
 {
     c->p += n;
     c->len -= n;
@@ -82,7 +82,7 @@ is_vlan_tpid(uint16_t t)
  * VLAN_MAX_TAGS tags. A third tag is more than any mirror we know adds, and
  * an unbounded walk would let one frame cost its length in steps. */
 static int
-vlan_tags(cp_cur_t *c, uint16_t *etype, unsigned *tags)
+vlan_tags(cp_decap_cur_t *c, uint16_t *etype, unsigned *tags)
 {
     while (is_vlan_tpid(*etype)) {
         if (*tags == VLAN_MAX_TAGS)
@@ -106,7 +106,7 @@ want_ipv4(uint16_t etype)
 }
 
 static int
-ether(cp_cur_t *c, unsigned *tags)
+ether(cp_decap_cur_t *c, unsigned *tags)
 {
     int rc = need(c, ETH_HLEN);
     if (rc)
@@ -121,7 +121,7 @@ ether(cp_cur_t *c, unsigned *tags)
 
 /* Raw IP and ERSPAN III "IP frame": only the version nibble says what it is. */
 static int
-raw_ip(const cp_cur_t *c)
+raw_ip(const cp_decap_cur_t *c)
 {
     int rc = need(c, 1);
     if (rc)
@@ -138,7 +138,7 @@ raw_ip(const cp_cur_t *c)
 
 /* Leaves c at the first IPv4 byte. */
 static int
-link_layer(int linktype, cp_cur_t *c, unsigned *tags)
+link_layer(int linktype, cp_decap_cur_t *c, unsigned *tags)
 {
     int      rc;
     uint16_t etype;
@@ -186,7 +186,7 @@ link_layer(int linktype, cp_cur_t *c, unsigned *tags)
  * and trailers go, a short capture stays short (the caller sees
  * len < total length). Sets *ihl. */
 static int
-ipv4(cp_cur_t *c, size_t *ihl)
+ipv4(cp_decap_cur_t *c, size_t *ihl)
 {
     int rc = need(c, IPV4_MIN_HLEN);
     if (rc)
@@ -206,7 +206,7 @@ ipv4(cp_cur_t *c, size_t *ihl)
 }
 
 static int
-vxlan(const cp_decap_cfg_t *cfg, cp_cur_t *c)
+vxlan(const cp_decap_cfg_t *cfg, cp_decap_cur_t *c)
 {
     int rc = need(c, VXLAN_HLEN);
     if (rc)
@@ -224,7 +224,7 @@ vxlan(const cp_decap_cfg_t *cfg, cp_cur_t *c)
 }
 
 static int
-gre(cp_cur_t *c, cp_encap_t *layer)
+gre(cp_decap_cur_t *c, cp_encap_t *layer)
 {
     int rc = need(c, GRE_BASE_HLEN);
     if (rc)
@@ -294,14 +294,14 @@ gre(cp_cur_t *c, cp_encap_t *layer)
  * *layer is set as soon as the tunnel type is known, so a failure inside it
  * is still attributed to it. */
 static int
-tunnel(const cp_decap_cfg_t *cfg, cp_cur_t *c, size_t ihl, cp_encap_t *layer)
+tunnel(const cp_decap_cfg_t *cfg, cp_decap_cur_t *c, size_t ihl, cp_encap_t *layer)
 {
-    uint16_t frag = rd16(c->p + 6);
-    int      first = (frag & 0x1fffu) == 0;
-    int      more = (frag & 0x2000u) != 0;
-    uint16_t tot = rd16(c->p + 2);
-    cp_cur_t in = { c->p + ihl, c->len - ihl, c->cap_end };
-    int      rc;
+    uint16_t       frag = rd16(c->p + 6);
+    int            first = (frag & 0x1fffu) == 0;
+    int            more = (frag & 0x2000u) != 0;
+    uint16_t       tot = rd16(c->p + 2);
+    cp_decap_cur_t in = { c->p + ihl, c->len - ihl, c->cap_end };
+    int            rc;
 
     switch (c->p[9]) {
     case IPPROTO_UDP_: {
@@ -369,9 +369,9 @@ int
 cp_decap(const cp_decap_cfg_t *cfg, cp_decap_stats_t *st, const uint8_t *frame, size_t caplen,
          const uint8_t **ip, size_t *ip_len, cp_encap_t *encap)
 {
-    cp_cur_t c = { frame, caplen, NULL };
-    unsigned tags = 0;
-    int      rc;
+    cp_decap_cur_t c = { frame, caplen, NULL };
+    unsigned       tags = 0;
+    int            rc;
 
     st->frames++;
     *ip = NULL;

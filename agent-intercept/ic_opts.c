@@ -20,6 +20,7 @@ enum {
     OPT_DURATION,
     OPT_CONFIG,
     OPT_CHECK_CONFIG,
+    OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -39,6 +40,7 @@ static const struct option long_opts[] = {
     { "duration", required_argument, NULL, OPT_DURATION },
     { "config", required_argument, NULL, OPT_CONFIG },
     { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+    { "user", required_argument, NULL, OPT_USER },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -201,6 +203,11 @@ ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
             break;
         case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
         case OPT_CHECK_CONFIG: out->check_config = 1; break;
+        case OPT_USER:
+            /* Resolved (getpwnam) only when dropping: the config may be
+             * checked on a host where the user does not exist yet. */
+            r = copy_str(out->user, sizeof(out->user), a, c, err);
+            break;
         case 'h': out->help = 1; break;
         case 'V': out->version = 1; break;
         case ':':
@@ -292,6 +299,8 @@ ic_opts_print(FILE *fp, const ic_config_t *cfg)
                                                     : "loopback peers only");
     if (cfg->insecure)
         fprintf(fp, "insecure\n");
+    if (cfg->user[0])
+        fprintf(fp, "user = %s\n", cfg->user);
     if (cfg->stats_json[0])
         fprintf(fp, "stats-json = %s\n", cfg->stats_json);
     fprintf(fp, "stats-interval = %u\n", cfg->stats_interval_s);
@@ -320,6 +329,8 @@ ic_opts_usage(FILE *fp)
           "      --advertise IP        address copy agents should dial (fleet mode)\n"
           "      --key-file FILE       agent pre-shared key\n"
           "      --insecure            accept unauthenticated non-loopback peers\n"
+          "      --user NAME           run as NAME (no capabilities) once the capture,\n"
+          "                            listening socket and stats file are open\n"
           "      --stats-json FILE|-   one JSON line of counters per interval and at exit\n"
           "      --stats-interval S    seconds (default 1)\n"
           "      --log-level L         error, warn, info (default), debug\n"

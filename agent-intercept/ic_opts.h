@@ -30,6 +30,7 @@ typedef struct {
     char     advertise[64];
     char     key_file[512];
     int      insecure;
+    char     user[64];             /* --user: run as this user once sockets are open */
     char     stats_json[512];      /* "" none, "-" stdout */
     unsigned stats_interval_s;
     char     log_level[16];

@@ -24,7 +24,9 @@ PCAP="$TB_RUN/online/recorded.pcap"
 # pick the client->server half by itself. --immediate-mode: packets reach
 # tcpdump at once (not when a 1 s ring block retires), -U: and are written at
 # once, so the file is complete when its size stops changing.
-tb_bg online "$TB_RUN/online/tcpdump.log" timeout 60 tcpdump -n --immediate-mode -U -i eth0 -s 0 \
+# -B 65536: a 64 MiB ring, so a busy 2-core machine does not drop packets
+# while tcpdump writes them one by one.
+tb_bg online "$TB_RUN/online/tcpdump.log" timeout 60 tcpdump -n --immediate-mode -U -B 65536 -i eth0 -s 0 \
   -w "$PCAP" "tcp port 80 and host $OIP"
 DUMP_PID=$TB_LASTPID
 wait_for "grep -q 'listening on' '$TB_RUN/online/tcpdump.log'" 10 || tb_die "tcpdump did not start: $(cat "$TB_RUN/online/tcpdump.log")"
@@ -37,8 +39,13 @@ tb_stop "$DUMP_PID" 10 || true
 tb_log "tcpdump: $(grep -E 'captured|received|dropped' "$TB_RUN/online/tcpdump.log" | tr '\n' ' ')"
 ONLINE=$(tb_log_count online)
 PKTS=$(tcpdump -n -r "$PCAP" 2>/dev/null | grep -c ' IP ' || true)   # gotcha 2: count packet lines
-tb_log "recorded $PKTS packets, $ONLINE requests served by online"
+# Requests in the file (one GET per segment on this bed; tcpdump names it
+# in the summary line). The recording must be
+# complete, or a missing request would be blamed on the agent.
+PREQS=$(tcpdump -nn -r "$PCAP" "tcp dst port 80 and dst host $OIP" 2>/dev/null | grep -c 'HTTP: GET / HTTP/1.1' || true)
+tb_log "recorded $PKTS packets with $PREQS requests; online served $ONLINE"
 ((ONLINE >= 500)) || tb_die "too few requests recorded ($ONLINE)"
+((PREQS == ONLINE)) || tb_die "the recording is incomplete ($PREQS of $ONLINE requests; $(grep dropped "$TB_RUN/online/tcpdump.log")): a bed problem, not the agent's"
 
 tb_start_intercept assistant "tcp and src host $TIP and src port 80"
 ICPT_PID=$TB_LASTPID
@@ -52,15 +59,17 @@ replay() {
   local speed=$1 range=$2
   local st="$TB_RUN/online/offline-$speed.stats" log="$TB_RUN/online/offline-$speed.log"
   tb_log_truncate target
-  # --duration bounds the run even if the agent would not stop at end of file.
+  # Offline mode ends by itself once the file is read and its sessions are
+  # done; --duration 60 only bounds a run that would not.
   tb_bg online "$log" "$RF_BIN/replay-copy" -o "$PCAP" --speed "$speed" -x "80-$TIP:80" \
-    -s "$(tb_ip assistant)" -c "$range" --duration 45 --stats-json "$st"
+    -s "$(tb_ip assistant)" -c "$range" --duration 60 --stats-json "$st"
   local pid=$TB_LASTPID t0=$SECONDS
   local target
   target=$(tb_wait_count "tb_log_count target" "$ONLINE" 50)
-  local rc=0
-  if ! wait_for "! _tb_alive $pid" 50; then tb_log "speed $speed: still running; stopping it"; fi
-  tb_stop "$pid" 5 || rc=$?
+  local rc=0 alone=1
+  if ! wait_for "! _tb_alive $pid" 50; then alone=0; tb_log "speed $speed: still running; stopping it"; fi
+  tb_stop "$pid" 15 || rc=$?
+  tb_assert "speed $speed: replay-copy -o ended by itself at the end of the file" test "$alone" -eq 1
   target=$(tb_log_count target)
   tb_log "speed $speed: target $target of $ONLINE recorded requests in $((SECONDS - t0)) s; exit $rc"
   tb_log "speed $speed: stats: $(tb_stats_last "$st")"

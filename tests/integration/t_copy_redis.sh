@@ -35,7 +35,7 @@ bench() {
   local name=$1; shift
   tb_exec client timeout 120 redis-benchmark -h "$(tb_ip online)" -p 6379 -q "$@" \
     >"$TB_RUN/bench-$name.txt" 2>&1 || tb_die "redis-benchmark $name failed: $(tail -n 5 "$TB_RUN/bench-$name.txt")"
-  tb_log "$name: $(tr '\r' '\n' <"$TB_RUN/bench-$name.txt" | grep -E '^(SET|GET):' | tr '\n' ' ')"
+  tb_log "$name: $(tr '\r' '\n' <"$TB_RUN/bench-$name.txt" | grep -E '^ *(SET|GET): [0-9.]+ requests per second' | tr -s ' \n' ' ')"
 }
 
 # Keep-alive, 50 connections, plain request/response.
