@@ -17,6 +17,7 @@
 #include "rf_envelope.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
+#include "rf_priv.h"
 
 #define IC_MAX_PEERS        1024u           /* authenticated copy connections */
 #define IC_MAX_PENDING      256u            /* connections still in the handshake */
@@ -598,6 +599,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
     L->cap_poll.data = L;
 
     struct sockaddr_in sin;
+    rf_errbuf_t err;
     int r = uv_ip4_addr(cfg->bind, cfg->port, &sin);
     if (r == 0) {
         L->srv_inited = 1;   /* rf_listen inits the handle before binding */
@@ -609,6 +611,15 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
                      uv_strerror(r));
         L->exit_code = 1;
         loop_stop(L, "startup failed");
+    } else if (rf_priv_drop(cfg->user, &err) != 0) {
+        /* The capture handle, the listening socket (a port under 1024 needs
+         * privilege too) and the stats file are open: nothing from here on
+         * needs privilege, and a peer that finds a bug in the handlers must
+         * not find root behind it. Refuse to run rather than run as root
+         * when --user was asked for and cannot be honoured. */
+        rf_log_error("%s", err.msg);
+        L->exit_code = 1;
+        loop_stop(L, "could not drop privileges");
     } else {
         uv_check_start(&L->check, on_check);
         uv_poll_start(&L->cap_poll, UV_READABLE, on_pcap_readable);
@@ -624,6 +635,8 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
                     key->len ? "key required" : cfg->insecure ? "INSECURE: no key"
                                                               : "no key: loopback peers only",
                     cfg->iface, L->filter);
+        if (cfg->user[0] != '\0')
+            rf_log_info("running as user %s with no capabilities", cfg->user);
         if (cfg->fleet) {
             if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
                 L->ctl_started = 1;

@@ -332,6 +332,8 @@ ctl_on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
     case RFPB__ENVELOPE__MSG_HEARTBEAT:
         return;
     default:
+        if (c->state == CTL_READY && c->ops.on_other != NULL && c->ops.on_other(c->data, env) == 0)
+            return;
         break;
     }
     rf_log_warn("controller %s:%u: unexpected %s message, closing", c->host, c->port,
@@ -456,4 +458,12 @@ int
 rf_ctlclient_connected(const rf_ctlclient_t *c)
 {
     return c != NULL && c->state == CTL_READY;
+}
+
+int
+rf_ctlclient_send(rf_ctlclient_t *c, const Rfpb__Envelope *env)
+{
+    if (c == NULL || c->state != CTL_READY || c->conn == NULL)
+        return RF_ESTATE;
+    return send_env(c, env);
 }

@@ -34,6 +34,9 @@ typedef struct {
      * to the loop. */
     size_t (*fill_stats)(void *data, Rfpb__Counter *store, Rfpb__Counter **ptrs, size_t max);
     void   (*on_state)(void *data, int connected);   /* may be NULL */
+    /* Any other message after Welcome (e.g. CanaryRequest). Return 0 if
+     * handled; <0 closes the connection as a protocol error. May be NULL. */
+    int    (*on_other)(void *data, const Rfpb__Envelope *env);
 } rf_ctlclient_ops_t;
 
 typedef struct {
@@ -54,5 +57,7 @@ int  rf_ctlclient_start(rf_ctlclient_t **out, uv_loop_t *loop, const rf_ctlclien
 void rf_ctlclient_stop(rf_ctlclient_t *c);
 uint64_t rf_ctlclient_generation(const rf_ctlclient_t *c);  /* last acked (ok) generation */
 int  rf_ctlclient_connected(const rf_ctlclient_t *c);       /* 1 after Welcome */
+/* Send a message to the controller (after Welcome). <0 when not connected. */
+int  rf_ctlclient_send(rf_ctlclient_t *c, const Rfpb__Envelope *env);
 
 #endif
