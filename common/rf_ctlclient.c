@@ -465,5 +465,5 @@ rf_ctlclient_send(rf_ctlclient_t *c, const Rfpb__Envelope *env)
 {
     if (c == NULL || c->state != CTL_READY || c->conn == NULL)
         return RF_ESTATE;
-    return send_env(c, env);
+    return send_env(c, (Rfpb__Envelope *)(uintptr_t)env);
 }
