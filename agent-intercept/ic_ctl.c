@@ -58,7 +58,7 @@ on_state(void *data, int connected)
     c->st->ctl_up = connected ? 1 : 0;
 }
 
-static const rf_ctlclient_ops_t ctl_ops = { ic_ctl_on_assignment, fill_stats, on_state };
+static const rf_ctlclient_ops_t ctl_ops = { ic_ctl_on_assignment, fill_stats, on_state, NULL };
 
 int
 ic_ctl_start(ic_ctl_t *c, uv_loop_t *loop, const ic_config_t *cfg, const rf_auth_key_t *key,
