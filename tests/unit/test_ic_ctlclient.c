@@ -201,7 +201,7 @@ cli_on_state(void *data, int up)
         F.down++;
 }
 
-static const rf_ctlclient_ops_t cli_ops = { cli_on_assignment, cli_fill, cli_on_state };
+static const rf_ctlclient_ops_t cli_ops = { cli_on_assignment, cli_fill, cli_on_state, NULL };
 
 static void
 on_guard(uv_timer_t *t)
