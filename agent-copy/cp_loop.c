@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cp_canary.h"
 #include "cp_capture.h"
 #include "cp_decap.h"
 #include "cp_send.h"
@@ -70,6 +71,9 @@ struct cp_agent {
     unsigned         ntadd, ntdel;
     int              stopping;
     int              exit_code;
+    cp_canary_t      canary;
+    uv_timer_t       canary_timer;
+    uint64_t         doctor_wait_until;
 };
 
 static uint64_t
@@ -194,6 +198,139 @@ icpt_send_hello(icpt_t *ic, const Rfpb__Challenge *ch)
     rf_conn_send(ic->conn, &env);
 }
 
+/* ---------- doctor canary ---------- */
+
+/* A probe's answer: record it and reset the target's half-open socket. */
+static int
+canary_response(cp_agent_t *a, const uint8_t *hdr, size_t len, uint64_t now)
+{
+    int i = cp_canary_on_response(&a->canary, hdr, len, now);
+    if (i < 0)
+        return 0;
+    const cp_probe_t *p = &a->canary.p[i];
+    if (p->stage == CP_CANARY_OK || p->stage == CP_CANARY_LATE) {
+        uint8_t b[64];
+        size_t n = cp_canary_rst(&a->canary, (unsigned)i, b);
+        (void)cp_rawsink_send_now(a->sink, b, n, p->rule.target_ip);
+    }
+    return 1;
+}
+
+static int
+any_icpt_up(const cp_agent_t *a)
+{
+    for (unsigned i = 0; i < a->nicpts; i++)
+        if (a->icpts[i]->up)
+            return 1;
+    return 0;
+}
+
+static void begin_stop(cp_agent_t *a, const char *why);
+
+static void
+canary_finish(cp_agent_t *a)
+{
+    cp_canary_t *c = &a->canary;
+    c->active = 0;
+    uv_timer_stop(&a->canary_timer);
+    Rfpb__CanaryRule store[RF_RULES_MAX], *ptrs[RF_RULES_MAX];
+    char rules[RF_RULES_MAX][64], srcs[RF_RULES_MAX][32], details[RF_RULES_MAX][160];
+    int all_ok = 1;
+    for (unsigned i = 0; i < c->n; i++) {
+        const cp_probe_t *p = &c->p[i];
+        rfpb__canary_rule__init(&store[i]);
+        rf_rule_format(&p->rule, rules[i], sizeof(rules[i]));
+        char ip[16];
+        rf_ipv4_format(p->src_ip, ip, sizeof(ip));
+        snprintf(srcs[i], sizeof(srcs[i]), "%s:%u", ip, p->src_port);
+        cp_canary_detail(p, details[i], sizeof(details[i]));
+        store[i].rule = rules[i];
+        store[i].stage = (Rfpb__CanaryStage)p->stage;
+        store[i].send_errno = p->send_errno;
+        store[i].rtt_us = p->rtt_us;
+        store[i].src = srcs[i];
+        store[i].detail = details[i];
+        ptrs[i] = &store[i];
+        all_ok &= p->stage == CP_CANARY_OK;
+        rf_log_info("doctor: rule %s from %s: %s", rules[i], srcs[i], details[i]);
+    }
+    if (a->cfg.doctor) {
+        for (unsigned i = 0; i < c->n; i++)
+            printf("%-32s %-10s %s\n", rules[i],
+                   c->p[i].stage == CP_CANARY_OK ? "OK" : "PROBLEM", details[i]);
+        fflush(stdout);
+        a->exit_code = all_ok ? 0 : 1;
+        begin_stop(a, "doctor finished");
+        return;
+    }
+    Rfpb__CanaryResult r = RFPB__CANARY_RESULT__INIT;
+    r.id = c->id;
+    r.n_rules = c->n;
+    r.rules = ptrs;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_CANARY_RESULT;
+    env.canary_result = &r;
+    if (a->ctl)
+        (void)rf_ctlclient_send(a->ctl, &env);
+}
+
+static void
+on_canary_timer(uv_timer_t *t)
+{
+    cp_agent_t *a = t->data;
+    if (cp_canary_done(&a->canary, now_ms(a)))
+        canary_finish(a);
+}
+
+static void
+canary_start(cp_agent_t *a, uint64_t id, uint32_t timeout_ms)
+{
+    if (a->canary.active)
+        return;   /* one at a time; the controller times the other out */
+    uint64_t now = now_ms(a);
+    rf_cidr_t range = a->cfg.eng.range;
+    if (!a->cfg.eng.has_range) {
+        /* Without -c the probe has no address the intercepts route to us. */
+        range.addr = 0;
+        range.len = 32;
+    }
+    cp_canary_begin(&a->canary, id, a->cfg.eng.rules, a->cfg.eng.nrules, &range, timeout_ms, now,
+                    (uint32_t)getpid());
+    int up = any_icpt_up(a);
+    for (unsigned i = 0; i < a->canary.n; i++) {
+        if (!up) {
+            a->canary.p[i].stage = CP_CANARY_NO_INTERCEPT;
+            continue;
+        }
+        uint8_t b[64];
+        size_t n = cp_canary_syn(&a->canary, i, b);
+        cp_canary_sent(&a->canary, i, cp_rawsink_send_now(a->sink, b, n, a->canary.p[i].rule.target_ip),
+                       now);
+    }
+    uv_timer_start(&a->canary_timer, on_canary_timer, 5, 5);
+}
+
+static int
+ctl_on_other(void *data, const Rfpb__Envelope *env)
+{
+    cp_agent_t *a = data;
+    if (env->msg_case != RFPB__ENVELOPE__MSG_CANARY)
+        return -1;
+    canary_start(a, env->canary->id, env->canary->timeout_ms);
+    return 0;
+}
+
+/* Standalone --doctor: wait (bounded) for an intercept, then probe. */
+static void
+on_doctor_wait(uv_timer_t *t)
+{
+    cp_agent_t *a = t->data;
+    if (a->canary.active || a->stopping)
+        return;
+    if (any_icpt_up(a) || now_ms(a) >= a->doctor_wait_until)
+        canary_start(a, 1, 1000);
+}
+
 static void
 icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
 {
@@ -231,7 +368,8 @@ icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
                 a->st->resp_bad++;
                 break;
             }
-            cp_engine_on_response(a->eng, p, ihl + doff, now);
+            if (!a->canary.active || !canary_response(a, p, ihl + doff, now))
+                cp_engine_on_response(a->eng, p, ihl + doff, now);
             p += ihl + doff;
             left -= ihl + doff;
         }
@@ -441,8 +579,6 @@ on_stats(uv_timer_t *t)
     write_stats(t->data);
 }
 
-static void begin_stop(cp_agent_t *a, const char *why);
-
 static void
 on_tick(uv_timer_t *t)
 {
@@ -540,6 +676,7 @@ static const rf_ctlclient_ops_t ctl_ops = {
     .on_assignment = on_assignment,
     .fill_stats = fill_stats,
     .on_state = NULL,
+    .on_other = ctl_on_other,
 };
 
 /* ---------- shutdown ---------- */
@@ -681,6 +818,14 @@ cp_agent_run(const cp_config_t *cfg)
     a->stop_timer.data = a;
     if (a->cfg.duration_s)
         uv_timer_start(&a->stop_timer, on_duration, a->cfg.duration_s * 1000ull, 0);
+    uv_timer_init(a->loop, &a->canary_timer);
+    a->canary_timer.data = a;
+    if (a->cfg.doctor) {
+        a->doctor_wait_until = now_ms(a) + 3000;
+        /* Reuses the canary timer: it polls until an intercept is up, then
+         * canary_start() re-arms it for the probe deadline. */
+        uv_timer_start(&a->canary_timer, on_doctor_wait, 20, 20);
+    }
     uv_check_init(a->loop, &a->flush);
     a->flush.data = a;
     uv_check_start(&a->flush, on_flush);

@@ -42,7 +42,8 @@ typedef struct {
     uint16_t        vxlan_port;
     int32_t         vni;               /* -1 = any */
     unsigned        pcap_buffer_mb;
-    char            user[64];          /* drop to this user after opening sockets */
+    char            user[64];
+    int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */
 } cp_config_t;
 
 /* Parse argv (after --config merging). Returns 0, 1 when --help/--version

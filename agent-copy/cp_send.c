@@ -122,3 +122,15 @@ cp_rawsink_last_errno(const cp_rawsink_t *s)
 {
     return s->last_errno;
 }
+
+int
+cp_rawsink_send_now(cp_rawsink_t *s, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    struct sockaddr_in dst;
+    memset(&dst, 0, sizeof(dst));
+    dst.sin_family = AF_INET;
+    dst.sin_addr.s_addr = htonl(daddr);
+    if (sendto(s->fd, ip, len, 0, (const struct sockaddr *)&dst, sizeof(dst)) < 0)
+        return errno;
+    return 0;
+}

@@ -21,5 +21,8 @@ void cp_rawsink_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr);
 void cp_rawsink_flush(cp_rawsink_t *s);
 void cp_rawsink_close(cp_rawsink_t *s);
 int  cp_rawsink_last_errno(const cp_rawsink_t *s);
+/* One packet now, bypassing the batch (doctor probes need the errno).
+ * Returns 0 or an errno. */
+int  cp_rawsink_send_now(cp_rawsink_t *s, const uint8_t *ip, size_t len, uint32_t daddr);
 
 #endif
