@@ -314,10 +314,10 @@ cmp_agent(const void *x, const void *y)
     return strcmp(a->id, b->id);
 }
 
-#define SELF_COUNTERS 24
+#define SELF_COUNTERS RD_SELF_COUNTERS
 
-static size_t
-self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
+size_t
+rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
 {
     size_t n = 0;
 #define C(nm, v) (names[n] = (nm), vals[n++] = (v))
@@ -372,7 +372,7 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms)
     /* The controller itself, first, as a pseudo-agent. */
     const char *sn[SELF_COUNTERS];
     uint64_t sv[SELF_COUNTERS];
-    size_t ns = self_counters(c, sn, sv);
+    size_t ns = rd_admin_self_counters(c, sn, sv);
     Rfpb__AgentStatus *self = alloc(h, sizeof(*self));
     if (self == NULL)
         goto oom;

@@ -86,6 +86,11 @@ void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a
 int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
                    rf_errbuf_t *err);
 
+/* replayd's own counters (the pseudo-agent "replayd"): names are static
+ * strings; at most RD_SELF_COUNTERS. Returns how many. */
+#define RD_SELF_COUNTERS 32
+size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
+
 /* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM. */
 Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms);
 void               rd_admin_status_free(Rfpb__StatusReply *r);

@@ -17,3 +17,10 @@ endif()
 rf_add_fuzz_test(decap rf_decap rf_common)
 rf_add_fuzz_test(pkt rf_common)
 rf_add_fuzz_test(frame rf_common)
+# Message handlers behind the decoder (intercept copy channel, ResponseBatch
+# splitting, Assignment); seeds from gen_envelope_seeds.py. ic_core gets the
+# coverage hooks too, or libFuzzer would steer by the harness alone.
+if(RF_LIBFUZZER AND TARGET ic_core)
+  target_compile_options(ic_core PRIVATE -fsanitize=fuzzer-no-link)
+endif()
+rf_add_fuzz_test(envelope ic_core rf_common)

@@ -1,0 +1,506 @@
+/* fuzz_envelope.c -- fuzz target for the message handlers behind the frame
+ * decoder: what replay-intercept does with a copy agent's messages, what a
+ * copy agent does with an intercept's ResponseBatch, what an agent does with
+ * an Assignment. fuzz_frame stops at "the Envelope decodes"; this target
+ * takes every decoded message further, through the real pure code the
+ * handlers call (rf_hs_check_hello, ic_engine_* route table / batches /
+ * parking, ic_batch_next, ic_ctl_on_assignment, ic_opts_filter, rf_cidr).
+ *
+ * The per-connection state machine of ic_loop.c (static there, libuv around
+ * it) is mirrored here line for line, so keep the two in step:
+ *   WAIT_HELLO: Hello -> rf_hs_check_hello, owned[] capped and validated,
+ *               ic_engine_peer_add, ic_engine_claim each, unpark -> READY
+ *   READY:      TupleRegister (del then add, ports <= 65535, unpark), Heartbeat
+ *   otherwise:  protocol error -> the connection closes (ic_engine_peer_del)
+ *
+ * Input layout:
+ *   byte 0   bit 0 a key is configured, bit 1 peer is loopback, bit 2 --insecure
+ *   then records: [peer byte][4-byte BE length][Envelope body] ...
+ *   peer byte: bits 0-1 which of 4 connections the frame arrives on; bits
+ *   2-7 milliseconds to advance the clock first (ticks, park/tuple expiry).
+ * The nonce of connection i is fixed (i, i+1, ...), so a seed can carry a
+ * valid MAC and the fuzzer can mutate everything else in the Hello.
+ *
+ * Properties (a violation traps):
+ *   - every batch the engine sends splits (ic_batch_next) into exactly its
+ *     `count` headers and exactly its `len` bytes;
+ *   - a ResponseBatch is never read past its end, by either splitter;
+ *   - the intercept's loss identity holds after the final flush:
+ *     cap_pkts = bad_pkts + resp_forwarded + resp_lost + resp_unroutable
+ *              + resp_park_expired + parked_now;
+ *   - an accepted Assignment leaves the route block a valid prefix. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ic_batch.h"
+#include "ic_ctl.h"
+#include "ic_engine.h"
+#include "ic_opts.h"
+#include "rf_auth.h"
+#include "rf_cidr.h"
+#include "rf_envelope.h"
+#include "rf_err.h"
+#include "rf_frame.h"
+#include "rf_handshake.h"
+#include "rf_log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+
+/* The same limits as ic_loop.c, the tables smaller so each input is fast. */
+#define FZ_PEERS          4u
+#define FZ_MAX_OWNED      256u      /* IC_MAX_OWNED */
+#define FZ_MAX_FRAME      (1u << 20)/* IC_PEER_MAX_FRAME */
+#define FZ_MAX_RECORDS    512
+/* Printed by gen_envelope_seeds (tests/fuzz/corpus/envelope/README). */
+#define FZ_KEY            "fuzz-envelope-key-0123456789"
+
+typedef enum { FZ_WAIT_HELLO = 0, FZ_READY, FZ_CLOSED } fz_state_t;
+
+typedef struct {
+    fz_state_t     state;
+    rf_hs_server_t hs;
+    uint32_t       owner;
+    int            sends_fail;   /* the peer "does not drain": send fails */
+} fz_peer_t;
+
+typedef struct {
+    ic_engine_t   eng;
+    ic_stats_t    st;
+    fz_peer_t     peers[FZ_PEERS];
+    rf_auth_key_t key;
+    int           loopback, insecure;
+    uint64_t      now;
+    ic_config_t   cfg;          /* for ic_opts_filter in the route-block hook */
+    ic_ctl_t      ctl;
+} fz_t;
+
+static fz_t F;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (rf_auth_init() != 0)
+        abort();
+    rf_log_init("fuzz_envelope", NULL);
+    (void)rf_log_set_level_name("error");   /* handlers log refusals at warn/info */
+    return 0;
+}
+
+/* ---- engine -> "connection" ---- */
+
+static int
+fz_send(void *ctx, const uint8_t *hdrs, size_t len, uint32_t count)
+{
+    fz_peer_t *p = ctx;
+    FUZZ_CHECK(p != NULL && p->state == FZ_READY);
+    FUZZ_CHECK(count >= 1 && count <= IC_BATCH_MAX && len <= IC_BATCH_MAX * IC_HDR_MAX);
+    /* What the copy agent will do with it: split it back. */
+    size_t off = 0;
+    uint32_t n = 0;
+    ic_hdr_t h;
+    int r;
+    while ((r = ic_batch_next(hdrs, len, &off, &h)) > 0) {
+        FUZZ_CHECK((size_t)r == h.hlen && off <= len);
+        n++;
+    }
+    FUZZ_CHECK(r == 0 && off == len && n == count);
+    return p->sends_fail ? RF_EFULL : 0;
+}
+
+static const ic_engine_ops_t fz_ops = { fz_send };
+
+static void
+fz_close(fz_peer_t *p)
+{
+    if (p->owner != IC_OWNER_NONE)
+        ic_engine_peer_del(&F.eng, p->owner);
+    p->owner = IC_OWNER_NONE;
+    p->state = FZ_CLOSED;
+}
+
+/* ---- intercept side: a copy agent's messages (ic_loop.c on_hello) ---- */
+
+static void
+fz_on_hello(fz_peer_t *p, const Rfpb__Hello *h)
+{
+    rf_errbuf_t err;
+    if (rf_hs_check_hello(&p->hs, h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY), &F.key, F.loopback,
+                          F.insecure, &err) != 0) {
+        F.st.auth_failures++;
+        fz_close(p);
+        return;
+    }
+    /* The id is logged: it must be a string we can walk. */
+    FUZZ_CHECK(h->id == NULL || strlen(h->id) < FZ_MAX_FRAME);
+    if (h->n_owned > FZ_MAX_OWNED) {
+        fz_close(p);
+        return;
+    }
+    for (size_t i = 0; i < h->n_owned; i++) {
+        const Rfpb__Prefix *x = h->owned[i];
+        if (x == NULL || x->len > 32 || (x->addr & ~rf_cidr_mask((uint8_t)x->len)) != 0) {
+            fz_close(p);
+            return;
+        }
+    }
+    if (ic_engine_peer_add(&F.eng, p, &p->owner) != 0) {
+        p->owner = IC_OWNER_NONE;
+        fz_close(p);
+        return;
+    }
+    for (size_t i = 0; i < h->n_owned; i++) {
+        rf_cidr_t c = { h->owned[i]->addr, (uint8_t)h->owned[i]->len };
+        char cs[32];
+        rf_cidr_format(&c, cs, sizeof(cs));
+        FUZZ_CHECK(strlen(cs) < sizeof(cs));
+        ic_overlap_t ov;
+        if (ic_engine_claim(&F.eng, p->owner, &c, &ov) != 0) {
+            fz_close(p);   /* route table full: refused, on_close drops the rest */
+            return;
+        }
+        if (ov.kind != IC_OVERLAP_NONE)
+            FUZZ_CHECK(ov.other != IC_OWNER_NONE && ov.other != p->owner);
+    }
+    p->state = FZ_READY;
+    ic_engine_unpark(&F.eng, F.now);
+}
+
+static int
+fz_tuple(ic_tuple_t *t, const Rfpb__Tuple *x)
+{
+    if (x == NULL || x->client_port > 65535 || x->target_port > 65535)
+        return RF_EPARSE;
+    t->client_ip = x->client_ip;
+    t->client_port = (uint16_t)x->client_port;
+    t->target_ip = x->target_ip;
+    t->target_port = (uint16_t)x->target_port;
+    return 0;
+}
+
+static void
+fz_on_tuples(fz_peer_t *p, const Rfpb__TupleRegister *tr)
+{
+    ic_tuple_t t;
+    for (size_t i = 0; i < tr->n_del; i++) {
+        if (fz_tuple(&t, tr->del[i]) != 0) {
+            fz_close(p);
+            return;
+        }
+        ic_engine_tuple_del(&F.eng, p->owner, &t);
+    }
+    for (size_t i = 0; i < tr->n_add; i++) {
+        if (fz_tuple(&t, tr->add[i]) != 0) {
+            fz_close(p);
+            return;
+        }
+        (void)ic_engine_tuple_add(&F.eng, p->owner, &t, F.now);
+    }
+    if (tr->n_add > 0)
+        ic_engine_unpark(&F.eng, F.now);
+}
+
+/* ---- copy side: an intercept's ResponseBatch ---- */
+
+/* The copy agent's splitter (agent-copy/cp_loop.c icpt_on_msg), mirrored:
+ * it must never read past the buffer whatever the bytes say. Returns the
+ * headers it would hand to the engine. */
+static unsigned
+fz_copy_split(const uint8_t *p, size_t left)
+{
+    unsigned n = 0;
+    while (left >= 40) {
+        size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+        if (ihl < 20 || ihl + 20 > left)
+            break;
+        size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
+        if (doff < 20 || ihl + doff > left)
+            break;
+        n++;
+        p += ihl + doff;
+        left -= ihl + doff;
+    }
+    return n;
+}
+
+static void
+fz_on_responses(const Rfpb__ResponseBatch *rb)
+{
+    const uint8_t *buf = rb->headers.data;
+    size_t len = rb->headers.len;
+    FUZZ_CHECK(len == 0 || buf != NULL);
+    /* Exactly `len` bytes on the heap: ASan catches a read of byte len. */
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return;
+    if (len)
+        memcpy(copy, buf, len);
+    unsigned loose = fz_copy_split(copy, len);
+    size_t off = 0;
+    unsigned strict = 0;
+    ic_hdr_t h;
+    int r;
+    while ((r = ic_batch_next(copy, len, &off, &h)) > 0) {
+        FUZZ_CHECK(off <= len && h.hlen == (uint16_t)r && h.ip >= copy &&
+                   h.ip + h.hlen <= copy + len);
+        strict++;
+        /* The same header captured again on the intercept (a response of a
+         * response): routed into the engine, as if from libpcap. */
+        uint32_t wire = ((uint32_t)h.ip[2] << 8) | h.ip[3];
+        ic_engine_on_packet(&F.eng, h.ip, h.hlen, wire, F.now);
+    }
+    FUZZ_CHECK(r == 0 || r == RF_EDECODE);
+    /* Whatever ic_batch_next accepts as a prefix, the copy agent's looser
+     * splitter accepts too (it never stops earlier on valid headers). */
+    FUZZ_CHECK(loose >= strict);
+    /* Raw bytes too: the engine must cope with any capture. */
+    ic_engine_on_packet(&F.eng, copy, len, (uint32_t)len, F.now);
+    free(copy);
+}
+
+/* ---- agents: Assignment ---- */
+
+static int
+fz_route_block(void *ctx, const rf_cidr_t *block, rf_errbuf_t *err)
+{
+    (void)ctx;
+    if (block != NULL)
+        FUZZ_CHECK(block->len <= 32 && (block->addr & ~rf_cidr_mask(block->len)) == 0);
+    char f[IC_FILTER_MAX + 128];
+    if (ic_opts_filter(&F.cfg, block, f, sizeof(f)) != 0)
+        return rf_err_set(err, RF_ERANGE, "capture filter too long");
+    FUZZ_CHECK(strlen(f) < sizeof(f));
+    return 0;
+}
+
+static const ic_ctl_hooks_t fz_hooks = { fz_route_block };
+
+/* The copy agent's checks (agent-copy/cp_loop.c on_assignment), mirrored so
+ * every field is walked the way it is there. 1 = it would be accepted. */
+static int
+fz_copy_assignment_ok(const Rfpb__Assignment *as)
+{
+    if (!as->active)
+        return 1;
+    if (as->n_rules == 0 || as->n_rules > 32)
+        return 0;
+    for (size_t i = 0; i < as->n_rules; i++) {
+        const Rfpb__TransferRule *r = as->rules[i];
+        FUZZ_CHECK(r != NULL);
+        if (r->online_port == 0 || r->online_port > 65535 || r->target_port == 0 ||
+            r->target_port > 65535 || r->target_ip == 0)
+            return 0;
+    }
+    if (as->client_range == NULL || as->client_range->len > 32 || as->client_range->len < 8)
+        return 0;
+    rf_cidr_t range = { as->client_range->addr & rf_cidr_mask((uint8_t)as->client_range->len),
+                        (uint8_t)as->client_range->len };
+    char rs[32];
+    rf_cidr_format(&range, rs, sizeof(rs));
+    if (as->port_offset > 1023 || as->copies < 1 || as->copies > 1023 ||
+        as->sample_percent < 1 || as->sample_percent > 100)
+        return 0;
+    for (size_t i = 0; i < as->n_intercepts; i++) {
+        const Rfpb__Endpoint *ep = as->intercepts[i];
+        FUZZ_CHECK(ep != NULL);
+        if (ep->host == NULL || strlen(ep->host) >= 64 || ep->port == 0 || ep->port > 65535)
+            return 0;
+        FUZZ_CHECK(ep->id == NULL || strlen(ep->id) < FZ_MAX_FRAME);
+    }
+    FUZZ_CHECK(as->plan_name == NULL || strlen(as->plan_name) < FZ_MAX_FRAME);
+    return 1;
+}
+
+static void
+fz_on_assignment(const Rfpb__Assignment *as)
+{
+    (void)fz_copy_assignment_ok(as);
+    rf_errbuf_t err;
+    err.msg[0] = '\0';
+    int before_have = F.ctl.have_block;
+    rf_cidr_t before = F.ctl.block;
+    uint64_t before_gen = F.ctl.generation;
+    if (ic_ctl_on_assignment(&F.ctl, as, &err) == 0) {
+        FUZZ_CHECK(F.ctl.generation == as->generation);
+        if (F.ctl.have_block)
+            FUZZ_CHECK(F.ctl.block.len <= 32 &&
+                       (F.ctl.block.addr & ~rf_cidr_mask(F.ctl.block.len)) == 0);
+    } else {
+        /* A refused assignment changes nothing, and says why. */
+        FUZZ_CHECK(F.ctl.have_block == before_have && F.ctl.block.addr == before.addr &&
+                   F.ctl.block.len == before.len && F.ctl.generation == before_gen);
+        FUZZ_CHECK(err.msg[0] != '\0');
+    }
+}
+
+/* ---- everything else: walk it as a logger or a renderer would ---- */
+
+static void
+fz_walk_other(const Rfpb__Envelope *env)
+{
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_CHALLENGE: {
+        /* Client side: answer whatever nonce length the server sent. */
+        rf_auth_key_t k = F.key;
+        Rfpb__Hello h = RFPB__HELLO__INIT;
+        uint8_t mac[RF_AUTH_MAC];
+        h.role = RFPB__ROLE__ROLE_COPY;
+        FUZZ_CHECK(env->challenge->nonce.len == 0 || env->challenge->nonce.data != NULL);
+        rf_hs_answer(&h, mac, &k, env->challenge);
+        FUZZ_CHECK(h.auth_mac.len == 0 || h.auth_mac.len == RF_AUTH_MAC);
+        break;
+    }
+    case RFPB__ENVELOPE__MSG_ERROR:
+        FUZZ_CHECK(env->error->reason == NULL || strlen(env->error->reason) < FZ_MAX_FRAME);
+        break;
+    case RFPB__ENVELOPE__MSG_STATS:
+        for (size_t i = 0; i < env->stats->n_counters; i++) {
+            const Rfpb__Counter *c = env->stats->counters[i];
+            FUZZ_CHECK(c != NULL && (c->name == NULL || strlen(c->name) < FZ_MAX_FRAME));
+        }
+        break;
+    default:
+        FUZZ_CHECK(rf_env_case_name(env) != NULL);
+        break;
+    }
+}
+
+/* One frame on connection p: the intercept's dispatch (ic_loop.c
+ * peer_on_msg), then, for the messages a copy agent or an agent receives,
+ * their handlers. */
+static void
+fz_on_msg(fz_peer_t *p, const Rfpb__Envelope *env)
+{
+    FUZZ_CHECK(env->msg_case != RFPB__ENVELOPE__MSG__NOT_SET);
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_RESPONSES:
+        fz_on_responses(env->responses);
+        break;
+    case RFPB__ENVELOPE__MSG_ASSIGNMENT:
+        fz_on_assignment(env->assignment);
+        break;
+    default:
+        fz_walk_other(env);
+        break;
+    }
+    if (p->state == FZ_CLOSED)
+        return;   /* the real connection is gone: later frames are never read */
+    if (p->state == FZ_WAIT_HELLO) {
+        if (env->msg_case == RFPB__ENVELOPE__MSG_HELLO)
+            fz_on_hello(p, env->hello);
+        else
+            fz_close(p);
+        return;
+    }
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_TUPLES: fz_on_tuples(p, env->tuples); break;
+    case RFPB__ENVELOPE__MSG_HEARTBEAT: break;
+    default: fz_close(p); break;
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    memset(&F, 0, sizeof(F));
+    uint8_t flags = data[0];
+    if (flags & 1) {
+        F.key.len = strlen(FZ_KEY);
+        memcpy(F.key.key, FZ_KEY, F.key.len);
+    }
+    F.loopback = (flags >> 1) & 1;
+    F.insecure = (flags >> 2) & 1;
+    F.now = 1000;
+    snprintf(F.cfg.filter, sizeof(F.cfg.filter), "tcp");
+    F.cfg.port = IC_DEFAULT_PORT;
+    F.cfg.fleet = (flags >> 3) & 1;
+    F.cfg.ctl_port = IC_DEFAULT_CTL_PORT;
+    F.ctl.hooks = &fz_hooks;
+    F.ctl.st = &F.st;
+    ic_engine_cfg_t ecfg = {
+        .route = { .max_owners = 8, .max_prefixes = 64, .max_tuples = 256,
+                   .tuple_ttl_ms = 200 },
+        .batch_max = (uint32_t)((flags >> 4) & 7) * 16,   /* 0 = IC_BATCH_MAX */
+        .park_cap = 32,
+        .park_ttl_ms = 40,
+        .expire_budget = 64,
+    };
+    if (ecfg.batch_max == 0)
+        ecfg.batch_max = IC_BATCH_MAX;
+    if (ic_engine_init(&F.eng, &ecfg, &fz_ops, &F.st) != 0)
+        return 0;
+    for (unsigned i = 0; i < FZ_PEERS; i++) {
+        for (unsigned j = 0; j < RF_AUTH_NONCE; j++)
+            F.peers[i].hs.nonce[j] = (uint8_t)(i + j);
+        F.peers[i].owner = IC_OWNER_NONE;
+        F.peers[i].sends_fail = (flags >> 7) & (i == 3);
+    }
+
+    const uint8_t *p = data + 1;
+    size_t left = size - 1;
+    for (int rec = 0; rec < FZ_MAX_RECORDS && left >= 1; rec++) {
+        fz_peer_t *peer = &F.peers[p[0] & 3];
+        uint64_t adv = p[0] >> 2;
+        p++;
+        left--;
+        if (adv) {
+            F.now += adv;
+            ic_engine_tick(&F.eng, F.now);
+        }
+        size_t body_len;
+        long n = rf_frame_next(p, left, FZ_MAX_FRAME, &body_len);
+        if (n <= 0)
+            break;   /* incomplete, or over the cap: the connection would close */
+        uint8_t *body = malloc(body_len ? body_len : 1);
+        if (body == NULL)
+            break;
+        if (body_len)
+            memcpy(body, p + RF_FRAME_HDR, body_len);
+        Rfpb__Envelope *env = NULL;
+        if (rf_env_decode(&env, body, body_len) == 0) {
+            fz_on_msg(peer, env);
+            rf_env_free(env);
+        } else if (peer->state != FZ_CLOSED) {
+            fz_close(peer);   /* bad_frames: closed */
+        }
+        free(body);
+        /* End of a loop turn. */
+        ic_engine_flush(&F.eng);
+        p += n;
+        left -= (size_t)n;
+    }
+
+    /* Shutdown: last flush, then the loss identity (ic_stats.h). */
+    ic_engine_flush(&F.eng);
+    const ic_stats_t *s = &F.st;
+    FUZZ_CHECK(s->cap_pkts == s->bad_pkts + s->resp_forwarded + s->resp_lost +
+                              s->resp_unroutable + s->resp_park_expired + s->parked_now);
+    /* Seed maintenance: FZ_ENVELOPE_DEBUG=1 shows how far an input got. */
+    static int debug = -1;
+    if (debug < 0)
+        debug = getenv("FZ_ENVELOPE_DEBUG") != NULL;
+    if (debug)
+        fprintf(stderr, "states %d%d%d%d auth_failures %llu cap %llu fwd %llu lost %llu "
+                "unroutable %llu parked %llu expired %llu overlaps %llu tuples %llu gen %llu\n",
+                F.peers[0].state, F.peers[1].state, F.peers[2].state, F.peers[3].state,
+                (unsigned long long)s->auth_failures, (unsigned long long)s->cap_pkts,
+                (unsigned long long)s->resp_forwarded, (unsigned long long)s->resp_lost,
+                (unsigned long long)s->resp_unroutable, (unsigned long long)s->resp_parked,
+                (unsigned long long)s->resp_park_expired, (unsigned long long)s->route_overlaps,
+                (unsigned long long)s->tuples_registered, (unsigned long long)F.ctl.generation);
+    for (unsigned i = 0; i < FZ_PEERS; i++)
+        if (F.peers[i].state == FZ_READY)
+            fz_close(&F.peers[i]);
+    FUZZ_CHECK(s->cap_pkts == s->bad_pkts + s->resp_forwarded + s->resp_lost +
+                              s->resp_unroutable + s->resp_park_expired + s->parked_now);
+    ic_engine_fini(&F.eng);
+    return 0;
+}
