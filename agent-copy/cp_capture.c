@@ -97,8 +97,17 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
      * thousands. */
     pcap_set_snaplen(c->p, (int)(o->snaplen ? o->snaplen : 65535));
     pcap_set_promisc(c->p, o->promisc && strcmp(dev, "any") != 0);
-    pcap_set_timeout(c->p, 1);
-    pcap_set_immediate_mode(c->p, 1);   /* latency of the feedback loop */
+    /* Immediate mode wakes us for every packet: lowest latency, but at
+     * moderate rates each loop turn then carries one packet and pays its
+     * own poll, read and sendmmsg. A block timeout of a millisecond or two
+     * lets the kernel hand over whole blocks (TPACKET_V3), so the syscalls
+     * are shared by every packet of the block. */
+    if (o->latency_ms == 0) {
+        pcap_set_timeout(c->p, 1);
+        pcap_set_immediate_mode(c->p, 1);
+    } else {
+        pcap_set_timeout(c->p, (int)o->latency_ms);
+    }
     pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 32) << 20));
     int r = pcap_activate(c->p);
     if (r < 0) {

@@ -22,6 +22,7 @@ typedef struct {
     uint16_t    vxlan_port;
     unsigned    buffer_mb;
     unsigned    snaplen;      /* 0 = 65535 */
+    unsigned    latency_ms;   /* 0 = immediate mode (a wake-up per packet) */
 } cp_live_opts_t;
 
 /* Build "tcp and ((dst port P and dst host H) or ...)" from the rules. */

@@ -778,6 +778,7 @@ cp_agent_run(const cp_config_t *cfg)
                 .buffer_mb = a->cfg.pcap_buffer_mb,
                 /* Room for the MTU plus link and tunnel headers. */
                 .snaplen = (unsigned)a->cfg.eng.mtu + 256u,
+                .latency_ms = a->cfg.capture_latency_ms,
             };
             /* In fleet mode the rules may still be empty: capture nothing
              * useful until the assignment arrives (port 0 matches nothing). */

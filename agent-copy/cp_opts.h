@@ -43,6 +43,7 @@ typedef struct {
     int32_t         vni;               /* -1 = any */
     unsigned        pcap_buffer_mb;
     char            user[64];
+    unsigned        capture_latency_ms;
     int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */
 } cp_config_t;
 
