@@ -49,6 +49,14 @@ cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, int
         w = snprintf(out + len, cap - len, " or (udp dst port %u) or (ip proto 47)", vxlan_port);
         len += (size_t)w;
     }
+    if (tunnels && len < cap) {
+        /* A tagged mirror port: the same expression behind one VLAN tag
+         * (BPF's "vlan" shifts the offsets for what follows it). */
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "(%s) or (vlan and (%s))", out, out);
+        w = snprintf(out, cap, "%s", tmp);
+        len = (size_t)w;
+    }
     if (extra && extra[0] && len < cap) {
         char tmp[4096];
         snprintf(tmp, sizeof(tmp), "(%s) and (%s)", out, extra);
@@ -83,7 +91,7 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
     cp_capture_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return rf_err_set(err, RF_ECAP, "out of memory");
-    c->tunnels = o->promisc;
+    c->tunnels = o->tunnels;
     c->vxlan_port = o->vxlan_port ? o->vxlan_port : 4789;
     snprintf(c->extra, sizeof(c->extra), "%s", o->extra_filter ? o->extra_filter : "");
     c->p = pcap_create(dev, eb);

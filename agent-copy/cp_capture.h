@@ -18,7 +18,8 @@ typedef void (*cp_frame_cb)(void *ctx, const uint8_t *frame, size_t caplen, uint
 typedef struct {
     const char *iface;        /* NULL or "any" = every interface */
     const char *extra_filter; /* ANDed; may be NULL */
-    int         promisc;      /* mirror port: also accept tunnels */
+    int         promisc;      /* mirror port: not addressed to us */
+    int         tunnels;      /* also accept VXLAN/GRE/ERSPAN transports */
     uint16_t    vxlan_port;
     unsigned    buffer_mb;
     unsigned    snaplen;      /* 0 = 65535 */

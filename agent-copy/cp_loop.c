@@ -74,6 +74,7 @@ struct cp_agent {
     cp_canary_t      canary;
     uv_timer_t       canary_timer;
     uint64_t         doctor_wait_until;
+    int              sink_udp, sink_gre;   /* tunnel sinks, see open_tunnel_sinks */
 };
 
 static uint64_t
@@ -551,7 +552,11 @@ update_gauges(cp_agent_t *a)
     a->st->decap_vxlan = a->dst.per_encap[CP_ENCAP_VXLAN];
     a->st->decap_gre = a->dst.per_encap[CP_ENCAP_GRE];
     a->st->decap_erspan = a->dst.per_encap[CP_ENCAP_ERSPAN2] + a->dst.per_encap[CP_ENCAP_ERSPAN3];
-    a->st->decap_bad = a->dst.frames - a->dst.ok;
+    a->st->decap_not_ip = a->dst.not_ip;
+    a->st->decap_not_tcp = a->dst.not_tcp;
+    a->st->decap_truncated = a->dst.truncated;
+    a->st->decap_bad_encap = a->dst.bad_encap;
+    a->st->decap_vni_filtered = a->dst.vni_filtered;
     a->st->generation = a->ctl ? rf_ctlclient_generation(a->ctl) : 0;
 }
 
@@ -714,6 +719,33 @@ on_duration(uv_timer_t *t)
     begin_stop(t->data, "--duration reached");
 }
 
+/* A capture host fed VXLAN or GRE must not answer the tunnel packets: with
+ * nothing bound to the VXLAN port or protocol 47 the kernel would send ICMP
+ * unreachable back to the mirror source for every packet. Bound but never
+ * read, these sockets make the kernel drop them silently instead. */
+static void
+open_tunnel_sinks(cp_agent_t *a)
+{
+    a->sink_udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (a->sink_udp >= 0) {
+        int one = 1;
+        (void)setsockopt(a->sink_udp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_in sin;
+        memset(&sin, 0, sizeof(sin));
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(a->cfg.vxlan_port);
+        if (bind(a->sink_udp, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+            rf_log_warn("VXLAN sink on udp/%u: %s (a kernel vxlan device may own it)",
+                        a->cfg.vxlan_port, strerror(errno));
+            close(a->sink_udp);
+            a->sink_udp = -1;
+        }
+    }
+    a->sink_gre = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, 47);
+    if (a->sink_gre < 0)
+        rf_log_warn("GRE sink: %s", strerror(errno));
+}
+
 static void
 close_walk(uv_handle_t *h, void *arg)
 {
@@ -774,6 +806,7 @@ cp_agent_run(const cp_config_t *cfg)
                 .iface = a->cfg.nifaces ? a->cfg.ifaces[i] : "any",
                 .extra_filter = a->cfg.filter,
                 .promisc = a->cfg.promisc,
+                .tunnels = a->cfg.tunnels,
                 .vxlan_port = a->cfg.vxlan_port,
                 .buffer_mb = a->cfg.pcap_buffer_mb,
                 /* Room for the MTU plus link and tunnel headers. */
@@ -802,6 +835,9 @@ cp_agent_run(const cp_config_t *cfg)
             return 2;
         }
     }
+    a->sink_udp = a->sink_gre = -1;
+    if (a->cfg.tunnels)
+        open_tunnel_sinks(a);
     /* Capture handles and the raw socket are open (and the stats file): nothing from here on
      * needs privilege. */
     if (rf_priv_drop(a->cfg.user, &err) != 0) {
@@ -878,6 +914,10 @@ cp_agent_run(const cp_config_t *cfg)
     cp_capture_close(a->offline);
     cp_rawsink_close(a->sink);
     cp_engine_free(a->eng);
+    if (a->sink_udp >= 0)
+        close(a->sink_udp);
+    if (a->sink_gre >= 0)
+        close(a->sink_gre);
     if (a->stats_fp && a->stats_fp != stdout)
         fclose(a->stats_fp);
     int code = a->exit_code;

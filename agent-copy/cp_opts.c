@@ -67,7 +67,7 @@ cp_opts_usage(FILE *fp)
           "  -c, --client-range CIDR                  replayed client addresses (or A.B.C.x)\n"
           "  -n, --copies N                           copies of each session, 1..1023\n"
           "  -f, --port-offset F                      source port offset, 0..1023\n"
-          "  -r, --sample-percent P                   replay P%% of sessions, 1..100\n"
+          "  -r, --sample-percent P                   replay P% of sessions, 1..100\n"
           "  -i, --interface IF[,IF]                  capture interfaces (default any)\n"
           "  -F, --filter EXPR                        extra pcap filter, ANDed\n"
           "  -o, --offline FILE.pcap                  replay a capture file\n"
@@ -79,7 +79,7 @@ cp_opts_usage(FILE *fp)
           "      --rate-limit-pps N                   cap on replayed packets per second\n"
           "      --promisc                            capture mirrored traffic (SPAN port)\n"
           "      --vxlan-port P, --vni N              VXLAN decapsulation (4789, any VNI)\n"
-          "      --shard I/N                          replay only flows with hash %% N == I\n"
+          "      --shard I/N                          replay only flows with hash % N == I\n"
           "      --stats-json FILE|-                  counters as JSON lines\n"
           "      --stats-interval S                   (1)\n"
           "      --controller HOST:PORT --id ID       fleet mode (replayd)\n"
@@ -293,9 +293,16 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case OPT_CHECK: cfg->check_config = 1; break;
         case OPT_ADOPT: cfg->eng.adopt_midstream = 1; break;
         case OPT_CONFIG: break;   /* merged by rf_conf before we get here */
-        case OPT_PROMISC: cfg->promisc = 1; break;
-        case OPT_VXLAN_PORT: UINT_FLAG("--vxlan-port", cfg->vxlan_port, 1, 65535); break;
-        case OPT_VNI: UINT_FLAG("--vni", ul, 0, 16777215); cfg->vni = (int32_t)ul; break;
+        case OPT_PROMISC: cfg->promisc = 1; cfg->tunnels = 1; break;
+        case OPT_VXLAN_PORT:
+            UINT_FLAG("--vxlan-port", cfg->vxlan_port, 1, 65535);
+            cfg->tunnels = 1;
+            break;
+        case OPT_VNI:
+            UINT_FLAG("--vni", ul, 0, 16777215);
+            cfg->vni = (int32_t)ul;
+            cfg->tunnels = 1;
+            break;
         case OPT_SHARD: {
             unsigned a, b;
             char tail;

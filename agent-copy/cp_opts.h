@@ -39,6 +39,7 @@ typedef struct {
     unsigned        duration_s;        /* 0 = run until signalled */
     int             check_config;
     int             promisc;
+    int             tunnels;           /* accept VXLAN/GRE/ERSPAN mirror transports */
     uint16_t        vxlan_port;
     int32_t         vni;               /* -1 = any */
     unsigned        pcap_buffer_mb;

@@ -11,7 +11,8 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(sess_skipped_midstream), C(sess_shed), C(sess_rate_limited), C(sess_aborted),
     C(port_collisions), C(stale_resets),
     C(resp_received), C(resp_unmatched), C(resp_bad), C(icpt_up),
-    C(decap_vlan), C(decap_vxlan), C(decap_gre), C(decap_erspan), C(decap_bad),
+    C(decap_vlan), C(decap_vxlan), C(decap_gre), C(decap_erspan),
+    C(decap_not_ip), C(decap_not_tcp), C(decap_truncated), C(decap_bad_encap), C(decap_vni_filtered),
     C(generation),
 };
 #undef C

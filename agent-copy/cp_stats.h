@@ -25,7 +25,8 @@ typedef struct {
     /* feedback */
     uint64_t resp_received, resp_unmatched, resp_bad, icpt_up;
     /* decapsulation of mirrored traffic */
-    uint64_t decap_vlan, decap_vxlan, decap_gre, decap_erspan, decap_bad;
+    uint64_t decap_vlan, decap_vxlan, decap_gre, decap_erspan;
+    uint64_t decap_not_ip, decap_not_tcp, decap_truncated, decap_bad_encap, decap_vni_filtered;
     uint64_t generation;
 } cp_stats_t;
 

@@ -39,6 +39,13 @@ RANGE=10.250.0.0/16
 require_root_netns
 require_bins replay-copy replay-intercept
 mkdir -p "$OUT"
+# Other work on the host moves every number (the 2 cores are shared by wrk,
+# two nginx and both agents already): record and flag it.
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+COMMIT=$(git -C "$RF_SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if awk -v l="$LOAD0" 'BEGIN { exit !(l > 0.5) }'; then
+  tb_log "WARNING: load average is $LOAD0 before the benchmark starts; the host is not idle and the figures will be low"
+fi
 TB_KEEP=1
 tb_up
 tb_nginx online
@@ -130,6 +137,8 @@ done
 
 {
   echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
+  echo
+  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy extra flags: ${COPY_EXTRA[*]:-none}"
   echo
   echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | replay-copy RSS MB | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -19,7 +19,13 @@ function(rf_add_fuzz_test name)
     add_executable(fuzz_${name} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/standalone.c)
   endif()
   target_link_libraries(fuzz_${name} PRIVATE ${ARGN} rf_build_flags)
-  add_test(NAME fuzz_${name} COMMAND fuzz_${name} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  if(RF_LIBFUZZER)
+    # Replay only: without -runs=0 libFuzzer would fuzz until the timeout
+    # and write new inputs into the committed corpus.
+    add_test(NAME fuzz_${name} COMMAND fuzz_${name} -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  else()
+    add_test(NAME fuzz_${name} COMMAND fuzz_${name} ${CMAKE_CURRENT_SOURCE_DIR}/corpus/${name})
+  endif()
   set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 120)
 endfunction()
 

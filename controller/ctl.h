@@ -33,5 +33,6 @@ int ctl_status_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_agents_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_plan_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_routes_run(const ctl_opts_t *o, int argc, char **argv);
+int ctl_doctor_run(const ctl_opts_t *o, int argc, char **argv);
 
 #endif

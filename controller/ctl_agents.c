@@ -14,6 +14,7 @@ ctl_agents_run(const ctl_opts_t *o, int argc, char **argv)
         return CTL_EUSAGE;
     }
     Rfpb__StatusRequest sr = RFPB__STATUS_REQUEST__INIT;
+    sr.summary = 1;   /* the agents table shows no counters */
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT, *reply = NULL;
     env.msg_case = RFPB__ENVELOPE__MSG_STATUS;
     env.status = &sr;

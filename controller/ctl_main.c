@@ -17,10 +17,13 @@ typedef struct {
 
 static const ctl_cmd_t cmds[] = {
     { "apply", "apply plan.json [--dry-run]   validate, show the diff, apply", ctl_apply_run },
-    { "status", "status [--watch [S]] [--count N] [--json] [-v]   fleet counters", ctl_status_run },
+    { "status", "status [--watch [S]] [--count N] [--json] [-v] [--summary]   fleet counters",
+      ctl_status_run },
     { "agents", "agents                        registered agents", ctl_agents_run },
     { "plan", "plan                          the plan in force (JSON)", ctl_plan_run },
     { "routes", "routes                        ip route lines the targets need", ctl_routes_run },
+    { "doctor", "doctor [--timeout MS] [--json]  canary per rule: where does replay break?",
+      ctl_doctor_run },
 };
 
 static void

@@ -31,6 +31,11 @@ typedef struct {
     uint64_t state_write_errors;
     uint64_t acks_failed;        /* Ack{ok=false} from an agent */
     uint64_t stats_msgs;
+    uint64_t doctor_runs;        /* replayctl doctor requests served */
+    uint64_t canary_results;     /* CanaryResults taken */
+    uint64_t canary_ignored;     /* late, duplicate or for another run */
+    uint64_t metrics_renders;    /* Prometheus pages rendered */
+    uint64_t metrics_scrapes;    /* GET /metrics served (copied from rd_metrics) */
     uint64_t bad_frames, oversize, slow_peers;   /* copied from rf_conn_counters */
 } rd_counters_t;
 
@@ -91,8 +96,11 @@ int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const ch
 #define RD_SELF_COUNTERS 32
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
-/* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM. */
-Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms);
+/* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM.
+ * summary: agent rows carry only the counters the status table shows
+ * (cap_pkts replayed_pkts resp_forwarded sess_active send_errors
+ * kernel_drops auth_failures); totals are complete. */
+Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary);
 void               rd_admin_status_free(Rfpb__StatusReply *r);
 
 /* "ip route add BLOCK via ADVERTISE" per active intercept; NULL-terminated

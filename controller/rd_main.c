@@ -27,11 +27,14 @@ usage(FILE *fp)
             "      --admin-key-file F       pre-shared key of replayctl\n"
             "      --insecure               accept non-loopback peers without a key\n"
             "      --heartbeat-timeout S    agent shown down after S silent seconds (default 5)\n"
+            "      --metrics ADDR[:PORT]    serve GET /metrics (Prometheus text) on ADDR:PORT\n"
+            "                               (default port %d)\n"
             "      --log-level L            error, warn, info (default), debug\n"
             "      --log-file F             log to F instead of stderr\n"
             "  -h, --help                   this text\n"
-            "Without any key file and without --insecure the listener binds 127.0.0.1.\n",
-            RD_PORT_DEFAULT);
+            "Without any key file and without --insecure the listener and the metrics\n"
+            "endpoint bind 127.0.0.1 (the metrics endpoint has no authentication).\n",
+            RD_PORT_DEFAULT, RD_METRICS_PORT_DEFAULT);
 }
 
 static uv_signal_t sig_int, sig_term;
@@ -61,7 +64,7 @@ raise_nofile(void)
 int
 main(int argc, char **argv)
 {
-    enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE };
+    enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE, O_METRICS };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         { "state-dir", required_argument, NULL, 'd' },
@@ -71,6 +74,7 @@ main(int argc, char **argv)
         { "heartbeat-timeout", required_argument, NULL, O_HB },
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "log-file", required_argument, NULL, O_LOGFILE },
+        { "metrics", required_argument, NULL, O_METRICS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -79,7 +83,7 @@ main(int argc, char **argv)
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
     cfg.listen_port = RD_PORT_DEFAULT;
     cfg.heartbeat_timeout_ms = 5000;
-    const char *listen = NULL, *agent_key = NULL, *admin_key = NULL;
+    const char *listen = NULL, *agent_key = NULL, *admin_key = NULL, *metrics = NULL;
     rf_log_init("replayd", "replayd");
     int ch;
     while ((ch = getopt_long(argc, argv, "l:d:h", opts, NULL)) != -1) {
@@ -89,6 +93,7 @@ main(int argc, char **argv)
         case O_AGENT_KEY: agent_key = optarg; break;
         case O_ADMIN_KEY: admin_key = optarg; break;
         case O_INSECURE: cfg.insecure = 1; break;
+        case O_METRICS: metrics = optarg; break;
         case O_HB: {
             char *end;
             double v = strtod(optarg, &end);
@@ -128,6 +133,11 @@ main(int argc, char **argv)
         fprintf(stderr, "replayd: --listen: \"%s\" is not IPv4ADDR[:PORT]\n", listen);
         return 2;
     }
+    if (metrics && rf_parse_hostport(metrics, cfg.metrics_host, sizeof(cfg.metrics_host),
+                                     &cfg.metrics_port, RD_METRICS_PORT_DEFAULT) != 0) {
+        fprintf(stderr, "replayd: --metrics: \"%s\" is not IPv4ADDR[:PORT]\n", metrics);
+        return 2;
+    }
     if (rf_auth_init() != 0) {
         fprintf(stderr, "replayd: libsodium initialisation failed\n");
         return 1;
@@ -149,6 +159,15 @@ main(int argc, char **argv)
                     "--insecure)",
                     cfg.listen_host);
         snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
+    }
+    /* Same rule for the metrics endpoint: counters, agent ids and hosts are
+     * fleet topology; without keys nothing leaves the host by default. */
+    if (cfg.metrics_host[0] && cfg.agent_key.len == 0 && cfg.admin_key.len == 0 &&
+        !cfg.insecure && strcmp(cfg.metrics_host, "127.0.0.1") != 0) {
+        rf_log_warn("no key configured: metrics bind 127.0.0.1 instead of %s (use key files or "
+                    "--insecure)",
+                    cfg.metrics_host);
+        snprintf(cfg.metrics_host, sizeof(cfg.metrics_host), "127.0.0.1");
     }
     if (mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "replayd: --state-dir %s: %s\n", cfg.state_dir, strerror(errno));

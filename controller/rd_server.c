@@ -1,4 +1,5 @@
-/* rd_server.c -- listener, per-connection state machine, housekeeping. */
+/* rd_server.c -- listener, per-connection state machine, housekeeping,
+ * the doctor run's timer and the metrics page refresh. */
 #include "rd_server.h"
 
 #include <errno.h>
@@ -6,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_doctor.h"
+#include "rd_metrics.h"
 #include "rf_conn.h"
 #include "rf_envelope.h"
 #include "rf_handshake.h"
@@ -33,6 +36,11 @@ struct rd_server {
     size_t      npeers;
     int         stopping;
     int         handles_open;
+    rd_metrics_t *metrics;       /* NULL without --metrics */
+    rd_doctor_t doctor;          /* doctor.active while a run is on */
+    uv_timer_t  doctor_timer;
+    int         doctor_timer_open;
+    uint64_t    doctor_seq;
 };
 
 static uint64_t
@@ -62,6 +70,142 @@ bad_state(peer_t *p, const Rfpb__Envelope *env)
     rf_log_warn("closing %s (%s): %s", rf_conn_peer(p->conn),
                 p->agent ? p->agent->id : "no id", reason);
     send_error_close(p, RF_ESTATE, reason);
+}
+
+/* ---- doctor ----------------------------------------------------------- */
+
+static void
+doctor_finish(rd_server_t *s)
+{
+    rd_doctor_t *d = &s->doctor;
+    rd_doctor_correlate(d, s->ctx);
+    peer_t *admin = d->admin;
+    size_t ok = 0, answered = 0;
+    for (size_t i = 0; i < d->nag; i++) {
+        answered += d->ag[i].answered != 0;
+        for (unsigned k = 0; k < d->ag[i].nrules; k++)
+            ok += d->ag[i].rules[k].stage == RFPB__CANARY_STAGE__CANARY_OK;
+    }
+    rf_log_info("doctor run %llu done in %llu ms: %zu/%zu copy agent(s) answered, %zu rule(s) "
+                "OK, %zu note(s)",
+                (unsigned long long)d->id, (unsigned long long)(now_ms(s) - d->start_ms),
+                answered, d->nag, ok, d->nnotes);
+    for (size_t i = 0; i < d->nnotes; i++)
+        rf_log_info("doctor: %s", d->notes[i]);
+    if (admin != NULL) {
+        Rfpb__DoctorReply *rep = rd_doctor_reply(d);
+        if (rep == NULL) {
+            send_error_close(admin, RF_EFULL, "out of memory building the doctor reply");
+        } else {
+            Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+            out.msg_case = RFPB__ENVELOPE__MSG_DOCTOR_REPLY;
+            out.doctor_reply = rep;
+            (void)rf_conn_send(admin->conn, &out);
+            rd_doctor_reply_free(rep);
+        }
+    }
+    rd_doctor_fini(d);
+    uv_timer_stop(&s->doctor_timer);
+}
+
+static void
+doctor_check(rd_server_t *s)
+{
+    if (s->doctor.active && rd_doctor_done(&s->doctor, s->ctx, now_ms(s)))
+        doctor_finish(s);
+}
+
+static void
+on_doctor_timer(uv_timer_t *t)
+{
+    doctor_check(t->data);
+}
+
+static void
+doctor_start(peer_t *p, const Rfpb__CanaryRequest *rq)
+{
+    rd_server_t *s = p->srv;
+    rd_ctx_t *c = s->ctx;
+    rd_doctor_t *d = &s->doctor;
+    c->ctr.doctor_runs++;
+    if (d->active) {
+        /* One run at a time: two runs' canaries would blur each other's
+         * intercept counters. The second caller gets a reply, not a wait. */
+        rd_doctor_t busy;
+        memset(&busy, 0, sizeof(busy));
+        busy.req_id = rq->id;
+        uint64_t end = d->deadline_ms + RD_DOCTOR_FRESH_MS, now = now_ms(s);
+        rd_doctor_note(&busy, "another doctor run (%llu) is in progress; try again in %llu s",
+                       (unsigned long long)d->id,
+                       (unsigned long long)((end > now ? end - now : 0) / 1000 + 1));
+        Rfpb__DoctorReply *rep = rd_doctor_reply(&busy);
+        if (rep != NULL) {
+            Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+            out.msg_case = RFPB__ENVELOPE__MSG_DOCTOR_REPLY;
+            out.doctor_reply = rep;
+            (void)rf_conn_send(p->conn, &out);
+            rd_doctor_reply_free(rep);
+        }
+        rd_doctor_fini(&busy);
+        return;
+    }
+    uint64_t id = ((uint64_t)uv_hrtime() << 16) ^ ++s->doctor_seq;
+    if (rd_doctor_begin(d, c, id, rq->id, rq->timeout_ms, now_ms(s)) != 0) {
+        send_error_close(p, RF_EFULL, "out of memory starting doctor");
+        return;
+    }
+    d->admin = p;
+    Rfpb__CanaryRequest fwd = RFPB__CANARY_REQUEST__INIT;
+    fwd.id = d->id;
+    fwd.timeout_ms = d->timeout_ms;
+    Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
+    env.msg_case = RFPB__ENVELOPE__MSG_CANARY;
+    env.canary = &fwd;
+    size_t sent = 0;
+    for (size_t i = 0; i < d->nag; i++) {
+        if (d->ag[i].why[0])
+            continue;   /* down: noted by rd_doctor_begin */
+        rd_agent_t *a = rd_registry_find(&c->reg, d->ag[i].id);
+        int ok = a && a->conn && rf_conn_send(a->conn, &env) == 0;
+        rd_doctor_sent(d, i, ok);
+        sent += ok;
+    }
+    rf_log_info("doctor run %llu from %s: canary request (timeout %u ms) sent to %zu of %zu copy "
+                "agent(s)",
+                (unsigned long long)d->id, rf_conn_peer(p->conn), d->timeout_ms, sent, d->nag);
+    uv_timer_start(&s->doctor_timer, on_doctor_timer, 100, 100);
+    doctor_check(s);   /* nobody to wait for: reply now */
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static void
+sync_conn_counters(rd_server_t *s)
+{
+    rd_ctx_t *c = s->ctx;
+    c->ctr.bad_frames = rf_conn_counters.bad_frames;
+    c->ctr.oversize = rf_conn_counters.oversize;
+    c->ctr.slow_peers = rf_conn_counters.slow_peer;
+    if (s->metrics)
+        c->ctr.metrics_scrapes = rd_metrics_scrapes(s->metrics);
+}
+
+/* Loop thread: render the page and hand it to the HTTP thread. */
+static void
+metrics_refresh(void *arg)
+{
+    rd_server_t *s = arg;
+    if (s->metrics == NULL || s->stopping)
+        return;
+    sync_conn_counters(s);
+    s->ctx->ctr.metrics_renders++;
+    char *page;
+    size_t len;
+    if (rd_metrics_render(&page, &len, s->ctx, now_ms(s)) != 0) {
+        rf_log_warn("metrics: out of memory rendering the page; serving the previous one");
+        return;
+    }
+    rd_metrics_publish(s->metrics, page, len, now_ms(s));
 }
 
 /* ---- agents ----------------------------------------------------------- */
@@ -163,6 +307,21 @@ on_agent_msg(peer_t *p, const Rfpb__Envelope *env)
     }
     case RFPB__ENVELOPE__MSG_HEARTBEAT:
         return;
+    case RFPB__ENVELOPE__MSG_CANARY_RESULT: {
+        if (a->role != RD_ROLE_COPY) {
+            bad_state(p, env);
+            return;
+        }
+        /* A late answer (run over, or a previous run) is normal on a slow
+         * agent: counted and dropped, never a protocol error. */
+        if (rd_doctor_on_result(&p->srv->doctor, a->id, env->canary_result, now) == 0) {
+            c->ctr.canary_results++;
+            doctor_check(p->srv);
+        } else {
+            c->ctr.canary_ignored++;
+        }
+        return;
+    }
     default:
         bad_state(p, env);
         return;
@@ -203,11 +362,9 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
         return;
     }
     case RFPB__ENVELOPE__MSG_STATUS: {
-        c->ctr.bad_frames = rf_conn_counters.bad_frames;
-        c->ctr.oversize = rf_conn_counters.oversize;
-        c->ctr.slow_peers = rf_conn_counters.slow_peer;
+        sync_conn_counters(s);
         uint64_t t0 = uv_hrtime();
-        Rfpb__StatusReply *rep = rd_admin_status(c, now_ms(s));
+        Rfpb__StatusReply *rep = rd_admin_status(c, now_ms(s), env->status->summary);
         if (rep == NULL) {
             send_error_close(p, RF_EFULL, "out of memory building status");
             return;
@@ -245,6 +402,9 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
         rd_admin_routes_free(lines);
         return;
     }
+    case RFPB__ENVELOPE__MSG_CANARY:
+        doctor_start(p, env->canary);
+        return;
     default:
         bad_state(p, env);
         return;
@@ -305,7 +465,13 @@ on_conn_close(rf_conn_t *conn, const char *reason)
     if (p == NULL)
         return;
     rd_server_t *s = p->srv;
+    if (s->doctor.active && s->doctor.admin == p)
+        s->doctor.admin = NULL;   /* the run goes on; its reply has nowhere to go */
     if (p->agent && p->agent->conn == conn) {
+        if (s->doctor.active && p->agent->role == RD_ROLE_COPY && !s->stopping) {
+            rd_doctor_on_agent_down(&s->doctor, p->agent->id, reason);
+            doctor_check(s);
+        }
         rd_agent_down(p->agent, reason, now_ms(s));
         if (!s->stopping)
             rf_log_info("agent %s (%s) down: %s", p->agent->id, rd_role_name(p->agent->role),
@@ -402,6 +568,10 @@ on_tick(uv_timer_t *t)
                 rf_conn_close(conn, "heartbeat timeout");
         }
     }
+    /* Keep the metrics page fresh while someone scrapes (a scrape of a
+     * stale page also wakes us directly, see rd_metrics.h). */
+    if (s->metrics && rd_metrics_wanted(s->metrics, RD_METRICS_WANTED_MS))
+        metrics_refresh(s);
     if (c->reapply_pending && c->plan) {
         c->reapply_pending = 0;
         c->ctr.reapplies++;
@@ -458,6 +628,16 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
     s->tick.data = s;
     s->handles_open = 2;
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
+    uv_timer_init(loop, &s->doctor_timer);
+    s->doctor_timer.data = s;
+    s->doctor_timer_open = 1;
+    if (cfg->metrics_host[0]) {
+        r = rd_metrics_start(&s->metrics, loop, cfg->metrics_host, cfg->metrics_port,
+                             metrics_refresh, s, err);
+        if (r != 0)
+            return r;
+        rf_log_info("metrics: GET http://%s:%u/metrics", cfg->metrics_host, cfg->metrics_port);
+    }
     if (c->plan)
         rf_log_info("restored plan \"%s\" generation %llu with %zu agents from %s/state.json",
                     c->plan->name, (unsigned long long)c->generation, c->reg.n, cfg->state_dir);
@@ -474,6 +654,10 @@ rd_server_stop(rd_server_t *s)
         uv_close((uv_handle_t *)&s->listener, NULL);
     if (s->handles_open >= 2)
         uv_close((uv_handle_t *)&s->tick, NULL);
+    if (s->doctor_timer_open)
+        uv_close((uv_handle_t *)&s->doctor_timer, NULL);
+    rd_metrics_stop(s->metrics);   /* joins the HTTP thread */
+    s->metrics = NULL;
     for (peer_t *p = s->peers; p; p = p->next)
         rf_conn_close(p->conn, "controller shutting down");
 }
@@ -483,6 +667,7 @@ rd_server_free(rd_server_t *s)
 {
     if (s == NULL)
         return;
+    rd_doctor_fini(&s->doctor);
     rd_ctx_fini(s->ctx);
     free(s->ctx);
     free(s);

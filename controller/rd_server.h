@@ -2,7 +2,9 @@
  * per connection (HELLO -> AGENT | ADMIN), the 1 s housekeeping tick.
  *
  * Owns every uv handle of replayd and the connections; routes each
- * Envelope case to rd_admin. A message not valid in the connection's
+ * Envelope case to rd_admin; runs `doctor` (rd_doctor: one run at a time,
+ * a 100 ms timer while it lasts) and feeds the Prometheus page
+ * (rd_metrics) from the loop. A message not valid in the connection's
  * state gets an Error, the connection is closed and counted; the process
  * keeps serving the others. Does not own the controller state (rd_ctx_t,
  * rd_admin.h) beyond creating and freeing it. */
@@ -21,6 +23,8 @@
 #define RD_CONNS_MAX        8192               /* open connections */
 #define RD_MAX_FRAME        (2u << 20)         /* a plan is at most 1 MiB */
 #define RD_HELLO_TIMEOUT_MS 10000
+#define RD_METRICS_PORT_DEFAULT 9464     /* the Prometheus exporter convention */
+#define RD_METRICS_WANTED_MS    30000    /* keep the page fresh this long after a scrape */
 
 typedef struct {
     char          listen_host[64];
@@ -30,6 +34,8 @@ typedef struct {
     int           insecure;
     uint64_t      heartbeat_timeout_ms;
     uint64_t      hello_timeout_ms;
+    char          metrics_host[64];   /* "" = no Prometheus endpoint */
+    uint16_t      metrics_port;
 } rd_config_t;
 
 typedef struct rd_server rd_server_t;

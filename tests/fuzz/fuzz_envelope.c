@@ -389,6 +389,19 @@ fz_on_msg(fz_peer_t *p, const Rfpb__Envelope *env)
         fz_walk_other(env);
         break;
     }
+    switch (env->msg_case) {
+    case RFPB__ENVELOPE__MSG_RESPONSES:
+    case RFPB__ENVELOPE__MSG_ASSIGNMENT:
+    case RFPB__ENVELOPE__MSG_CHALLENGE:
+    case RFPB__ENVELOPE__MSG_ERROR:
+        /* Server -> client messages: handled above on the client side; on
+         * the intercept they would only close the connection, which would
+         * make the fuzzer's READY peers rare. Stats, Ack, Apply... still
+         * reach the intercept's dispatch below and close it. */
+        return;
+    default:
+        break;
+    }
     if (p->state == FZ_CLOSED)
         return;   /* the real connection is gone: later frames are never read */
     if (p->state == FZ_WAIT_HELLO) {

@@ -95,7 +95,7 @@ def seeds():
         resp_hdr("10.251.0.1", 999, flags=0x04)
     responses = enc('responses { count: 4 headers: "%s" }' % esc(batch))
     responses_bad = enc('responses { count: 9 headers: "%s" }' % esc(batch[:-7] + b"\x4f" * 30))
-    tuples = enc('tuples { add { client_ip: %d client_port: 1025 target_ip: %d target_port: 80 } '
+    tuples = enc('tuples { add { client_ip: %d client_port: 999 target_ip: %d target_port: 80 } '
                  'add { client_ip: %d client_port: 7 target_ip: %d target_port: 80 } '
                  'del { client_ip: %d client_port: 1 target_ip: 1 target_port: 1 } }'
                  % (ip("10.251.0.1"), ip("10.199.0.30"), ip("10.9.9.9"), ip("10.199.0.30"), ip("1.2.3.4")))

@@ -452,6 +452,9 @@ tb_stop_agents() {
   rc=0
   tb_stop "$ICPT_PID" 10 || rc=$?
   tb_assert "replay-intercept exited cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
+  # A sanitizer build reports at exit into the agent's log.
+  tb_assert "no sanitizer report in the agents' logs" \
+    bash -c "! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' '$(tb_dir online)/copy.log' '$(tb_dir assistant)/intercept.log'"
   tb_log "copy final: $(tb_stats_last "$(tb_dir online)/copy.stats")"
   tb_log "intercept final: $(tb_stats_last "$(tb_dir assistant)/intercept.stats")"
 }

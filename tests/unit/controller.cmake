@@ -2,3 +2,5 @@
 rf_add_unit_test(test_rd_plan rd_core)
 rf_add_unit_test(test_rd_assign rd_core)
 rf_add_unit_test(test_rd_state rd_core)
+rf_add_unit_test(test_rd_doctor rd_core)
+rf_add_unit_test(test_rd_metrics rd_core)
