@@ -629,6 +629,9 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
         n.eng.has_range = 1;
         n.eng.range.addr = as->client_range->addr & rf_cidr_mask((uint8_t)as->client_range->len);
         n.eng.range.len = (uint8_t)as->client_range->len;
+        for (unsigned i = 0; i < n.eng.nrules; i++)
+            if (rf_cidr_contains(&n.eng.range, n.eng.rules[i].target_ip))
+                return rf_err_set(err, RF_EPLAN, "client range contains target of rules[%u]", i);
         if (as->port_offset > 1023 || as->copies < 1 || as->copies > 1023 ||
             as->sample_percent < 1 || as->sample_percent > 100)
             return rf_err_set(err, RF_EPLAN, "offset/copies/sample out of range");
@@ -636,8 +639,14 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
         n.eng.copies = as->copies;
         n.eng.sample_percent = as->sample_percent;
         n.eng.rate_limit_pps = as->rate_limit_pps;
+        if (as->session_timeout_s > 86400)
+            return rf_err_set(err, RF_EPLAN, "session_timeout_s %u out of range 1..86400",
+                              as->session_timeout_s);
         if (as->session_timeout_s)
             n.eng.session_timeout_ms = as->session_timeout_s * 1000u;
+        if (as->copies > a->cfg.max_copies)
+            return rf_err_set(err, RF_EPLAN, "copies %u over this agent's --max-copies %u",
+                              as->copies, a->cfg.max_copies);
         n.nicpt = 0;
         for (size_t i = 0; i < as->n_intercepts && n.nicpt < CP_MAX_ICPT; i++) {
             const Rfpb__Endpoint *ep = as->intercepts[i];
@@ -761,6 +770,7 @@ cp_agent_run(const cp_config_t *cfg)
     if (a == NULL)
         return 1;
     a->cfg = *cfg;
+    a->sink_udp = a->sink_gre = -1;
     a->loop = uv_default_loop();
     uv_update_time(a->loop);
     a->start_ms = now_ms(a);
@@ -789,12 +799,19 @@ cp_agent_run(const cp_config_t *cfg)
         free(a);
         return 1;
     }
+    /* From here on every failure runs the normal teardown, so nothing
+     * allocated so far leaks (LeakSanitizer checks the error paths). */
+#define FAIL(code)           \
+    do {                     \
+        a->exit_code = code; \
+        goto teardown;       \
+    } while (0)
     rf_errbuf_t err;
     if (a->cfg.offline[0]) {
         if (cp_capture_open_offline(&a->offline, a->cfg.offline, a->cfg.eng.rules,
                                     a->cfg.eng.nrules, a->cfg.filter, &err) != 0) {
             rf_log_error("%s", err.msg);
-            return 2;
+            FAIL(2);
         }
         uv_timer_init(a->loop, &a->offline_timer);
         a->offline_timer.data = a;
@@ -820,7 +837,7 @@ cp_agent_run(const cp_config_t *cfg)
             unsigned nr = a->cfg.eng.nrules ? a->cfg.eng.nrules : 1;
             if (cp_capture_open_live(&a->caps[i], &lo, rules, nr, &err) != 0) {
                 rf_log_error("%s", err.msg);
-                return 1;
+                FAIL(1);
             }
             uv_poll_init(a->loop, &a->polls[i], cp_capture_fd(a->caps[i]));
             a->polls[i].data = a;
@@ -832,17 +849,16 @@ cp_agent_run(const cp_config_t *cfg)
         a->stats_fp = strcmp(a->cfg.stats_json, "-") == 0 ? stdout : fopen(a->cfg.stats_json, "a");
         if (a->stats_fp == NULL) {
             rf_log_error("--stats-json %s: %s", a->cfg.stats_json, strerror(errno));
-            return 2;
+            FAIL(2);
         }
     }
-    a->sink_udp = a->sink_gre = -1;
     if (a->cfg.tunnels)
         open_tunnel_sinks(a);
     /* Capture handles and the raw socket are open (and the stats file): nothing from here on
      * needs privilege. */
     if (rf_priv_drop(a->cfg.user, &err) != 0) {
         rf_log_error("%s", err.msg);
-        return 1;
+        FAIL(1);
     }
     uv_timer_init(a->loop, &a->tick);
     a->tick.data = a;
@@ -886,13 +902,15 @@ cp_agent_run(const cp_config_t *cfg)
         };
         if (rf_ctlclient_start(&a->ctl, a->loop, &cc, &ctl_ops, a) != 0) {
             rf_log_error("--controller %s: cannot start the controller client", a->cfg.controller);
-            return 1;
+            FAIL(1);
         }
     }
     rf_log_info("replay-copy %s running: %u rules, %u intercepts, %s capture",
                 a->cfg.id, a->cfg.eng.nrules, a->cfg.nicpt, a->cfg.offline[0] ? "offline" : "live");
     uv_run(a->loop, UV_RUN_DEFAULT);
+#undef FAIL
 
+teardown:
     /* Orderly teardown: close every handle, run the loop until they are
      * gone, then free. */
     if (a->ctl)

@@ -45,6 +45,7 @@ typedef struct {
     unsigned        pcap_buffer_mb;
     char            user[64];
     unsigned        capture_latency_ms;
+    unsigned        max_copies;        /* local cap on assigned copies */
     int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */
 } cp_config_t;
 

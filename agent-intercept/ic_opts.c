@@ -1,6 +1,10 @@
 /* ic_opts.c -- getopt_long table, strict number parsing, defaults. */
 #include "ic_opts.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,12 +272,40 @@ ic_opts_filter(const ic_config_t *cfg, const rf_cidr_t *block, char *buf, size_t
     } else {
         snprintf(base, sizeof(base), "%s", cfg->filter);
     }
-    int n;
+    /* Our own channels (copy agents on --port, the controller) must not be
+     * captured, but a replayed client may well use that port number too
+     * (a response to 10.250.1.2:36524 is a real response). Channel packets
+     * are addressed to this host; replayed responses never are (the
+     * assistant is a black hole for them). So exclude the channel ports
+     * only towards local addresses. */
+    char ports[64], locals[IC_FILTER_MAX];
     if (cfg->fleet)
-        n = snprintf(buf, len, "(%s) and not (tcp port %u) and not (tcp port %u)", base,
-                     cfg->port, cfg->ctl_port);
+        snprintf(ports, sizeof(ports), "tcp port %u or tcp port %u", cfg->port, cfg->ctl_port);
     else
-        n = snprintf(buf, len, "(%s) and not (tcp port %u)", base, cfg->port);
+        snprintf(ports, sizeof(ports), "tcp port %u", cfg->port);
+    size_t used = 0;
+    locals[0] = '\0';
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) == 0) {
+        for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+            if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+                continue;
+            char ip[16];
+            rf_ipv4_format(ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr), ip,
+                           sizeof(ip));
+            int w = snprintf(locals + used, sizeof(locals) - used, "%sdst host %s",
+                             used ? " or " : "", ip);
+            if (w < 0 || (size_t)w >= sizeof(locals) - used)
+                break;
+            used += (size_t)w;
+        }
+        freeifaddrs(ifs);
+    }
+    int n;
+    if (used > 0)
+        n = snprintf(buf, len, "(%s) and not ((%s) and (%s))", base, ports, locals);
+    else
+        n = snprintf(buf, len, "(%s) and not (%s)", base, ports);
     return (n < 0 || (size_t)n >= len) ? RF_ERANGE : 0;
 }
 

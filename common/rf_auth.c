@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int
 rf_auth_init(void)
@@ -20,6 +21,12 @@ rf_auth_key_load(rf_auth_key_t *k, const char *path)
     FILE *fp = fopen(path, "r");
     if (fp == NULL)
         return -errno;
+    struct stat sb;
+    /* A key anyone on the host can read is no key: refuse it. */
+    if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH)) {
+        fclose(fp);
+        return -EPERM;
+    }
     char line[RF_AUTH_KEY_MAX + 2];
     if (fgets(line, sizeof(line), fp) == NULL) {
         fclose(fp);
@@ -27,6 +34,10 @@ rf_auth_key_load(rf_auth_key_t *k, const char *path)
     }
     fclose(fp);
     size_t n = strcspn(line, "\r\n");
+    if (memchr(line, '\0', n) != NULL) {   /* a NUL would silently cut the key */
+        sodium_memzero(line, sizeof(line));
+        return -EINVAL;
+    }
     while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
         n--;
     if (n < 16 || n > RF_AUTH_KEY_MAX)

@@ -25,6 +25,7 @@ struct rf_conn {
     int                  closing;
     int                  in_read;  /* inside on_read: defer free */
     int                  connected;
+    int                  authed;    /* accepted conns: Welcome sent */
     const char          *reason;
     char                 peer[48];
     uint32_t             peer_ip;
@@ -143,10 +144,15 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     size_t off = 0;
     while (!c->closing) {
         size_t body = 0;
-        long r = rf_frame_next(c->rbuf + off, c->rlen - off, c->max_frame, &body);
+        /* Before the handshake, an accepted peer gets a small frame cap:
+         * an unauthenticated connection cannot make us buffer megabytes. */
+        size_t cap = c->authed ? c->max_frame
+                               : (c->max_frame < RF_CONN_PREAUTH_MAX ? c->max_frame
+                                                                     : RF_CONN_PREAUTH_MAX);
+        long r = rf_frame_next(c->rbuf + off, c->rlen - off, cap, &body);
         if (r == RF_EFRAME_TOO_BIG) {
             rf_conn_counters.oversize++;
-            rf_log_warn("channel %s: frame over %zu bytes, closing", c->peer, c->max_frame);
+            rf_log_warn("channel %s: frame over %zu bytes, closing", c->peer, cap);
             rf_conn_close(c, "frame too big");
             return;
         }
@@ -195,6 +201,7 @@ on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = 1;
+    c->authed = 1;   /* we dialled: the peer is the server we chose */
     set_peer(c);
     uv_tcp_nodelay(&c->tcp, 1);
     int r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
@@ -275,6 +282,7 @@ rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env)
     return 0;
 }
 
+void        rf_conn_mark_authed(rf_conn_t *c) { c->authed = 1; }
 int         rf_conn_is_closing(const rf_conn_t *c) { return c->closing; }
 void       *rf_conn_data(const rf_conn_t *c) { return c->data; }
 void        rf_conn_set_data(rf_conn_t *c, void *data) { c->data = data; }

@@ -50,6 +50,10 @@ int  rf_conn_accept(rf_conn_t *c, uv_stream_t *server);
 int  rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env);
 void rf_conn_close(rf_conn_t *c, const char *reason);
 
+/* Frame cap for accepted connections until the handshake succeeded. */
+#define RF_CONN_PREAUTH_MAX (64u * 1024u)
+/* Lift the pre-authentication frame cap (rf_hs_send_welcome does this). */
+void        rf_conn_mark_authed(rf_conn_t *c);
 int         rf_conn_is_closing(const rf_conn_t *c);
 void       *rf_conn_data(const rf_conn_t *c);
 void        rf_conn_set_data(rf_conn_t *c, void *data);

@@ -47,6 +47,7 @@ rf_hs_send_welcome(rf_conn_t *c, const char *server)
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_WELCOME;
     env.welcome = &w;
+    rf_conn_mark_authed(c);
     return rf_conn_send(c, &env);
 }
 

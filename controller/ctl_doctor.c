@@ -70,8 +70,8 @@ hint(char *buf, size_t len, const Rfpb__CanaryRule *r)
         switch (r->send_errno) {
         case EPERM:
         case EACCES:
-            why = "a firewall rule on the capture host rejects it (iptables/nft OUTPUT), or the "
-                  "agent lacks CAP_NET_RAW";
+            why = "a firewall rule on the capture host (iptables/nft OUTPUT) or a `prohibit` "
+                  "route to the target rejects it, or the agent lacks CAP_NET_RAW";
             break;
         case ENETUNREACH:
         case EHOSTUNREACH:
@@ -94,15 +94,19 @@ hint(char *buf, size_t len, const Rfpb__CanaryRule *r)
                  r->send_errno, why);
         break;
     }
-    case RFPB__CANARY_STAGE__CANARY_NO_SYNACK:
+    case RFPB__CANARY_STAGE__CANARY_NO_SYNACK: {
+        char ip[40];
+        snprintf(ip, sizeof(ip), "%s", r->src && r->src[0] ? r->src : "CLIENT_IP");
+        ip[strcspn(ip, ":")] = '\0';   /* "10.250.0.1:990" -> the address */
         snprintf(buf, len,
                  "the SYN left, but no intercept saw a SYN-ACK. On the target: the route for "
                  "the client range via the assistant (`replayctl routes`; `ip route get %s`), "
                  "rp_filter (net.ipv4.conf.*.rp_filter), a firewall dropping the client range; "
                  "on the assistant: the intercept's interface and filter. (A closed target port "
                  "would give RESET, not this.)",
-                 r->src && r->src[0] ? r->src : "CLIENT_IP");
+                 ip);
         break;
+    }
     case RFPB__CANARY_STAGE__CANARY_WRONG_ROUTE:
         snprintf(buf, len,
                  "the target answered, but routes the client range to an assistant whose "

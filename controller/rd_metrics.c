@@ -91,6 +91,21 @@ cmp_agent(const void *x, const void *y)
     return strcmp(a->id, b->id);
 }
 
+/* Families replayd writes itself. An agent counter that would land on one
+ * (the copy agent sends "generation") or on a total_ family is not
+ * exported per agent: its value is in `replayctl status`, and the agent's
+ * generation is replayfleet_agent_generation. */
+static int
+reserved(const char *m)
+{
+    static const char *const fixed[] = { "generation", "agents", "requested_copies",
+                                         "requested_rate_pps" };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(m, fixed[i]) == 0)
+            return 1;
+    return strncmp(m, "agent_", 6) == 0 || strncmp(m, "total_", 6) == 0;
+}
+
 static const rd_names_t *sort_names;   /* qsort has no context argument */
 
 static int
@@ -165,7 +180,8 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     for (size_t oi = 0; oi < nn; oi++) {
         uint16_t id = order[oi];
         char m[RD_CNAME_MAX + 8];
-        if (count[id] == 0 || rd_metrics_sanitize(c->names.name[id], m, sizeof(m)) != 0)
+        if (count[id] == 0 || rd_metrics_sanitize(c->names.name[id], m, sizeof(m)) != 0 ||
+            reserved(m))
             continue;
         /* "a.b" and "a_b" sanitise alike; a family may appear once only,
          * so the second spelling is dropped (status still shows both). */
@@ -173,7 +189,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
             continue;
         snprintf(prev, sizeof(prev), "%s", m);
         const char *type = rd_metrics_is_gauge(c->names.name[id]) ? "gauge" : "counter";
-        fprintf(fp, "# HELP " PREFIX "%s Agent counter \"%s\" as last reported, per agent.\n", m,
+        fprintf(fp, "# HELP " PREFIX "%s Counter \"%s\" as last reported by each agent.\n", m,
                 c->names.name[id]);
         fprintf(fp, "# TYPE " PREFIX "%s %s\n", m, type);
         uint64_t total = 0;
@@ -287,7 +303,7 @@ oom:
 
 /* ---- HTTP (libmicrohttpd) --------------------------------------------- */
 
-#define STALE_MS   2000u   /* a page older than this is refreshed on scrape */
+#define STALE_MS   1000u   /* a page older than this is refreshed on scrape */
 #define REFRESH_MS 1000u   /* how long a scrape waits for the loop */
 
 struct rd_metrics {
@@ -301,7 +317,6 @@ struct rd_metrics {
     size_t                len;
     uint64_t              seq;      /* publishes so far */
     uint64_t              at_ms;    /* monotonic time of the latest publish */
-    _Atomic uint64_t      last_scrape_ms;
     _Atomic uint64_t      scrapes;
     int                   stopping; /* guarded by mu */
 };
@@ -346,7 +361,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return reply_text(conn, MHD_HTTP_NOT_FOUND, "replayd serves GET /metrics\n");
     atomic_fetch_add(&m->scrapes, 1);
     uint64_t now = mono_ms();
-    atomic_store(&m->last_scrape_ms, now);
     pthread_mutex_lock(&m->mu);
     if (!m->stopping && (m->page == NULL || now - m->at_ms > STALE_MS)) {
         /* Wake the loop and wait (bounded) for a fresh page; if the loop is
@@ -475,13 +489,6 @@ rd_metrics_publish(rd_metrics_t *m, char *buf, size_t len, uint64_t now_ms)
     pthread_cond_broadcast(&m->cv);
     pthread_mutex_unlock(&m->mu);
     free(old);   /* outside the lock: a 3 MB free is not the scraper's problem */
-}
-
-int
-rd_metrics_wanted(rd_metrics_t *m, uint64_t window_ms)
-{
-    uint64_t t = atomic_load(&m->last_scrape_ms);
-    return t != 0 && mono_ms() - t <= window_ms;
 }
 
 uint64_t

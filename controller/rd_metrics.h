@@ -6,13 +6,18 @@
  * page into a heap buffer (rd_metrics_render) and hands it over with
  * rd_metrics_publish(); the MHD thread only ever copies the latest
  * published buffer under a mutex. A scrape that finds the page older than
- * 2 s wakes the loop (uv_async) and waits up to 1 s for a fresh one, so
- * nothing is rendered while nobody scrapes and the first scrape is fresh.
+ * 1 s wakes the loop (uv_async) and waits up to 1 s for a fresh one (else
+ * it serves the older page): at most one render per second however many
+ * scrapers, none while nobody scrapes (1,000 agents: a 2 MB page, ~10 ms
+ * to render), and agents report only every second anyway.
  *
  * Families (names sanitised: [a-zA-Z0-9_] only, prefixed "replayfleet_"):
  *   replayfleet_<counter>{agent,role}   one family per counter name the
  *                                       agents send (and replayd's own,
  *                                       agent="replayd" role="controller")
+ *                                       (except names that would collide
+ *                                       with the families below: generation,
+ *                                       agents, requested_*, agent_*, total_*)
  *   replayfleet_total_<counter>         fleet total, same rule as
  *                                       `replayctl status --json` totals
  *   replayfleet_agent_up / _last_seen_seconds / _generation / _info
@@ -51,9 +56,6 @@ int  rd_metrics_start(rd_metrics_t **out, uv_loop_t *loop, const char *host, uin
                       rd_metrics_refresh_fn fn, void *arg, rf_errbuf_t *err);
 /* Hand over a rendered page (takes ownership of buf). Loop thread. */
 void rd_metrics_publish(rd_metrics_t *m, char *buf, size_t len, uint64_t now_ms);
-/* 1 if someone scraped in the last `window_ms` (the loop keeps the page
- * fresh only then). */
-int  rd_metrics_wanted(rd_metrics_t *m, uint64_t window_ms);
 /* Stop the HTTP thread (joins it: at most ~1 s), close the async handle;
  * memory is freed in its close callback, so run the loop afterwards. */
 void rd_metrics_stop(rd_metrics_t *m);

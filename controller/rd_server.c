@@ -568,10 +568,6 @@ on_tick(uv_timer_t *t)
                 rf_conn_close(conn, "heartbeat timeout");
         }
     }
-    /* Keep the metrics page fresh while someone scrapes (a scrape of a
-     * stale page also wakes us directly, see rd_metrics.h). */
-    if (s->metrics && rd_metrics_wanted(s->metrics, RD_METRICS_WANTED_MS))
-        metrics_refresh(s);
     if (c->reapply_pending && c->plan) {
         c->reapply_pending = 0;
         c->ctr.reapplies++;

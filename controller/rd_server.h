@@ -24,7 +24,6 @@
 #define RD_MAX_FRAME        (2u << 20)         /* a plan is at most 1 MiB */
 #define RD_HELLO_TIMEOUT_MS 10000
 #define RD_METRICS_PORT_DEFAULT 9464     /* the Prometheus exporter convention */
-#define RD_METRICS_WANTED_MS    30000    /* keep the page fresh this long after a scrape */
 
 typedef struct {
     char          listen_host[64];

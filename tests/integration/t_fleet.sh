@@ -23,7 +23,9 @@
 #     $connection_requests $msec $connection_time ...) against the online
 #     hosts' logs. Each source address is mapped to the agent whose
 #     client_range (from `status --json`) contains it, so each slice is
-#     compared with the one online host whose traffic that agent captures.
+#     compared with the one online host whose traffic that agent captures:
+#     >= 99.9% (and never more) with copies 1, exactly 3x with copies 3 (there
+#     also the per-connection request counts, per agent).
 #   * connections: the copy agents' `sess_opened` counts replayed sessions
 #     (one per captured SYN and copy), and nginx's stub_status `accepts`
 #     counts accepted connections, including those a load generator opened
@@ -50,7 +52,7 @@ set -euo pipefail
 require_root_netns jq
 require_bins replayd replayctl replay-copy replay-intercept
 
-SECS=${T_SECS:-6}            # seconds per load phase
+SECS=${T_SECS:-5}            # seconds per load phase
 HB=5                         # replayd --heartbeat-timeout (the default)
 POOL=$TB_CLIENT_RANGE        # 10.250.0.0/16 unless overridden
 PORT=36523
@@ -90,6 +92,7 @@ fl_row() { jq -rc --arg id "$2" ".agents[] | select(.id == \$id) | .$3" "$1"; }
 
 # fl_ready [IDS...]: every named agent (default: all five) is up and has acked
 # the current generation.
+# shellcheck disable=SC2120 # called with ids through tb_assert
 fl_ready() {
   local f="$TB_RUN/ready.json"
   local ids="${*:-${COPIES[*]} ${ICPTS[*]}}"
@@ -145,6 +148,7 @@ fl_replayd() {
   tb_bg controller "$CDIR/replayd$1.log" "$RF_BIN/replayd" --listen "$CIP:$PORT" \
     --state-dir "$CDIR/state" --insecure --heartbeat-timeout "$HB"
   RD_PID=$TB_LASTPID
+  RD_LOG="$CDIR/replayd$1.log"
   if ! wait_for "tb_listening controller $PORT || ! _tb_alive $RD_PID" 10 || ! _tb_alive "$RD_PID"; then
     cat "$CDIR/replayd$1.log" >&2
     tb_die "replayd did not come up"
@@ -199,7 +203,9 @@ fl_truncate() { local h; for h in online1 online2 capture target; do tb_log_trun
 declare -A ACC=()
 fl_snap() {
   local h
-  for h in online1 online2 capture target; do ACC[$1-$h]=$(fl_accepts "$h"); done
+  for h in online1 online2 capture target; do
+    ACC[$1-$h]=$(fl_accepts "$h") || tb_die "stub_status of nginx on $h did not answer"
+  done
 }
 
 # fl_settled FILE: status rows of the copy agents equal the agents' own last
@@ -515,7 +521,7 @@ fl_status "$TB_RUN/$name-before.json"
 fl_assign "$TB_RUN/$name-before.json" >"$TB_RUN/assign-B0.txt"
 ctl plan >"$TB_RUN/plan-B0.txt"
 fl_snap "$name"0
-fl_load_start "$name" 9 10 4 4 2 -H 'Connection: close'
+fl_load_start "$name" 8 10 4 4 2 -H 'Connection: close'
 # shellcheck disable=SC2016 # eval'd by wait_for
 wait_for '(( $(tb_log_count target) >= 500 ))' 15 || tb_die "no replayed traffic before the replayd restart"
 kill -KILL "$RD_PID"
@@ -567,18 +573,33 @@ tb_assert "C: cap-2 got the same slice, offset and intercept back ($(grep '^cap-
   cmp -s "$TB_RUN/assign-C0.txt" "$TB_RUN/assign-C1.txt"
 
 # A frozen agent keeps its TCP connection open: only the heartbeat timeout can
-# notice it.
+# notice it. The wall clock below includes the status polls (each one is a
+# replayctl round trip on a loaded machine), so the precise figure is
+# replayd's own "down: silent for N ms" log line.
 t0=$(tb_now_ms)
 kill -STOP "${CPID[cap-3]}"
 ok=0
 wait_for "fl_status $TB_RUN/C-stop.json && [[ \$(fl_agent_up $TB_RUN/C-stop.json cap-3) == false ]]" $((HB + 6)) && ok=1
 dt=$(($(tb_now_ms) - t0))
 kill -CONT "${CPID[cap-3]}"
-tb_assert "C: cap-3 (SIGSTOP, silent) shown down by the heartbeat timeout (${dt} ms; timeout ${HB} s, 1 s stats + 1 s tick of slack)" \
-  eval "((ok && dt >= (HB - 1) * 1000 && dt <= (HB + 2) * 1000))"
+silent=$(sed -nE 's/.*agent cap-3 \(copy\) down: silent for ([0-9]+) ms.*/\1/p' "$RD_LOG" | tail -n 1)
+tb_assert "C: cap-3 (SIGSTOP, silent) shown down in status (${dt} ms after the SIGSTOP, polls included)" test "$ok" -eq 1
+tb_assert "C: replayd declared cap-3 down after ${silent:-?} ms of silence (heartbeat timeout ${HB} s + its 1 s tick)" \
+  eval "[[ -n '$silent' ]] && (( ${silent:-0} >= HB * 1000 && ${silent:-0} <= (HB + 1) * 1000 ))"
 ok=0
-wait_for fl_ready 20 && ok=1
-tb_assert "C: cap-3 came back by itself after SIGCONT and acked" test "$ok" -eq 1
+wait_for "fl_ready || ! _tb_alive ${CPID[cap-3]}" 20 && _tb_alive "${CPID[cap-3]}" && fl_ready && ok=1
+rc=alive
+if ! _tb_alive "${CPID[cap-3]}"; then
+  rc=0; wait "${CPID[cap-3]}" || rc=$?
+fi
+tb_assert "C: cap-3 came back by itself after SIGCONT and acked (process: $rc)" test "$ok" -eq 1
+if [[ $rc != alive ]]; then
+  # It died (the failure is counted above); restart it so that the later
+  # phases still test what they are about.
+  tb_log "C: cap-3 exited with $rc after SIGCONT; restarting it for the next phases"
+  fl_start_copy cap-3 -r
+  wait_for fl_ready 20 || tb_die "the restarted cap-3 did not come up"
+fi
 fl_status "$TB_RUN/C-after2.json"
 tb_assert "C: cap-3 kept its slice, offset and intercept" \
   cmp -s "$TB_RUN/assign-C0.txt" <(fl_assign "$TB_RUN/C-after2.json")
@@ -646,9 +667,9 @@ for a in "${COPIES[@]}"; do
   rc=0; tb_stop "${CPID[$a]}" 10 || rc=$?
   tb_assert "$a exited cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
 done
-for p in "$IPID1" "$IPID2" "$RD_PID"; do
-  rc=0; tb_stop "$p" 10 || rc=$?
-  tb_assert "pid $p (intercept/replayd) exited cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
+for p in "assist-1:$IPID1" "assist-2:$IPID2" "replayd:$RD_PID"; do
+  rc=0; tb_stop "${p#*:}" 10 || rc=$?
+  tb_assert "${p%%:*} exited cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
 done
 # A sanitizer build reports at exit into the logs.
 tb_assert "no sanitizer report in the agents' or replayd's logs" \

@@ -270,6 +270,7 @@ wrong_route_correlation(void **state)
     /* Same, but cap-2's own intercept forwarded something during the run:
      * not proof, so the stage stays NO_SYNACK and a softer note is added. */
     assert_int_equal(rd_doctor_begin(&d, c, 10, 10, 500, 2000), 0);
+    ok->id = lost->id = 10;
     for (size_t i = 0; i < d.nag; i++)
         rd_doctor_sent(&d, i, 1);
     assert_int_equal(rd_doctor_on_result(&d, "cap-1", ok, 2500), 0);
@@ -374,6 +375,7 @@ ic_fill(void *data, Rfpb__Counter *store, Rfpb__Counter **ptrs, size_t max)
     (void)data;
     if (max < 1)
         return 0;
+    rfpb__counter__init(&store[0]);
     store[0].name = (char *)"resp_park_expired";
     store[0].value = L.ic_expired;
     ptrs[0] = &store[0];

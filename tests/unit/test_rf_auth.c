@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rf_auth.h"
@@ -201,7 +202,7 @@ write_key_file(char *path, size_t len, const char *content)
         return -1;
     fputs(content, fp);
     fclose(fp);
-    return 0;
+    return chmod(path, 0600);   /* keys readable by others are refused */
 }
 
 static void
@@ -216,6 +217,8 @@ key_files(void **state)
     assert_int_equal(rf_auth_key_load(&k, path), 0);
     assert_int_equal(k.len, strlen(KEY_A));   /* trailing blanks and CR trimmed */
     assert_memory_equal(k.key, KEY_A, k.len);
+    chmod(path, 0644);
+    assert_int_equal(rf_auth_key_load(&k, path), -EPERM);   /* world-readable */
 
     assert_int_equal(write_key_file(path, sizeof(path), "short-key-15chr\n"), 0);
     assert_int_equal(rf_auth_key_load(&k, path), -EINVAL);

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# t_metrics: replayd --metrics (issue 7) on the namespace bed.
+#
+# Bed (lib.sh defaults): client (wrk), online (nginx + replay-copy cap-1),
+# target (nginx), assistant (replay-intercept assist-1), controller
+# (replayd --insecure --metrics CIP:9464; curl and replayctl run there).
+#
+# Checks:
+#   1. after a bounded wrk load has drained, every per-agent counter and
+#      every total of `replayctl status --json` equals the Prometheus sample
+#      of the same name (read between two status calls; a counter that still
+#      moves must lie between the two reads), and replayed_pkts > 0;
+#   2. the page is well formed: one # TYPE per family, samples right after
+#      their TYPE, names [a-zA-Z_][a-zA-Z0-9_]*;
+#   3. agent_up, last_seen, generation, agents{role,state} gauges; 404 for
+#      another path; the Prometheus content type;
+#   4. a replayd with no key and no --insecure asked for --metrics on the
+#      bed address binds 127.0.0.1 instead (same default as its listener).
+# Exit 77 (SKIP) without root/netns/curl.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+
+require_root_netns curl
+require_bins replayd replayctl replay-copy replay-intercept
+
+tb_up
+tb_nginx online
+tb_nginx target
+CIP=$(tb_ip controller)
+TIP=$(tb_ip target)
+AIP=$(tb_ip assistant)
+D=$(tb_dir controller)
+mkdir -p "$D/state" "$D/state2"
+MURL="http://$CIP:9464/metrics"
+
+tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
+  --insecure --metrics "$CIP:9464"
+RD_PID=$TB_LASTPID
+wait_for "tb_listening controller 36523 && tb_listening controller 9464" 10 ||
+  { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }
+
+ctl() { tb_exec controller timeout 20 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
+scrape() { tb_exec controller curl -s -m 5 "$@"; }
+
+tb_start_intercept assistant "tcp and src host $TIP and src port 80" \
+  --controller "$CIP:36523" --id assist-1 --advertise "$AIP"
+tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0
+COPY_PID=$TB_LASTPID
+
+cat >"$D/plan.json" <<EOF
+{"name":"metrics","transfers":["80-$TIP:80"],"client_pool":"$TB_CLIENT_RANGE",
+ "copy_agents":["cap-1"],"intercepts":["assist-1"],"copies":1,"sample_percent":100,
+ "rate_limit_pps":0,"session_timeout_s":60}
+EOF
+ctl apply "$D/plan.json" >"$D/apply.out" || { cat "$D/apply.out" >&2; tb_die "apply failed"; }
+
+# Both agents acknowledged the plan and the copy agent reaches its intercept.
+acked() {
+  ctl status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+a = {x["id"]: x for x in s["agents"]}
+ok = all(a.get(i, {}).get("acked_generation") == s["generation"] and a[i]["up"]
+         for i in ("cap-1", "assist-1"))
+ok = ok and a["cap-1"]["counters"].get("icpt_up", 0) >= 1
+sys.exit(0 if ok else 1)'
+}
+wait_for acked 15 || { ctl status >&2 || true; tb_die "agents did not take the plan"; }
+tb_log "plan applied; agents up"
+
+tb_wrk "$TB_RUN/wrk.txt" client "http://$(tb_ip online)/" 3 8 10
+tb_log "wrk: $(tb_wrk_rps "$TB_RUN/wrk.txt") req/s"
+replayed() { ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"].get("replayed_pkts",0))'; }
+# Drained: replayed_pkts unchanged for 3 s (Stats are sent every second).
+n=$(tb_wait_stable replayed 3 30)
+tb_log "replay drained: replayed_pkts=$n"
+
+ctl status --json >"$D/st1.json"
+scrape -D "$D/hdr.txt" "$MURL" >"$D/metrics.txt"
+ctl status --json >"$D/st2.json"
+
+out=$(python3 - "$D/st1.json" "$D/st2.json" "$D/metrics.txt" <<'EOF'
+import json, re, sys
+s1, s2 = (json.load(open(p)) for p in sys.argv[1:3])
+page = open(sys.argv[3]).read()
+samples, types, problems = {}, {}, []
+cur = None
+for line in page.splitlines():
+    if line.startswith("# HELP "):
+        continue
+    if line.startswith("# TYPE "):
+        _, _, fam, typ = line.split(" ")
+        if fam in types:
+            problems.append("family %s declared twice" % fam)
+        types[fam] = typ
+        cur = fam
+        continue
+    m = re.match(r'^([a-zA-Z_][a-zA-Z0-9_]*)(\{[^}]*\})? (\S+)$', line)
+    if not m:
+        problems.append("bad line %r" % line)
+        continue
+    if m.group(1) != cur:
+        problems.append("sample %s outside its family block" % m.group(1))
+    samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+
+def san(n):
+    return re.sub(r'[^a-zA-Z0-9]', '_', n)
+
+def reserved(m):
+    # replayd's own families; agent counters of these names are not exported
+    return m in ("generation", "agents", "requested_copies", "requested_rate_pps") or \
+        m.startswith("agent_") or m.startswith("total_")
+
+def check(series, v1, v2):
+    if series not in samples:
+        problems.append("missing %s" % series)
+        return 0
+    v = samples[series]
+    lo, hi = min(v1, v2), max(v1, v2)
+    if not (lo <= v <= hi):
+        problems.append("%s = %s, status said %s then %s" % (series, v, v1, v2))
+    return 1
+
+compared = 0
+a1 = {a["id"]: a for a in s1["agents"]}
+for a in s2["agents"]:
+    if a["role"] == "controller":
+        continue   # replayd's own counters move with every request we make
+    b = a1.get(a["id"])
+    for k, v2 in a["counters"].items():
+        if reserved(san(k)):
+            continue
+        v1 = b["counters"].get(k, v2) if b else v2
+        compared += check('replayfleet_%s{agent="%s",role="%s"}' % (san(k), a["id"], a["role"]), v1, v2)
+    check('replayfleet_agent_up{agent="%s",role="%s"}' % (a["id"], a["role"]), 1 if a["up"] else 0, 1 if a["up"] else 0)
+    check('replayfleet_agent_generation{agent="%s",role="%s"}' % (a["id"], a["role"]),
+          b["acked_generation"] if b else a["acked_generation"], a["acked_generation"])
+    if 'replayfleet_agent_last_seen_seconds{agent="%s",role="%s"}' % (a["id"], a["role"]) not in samples:
+        problems.append("no last_seen for %s" % a["id"])
+skip = {"conns_accepted", "metrics_scrapes", "metrics_renders", "bad_state"}
+for k, v2 in s2["totals"].items():
+    if k in skip or reserved(san(k)):
+        continue
+    compared += check("replayfleet_total_%s" % san(k), s1["totals"].get(k, v2), v2)
+check("replayfleet_generation", s1["generation"], s2["generation"])
+check('replayfleet_agents{role="copy",state="up"}', 1, 1)
+check('replayfleet_agents{role="intercept",state="up"}', 1, 1)
+for fam, typ in (("replayfleet_replayed_pkts", "counter"), ("replayfleet_sess_active", "gauge"),
+                 ("replayfleet_agent_up", "gauge"), ("replayfleet_total_replayed_pkts", "counter")):
+    if types.get(fam) != typ:
+        problems.append("TYPE of %s is %s, want %s" % (fam, types.get(fam), typ))
+rep = samples.get('replayfleet_replayed_pkts{agent="cap-1",role="copy"}', 0)
+fwd = samples.get('replayfleet_resp_forwarded{agent="assist-1",role="intercept"}', 0)
+print("compared=%d" % compared)
+print("replayed=%d" % rep)
+print("forwarded=%d" % fwd)
+print("families=%d" % len(types))
+print("problems=%d" % len(problems))
+for p in problems[:20]:
+    print("problem: " + p)
+EOF
+)
+echo "$out" >&2
+tb_assert "metrics equal status --json for $(tb_kv "$out" compared) series" test "$(tb_kv "$out" problems)" -eq 0
+tb_assert "replayed_pkts > 0 in metrics ($(tb_kv "$out" replayed))" test "$(tb_kv "$out" replayed)" -gt 0
+tb_assert "resp_forwarded > 0 in metrics ($(tb_kv "$out" forwarded))" test "$(tb_kv "$out" forwarded)" -gt 0
+tb_assert "Prometheus content type" grep -qi '^Content-Type: text/plain; version=0.0.4' "$D/hdr.txt"
+code=$(scrape -o /dev/null -w '%{http_code}' "http://$CIP:9464/other" || true)
+tb_assert "404 for another path (got $code)" test "$code" = 404
+
+# Down is visible: stop the copy agent, its agent_up goes 0 within the
+# heartbeat timeout (the connection close is immediate).
+tb_stop "$COPY_PID" 10 || true
+down() { scrape "$MURL" | grep -q '^replayfleet_agent_up{agent="cap-1",role="copy"} 0$'; }
+tb_assert "agent_up 0 after the copy agent stops" wait_for down 10
+
+# Loopback default: no key, no --insecure -> the metrics endpoint binds
+# 127.0.0.1 whatever --metrics says.
+tb_bg controller "$D/replayd2.log" "$RF_BIN/replayd" --listen "127.0.0.1:36533" \
+  --state-dir "$D/state2" --metrics "$CIP:9465"
+RD2=$TB_LASTPID
+wait_for "tb_listening controller 9465" 10 || { cat "$D/replayd2.log" >&2; tb_die "replayd #2 did not come up"; }
+tb_assert "keyless replayd: metrics not on $CIP" \
+  bash -c "! ip netns exec $(tb_ns controller) curl -s -m 2 -o /dev/null http://$CIP:9465/metrics"
+tb_assert "keyless replayd: metrics on 127.0.0.1" \
+  bash -c "ip netns exec $(tb_ns controller) curl -sf -m 5 http://127.0.0.1:9465/metrics | grep -q '^replayfleet_generation 0$'"
+tb_assert "keyless replayd logged why" grep -q "metrics bind 127.0.0.1" "$D/replayd2.log"
+tb_stop "$RD2" 10 || tb_assert "replayd #2 exits 0 on SIGTERM" false
+rc=0
+tb_stop "$RD_PID" 10 || rc=$?
+tb_assert "replayd exits 0 on SIGTERM (rc=$rc)" test "$rc" -eq 0
+tb_finish
