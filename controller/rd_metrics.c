@@ -122,6 +122,22 @@ put_agent_labels(FILE *fp, const rd_agent_t *a)
     fprintf(fp, "\",role=\"%s\"}", role_label(a->role));
 }
 
+/* " 12345\n" without printf: ~30,000 of these per page at 1,000 agents. */
+static void
+put_u64(FILE *fp, uint64_t v)
+{
+    char b[24];
+    char *p = b + sizeof(b);
+    *--p = '\0';
+    *--p = '\n';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *--p = ' ';
+    fputs(p, fp);
+}
+
 int
 rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
 {
@@ -146,11 +162,23 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     char *buf = NULL;
     size_t blen = 0;
     FILE *fp = NULL;
+    char (*labels)[160] = NULL;
     if (!count || !off || !order || !ag || !rows || !(fp = open_memstream(&buf, &blen)))
         goto oom;
     if (na)
         memcpy(ag, c->reg.a, na * sizeof(*ag));
     qsort(ag, na, sizeof(*ag), cmp_agent);
+    /* Each agent's label set, escaped once: it is written once per counter. */
+    labels = calloc(na ? na : 1, sizeof(*labels));
+    if (labels == NULL)
+        goto oom;
+    for (size_t i = 0; i < na; i++) {
+        FILE *lf = fmemopen(labels[i], sizeof(labels[i]), "w");
+        if (lf == NULL)
+            goto oom;
+        put_agent_labels(lf, ag[i]);
+        fclose(lf);   /* truncated at the buffer (ids are <= 63 bytes: never) */
+    }
 
     /* Bucket every (agent, counter) by name: one pass to count, one to
      * place, so a family is written in one go whatever the fleet size. */
@@ -196,11 +224,10 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         for (size_t r = off[id]; r < off[id] + count[id]; r++) {
             fputs(PREFIX, fp);
             fputs(m, fp);
-            if (rows[r].who == UINT32_MAX)
-                fputs("{agent=\"replayd\",role=\"controller\"}", fp);
-            else
-                put_agent_labels(fp, ag[rows[r].who]);
-            fprintf(fp, " %llu\n", (unsigned long long)rows[r].value);
+            fputs(rows[r].who == UINT32_MAX ? "{agent=\"replayd\",role=\"controller\"}"
+                                            : labels[rows[r].who],
+                  fp);
+            put_u64(fp, rows[r].value);
             total += rows[r].value;   /* down agents too: same rule as status totals */
         }
         fprintf(fp, "# HELP " PREFIX "total_%s Fleet total of \"%s\" (every agent, up or down).\n",
@@ -213,7 +240,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
           "heartbeat timeout.\n# TYPE " PREFIX "agent_up gauge\n", fp);
     for (size_t i = 0; i < na; i++) {
         fputs(PREFIX "agent_up", fp);
-        put_agent_labels(fp, ag[i]);
+        fputs(labels[i], fp);
         fprintf(fp, " %d\n", ag[i]->up ? 1 : 0);
     }
     fputs("# HELP " PREFIX "agent_last_seen_seconds Seconds since the agent was last heard "
@@ -223,14 +250,14 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
             continue;
         uint64_t age = now_ms > ag[i]->last_seen_ms ? now_ms - ag[i]->last_seen_ms : 0;
         fputs(PREFIX "agent_last_seen_seconds", fp);
-        put_agent_labels(fp, ag[i]);
+        fputs(labels[i], fp);
         fprintf(fp, " %.3f\n", (double)age / 1000.0);
     }
     fputs("# HELP " PREFIX "agent_generation Assignment generation the agent acknowledged.\n"
           "# TYPE " PREFIX "agent_generation gauge\n", fp);
     for (size_t i = 0; i < na; i++) {
         fputs(PREFIX "agent_generation", fp);
-        put_agent_labels(fp, ag[i]);
+        fputs(labels[i], fp);
         fprintf(fp, " %llu\n", (unsigned long long)ag[i]->acked_gen);
     }
     fputs("# HELP " PREFIX "agent_info Assignment of the agent in the plan in force.\n"
@@ -286,6 +313,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     free(order);
     free(ag);
     free(rows);
+    free(labels);
     *out = buf;
     *outlen = blen;
     return 0;
@@ -298,6 +326,7 @@ oom:
     free(order);
     free(ag);
     free(rows);
+    free(labels);
     return -ENOMEM;
 }
 
