@@ -116,7 +116,7 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
     } else {
         pcap_set_timeout(c->p, (int)o->latency_ms);
     }
-    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 32) << 20));
+    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 16) << 20));
     int r = pcap_activate(c->p);
     if (r < 0) {
         rf_err_set(err, RF_ECAP, "-i %s: %s", dev, pcap_geterr(c->p));
