@@ -13,6 +13,7 @@
 
 #include "rd_server.h"
 #include "rf_auth.h"
+#include "rf_conf.h"
 #include "rf_conn.h"
 #include "rf_log.h"
 
@@ -28,6 +29,8 @@ usage(FILE *fp)
             "      --insecure               accept non-loopback peers without a key\n"
             "      --heartbeat-timeout S    agent shown down after S silent seconds (default 5)\n"
             "      --metrics ADDR[:PORT]    serve GET /metrics (Prometheus text) on ADDR:PORT\n"
+            "      --config FILE            options as \"name = value\" lines (command line wins)\n"
+            "      --check-config           validate flags + file, print them, exit 0 or 2\n"
             "                               (default port %d)\n"
             "      --log-level L            error, warn, info (default), debug\n"
             "      --log-file F             log to F instead of stderr\n"
@@ -64,7 +67,8 @@ raise_nofile(void)
 int
 main(int argc, char **argv)
 {
-    enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE, O_METRICS };
+    enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE, O_METRICS,
+           O_CONFIG, O_CHECK };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         { "state-dir", required_argument, NULL, 'd' },
@@ -75,6 +79,8 @@ main(int argc, char **argv)
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "log-file", required_argument, NULL, O_LOGFILE },
         { "metrics", required_argument, NULL, O_METRICS },
+        { "config", required_argument, NULL, O_CONFIG },
+        { "check-config", no_argument, NULL, O_CHECK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -85,6 +91,21 @@ main(int argc, char **argv)
     cfg.heartbeat_timeout_ms = 5000;
     const char *listen = NULL, *agent_key = NULL, *admin_key = NULL, *metrics = NULL;
     rf_log_init("replayd", "replayd");
+    /* --config FILE: "long-option = value" lines merged before the command
+     * line (which wins). The merged argv lives as long as the process:
+     * optarg pointers into it are kept in cfg. */
+    static rf_conf_args_t merged;
+    const char *conf = rf_conf_find(argc, argv);
+    if (conf != NULL) {
+        rf_errbuf_t cerr;
+        if (rf_conf_load(&merged, conf, argc, argv, &cerr) != 0) {
+            fprintf(stderr, "replayd: %s\n", cerr.msg);
+            return 2;
+        }
+        argc = merged.argc;
+        argv = merged.argv;
+    }
+    int check_only = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "l:d:h", opts, NULL)) != -1) {
         switch (ch) {
@@ -94,6 +115,8 @@ main(int argc, char **argv)
         case O_ADMIN_KEY: admin_key = optarg; break;
         case O_INSECURE: cfg.insecure = 1; break;
         case O_METRICS: metrics = optarg; break;
+        case O_CONFIG: break;   /* merged above */
+        case O_CHECK: check_only = 1; break;
         case O_HB: {
             char *end;
             double v = strtod(optarg, &end);
@@ -168,6 +191,16 @@ main(int argc, char **argv)
                     "--insecure)",
                     cfg.metrics_host);
         snprintf(cfg.metrics_host, sizeof(cfg.metrics_host), "127.0.0.1");
+    }
+    if (check_only) {
+        printf("listen          %s:%u\nstate-dir       %s\nheartbeat       %.1f s\n"
+               "agent key       %s\nadmin key       %s\nmetrics         %s%s%.0u\n"
+               "configuration OK\n",
+               cfg.listen_host, cfg.listen_port, cfg.state_dir,
+               (double)cfg.heartbeat_timeout_ms / 1000.0, cfg.agent_key.len ? "set" : "none",
+               cfg.admin_key.len ? "set" : "none", cfg.metrics_host[0] ? cfg.metrics_host : "off",
+               cfg.metrics_host[0] ? ":" : "", cfg.metrics_host[0] ? cfg.metrics_port : 0);
+        return 0;
     }
     if (mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "replayd: --state-dir %s: %s\n", cfg.state_dir, strerror(errno));
