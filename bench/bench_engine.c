@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cp_decap.h"
 #include "cp_sess.h"
 #include "rf_pkt.h"
 
@@ -62,6 +63,61 @@ build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq
     return tot;
 }
 
+/* Mirrored traffic: the same client packets arrive wrapped, as a SPAN port
+ * (Ethernet), a VXLAN tunnel or GRE would deliver them; every frame then
+ * goes through cp_decap before the engine, as in replay-copy. */
+enum { WRAP_NONE, WRAP_ETH, WRAP_VXLAN, WRAP_GRE };
+static int wrap_mode;
+static cp_decap_cfg_t dcfg;
+static cp_decap_stats_t dst;
+
+static void
+feed(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now)
+{
+    if (wrap_mode == WRAP_NONE) {
+        cp_engine_on_client(e, ip, len, now);
+        return;
+    }
+    static uint8_t f[4096];
+    size_t o = 0;
+    memset(f, 0, 64);
+    if (wrap_mode != WRAP_ETH) {
+        /* outer Ethernet + IPv4 */
+        f[12] = 0x08;
+        o = 14;
+        uint8_t *oip = f + o;
+        size_t inner = (wrap_mode == WRAP_VXLAN ? 8 + 8 + 14 : 4 + 14) + len;
+        oip[0] = 0x45;
+        wr16(oip + 2, (uint16_t)(20 + inner));
+        oip[8] = 64;
+        oip[9] = wrap_mode == WRAP_VXLAN ? 17 : 47;
+        wr32(oip + 12, 0x0ac70014u);
+        wr32(oip + 16, 0x0ac70063u);
+        o += 20;
+        if (wrap_mode == WRAP_VXLAN) {
+            wr16(f + o, 40000);
+            wr16(f + o + 2, 4789);
+            wr16(f + o + 4, (uint16_t)(8 + 8 + 14 + len));
+            o += 8;
+            f[o] = 0x08;   /* VNI present */
+            wr32(f + o + 4, 42u << 8);
+            o += 8;
+        } else {
+            wr16(f + o + 2, 0x6558);   /* gretap: Ethernet inside */
+            o += 4;
+        }
+    }
+    memset(f + o, 0, 14);
+    f[o + 12] = 0x08;
+    o += 14;
+    memcpy(f + o, ip, len);
+    const uint8_t *in;
+    size_t in_len;
+    cp_encap_t enc;
+    if (cp_decap(&dcfg, &dst, f, o + len, &in, &in_len, &enc) == CP_DECAP_OK)
+        cp_engine_on_client(e, in, in_len, now);
+}
+
 static double
 now_s(void)
 {
@@ -96,24 +152,24 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
         uint32_t seq = i * 100000u;
         nsyn = 0;
         size_t n = build(p, cip, sp, 0x0ac70014u, 80, seq, 0, RF_TH_SYN, 0);
-        cp_engine_on_client(e, p, n, now);
+        feed(e, p, n, now);
         cap++;
         for (unsigned k = 0; k < nsyn; k++)
             respond(e, k, seq + 1, RF_TH_SYN | RF_TH_ACK, now);
         n = build(p, cip, sp, 0x0ac70014u, 80, seq + 1, 1, RF_TH_ACK, 0);
-        cp_engine_on_client(e, p, n, now);
+        feed(e, p, n, now);
         cap++;
         uint32_t s = seq + 1;
         for (unsigned q = 0; q < reqs_per_conn; q++) {
             n = build(p, cip, sp, 0x0ac70014u, 80, s, 1, RF_TH_ACK | RF_TH_PSH, 120);
-            cp_engine_on_client(e, p, n, now);
+            feed(e, p, n, now);
             cap++;
             s += 120;
             for (unsigned k = 0; k < nsyn; k++)
                 respond(e, k, s, RF_TH_ACK, now);
         }
         n = build(p, cip, sp, 0x0ac70014u, 80, s, 1, RF_TH_ACK | RF_TH_FIN, 0);
-        cp_engine_on_client(e, p, n, now);
+        feed(e, p, n, now);
         cap++;
         for (unsigned k = 0; k < nsyn; k++)
             respond(e, k, s + 1, RF_TH_ACK | RF_TH_FIN, now);
@@ -123,7 +179,7 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
     }
     double dt = now_s() - t0;
     const cp_stats_t *st = cp_engine_stats(e);
-    printf("%-28s %10llu %10llu %12.0f %10.1f %10llu %10llu\n", name, (unsigned long long)cap,
+    printf("%-32s %10llu %10llu %12.0f %10.1f %10llu %10llu\n", name, (unsigned long long)cap,
            (unsigned long long)sent, (double)cap / dt, dt * 1e9 / (double)cap,
            (unsigned long long)st->sess_opened, (unsigned long long)st->sess_completed);
     cp_engine_free(e);
@@ -134,11 +190,20 @@ main(int argc, char **argv)
 {
     unsigned conns = argc > 1 ? (unsigned)atoi(argv[1]) : 200000;
     printf("replay-copy engine, one core, null sink (%u connections per row)\n", conns);
-    printf("%-28s %10s %10s %12s %10s %10s %10s\n", "workload", "captured", "sent", "pkts/s", "ns/pkt",
+    printf("%-32s %10s %10s %12s %10s %10s %10s\n", "workload", "captured", "sent", "pkts/s", "ns/pkt",
            "sessions", "completed");
+    cp_decap_cfg_init(&dcfg);
     run("short conn, 1 req", 1, 1, conns);
     run("keep-alive, 20 req/conn", 1, 20, conns / 10);
     run("short conn, -n 3", 3, 1, conns);
+    wrap_mode = WRAP_ETH;
+    run("short conn, Ethernet (SPAN)", 1, 1, conns);
+    wrap_mode = WRAP_VXLAN;
+    run("short conn, VXLAN mirror", 1, 1, conns);
+    wrap_mode = WRAP_GRE;
+    run("short conn, GRE (gretap) mirror", 1, 1, conns);
+    printf("decapsulated frames: %llu ok, %llu not ok\n", (unsigned long long)dst.ok,
+           (unsigned long long)(dst.frames - dst.ok));
     printf("fixed memory per session: %zu bytes (+ held packets: one slot of MTU+64 per "
            "unacknowledged segment)\n", cp_engine_session_bytes());
     return 0;
