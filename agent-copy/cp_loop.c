@@ -658,8 +658,17 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
             n.nicpt++;
         }
     }
+    /* Re-filtering is not free: libpcap drains the socket while it swaps
+     * the kernel filter, losing packets in flight. A reconnect re-sends the
+     * same assignment, so only touch the filter when the rules changed. */
+    int same = n.eng.nrules == a->cfg.eng.nrules;
+    for (unsigned i = 0; i < n.eng.nrules && same; i++) {
+        const rf_rule_t *x = &n.eng.rules[i], *y = &a->cfg.eng.rules[i];
+        same = x->online_ip == y->online_ip && x->online_port == y->online_port &&
+               x->target_ip == y->target_ip && x->target_port == y->target_port;
+    }
     rf_errbuf_t ferr;
-    for (unsigned i = 0; i < a->ncaps; i++) {
+    for (unsigned i = 0; i < a->ncaps && !same; i++) {
         if (n.eng.nrules > 0 && cp_capture_set_rules(a->caps[i], n.eng.rules, n.eng.nrules, &ferr))
             return rf_err_set(err, RF_ECAP, "%s", ferr.msg);
     }

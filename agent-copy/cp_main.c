@@ -1,4 +1,5 @@
 /* cp_main.c -- replay-copy: options -> configuration -> loop. Wiring only. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,10 @@ main(int argc, char **argv)
         puts("configuration OK");
         return 0;
     }
+    /* A peer that closes under a write must not kill the agent (#fleet
+     * test: SIGSTOP past the heartbeat timeout, then SIGCONT); libuv then
+     * reports EPIPE on that connection, which reconnects. */
+    signal(SIGPIPE, SIG_IGN);
     rf_log_init("replay-copy", cfg.id);
     rf_log_set_level_name(cfg.log_level);
     if (cfg.log_file[0] && rf_log_set_file(cfg.log_file) != 0) {

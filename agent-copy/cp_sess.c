@@ -938,10 +938,12 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
             }
             made = 1;
         }
-        if (made)
+        if (made) {
             e->st.accepted_pkts++;
-        else
+            e->st.orig_sessions++;
+        } else {
             e->st.shed_pkts++;
+        }
         return;
     }
     if (pure_ack) {
@@ -965,10 +967,12 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         rearm(e, s);
         made = 1;
     }
-    if (made)
+    if (made) {
         e->st.accepted_pkts++;
-    else
+        e->st.orig_sessions++;
+    } else {
         e->st.shed_pkts++;
+    }
 }
 
 /* ---------- responses ---------- */

@@ -7,7 +7,7 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(bad_pkts), C(no_rule), C(shard_out), C(sampled_out), C(midstream_pkts), C(shed_pkts),
     C(pure_acks), C(client_dups), C(accepted_pkts),
     C(replayed_pkts), C(replayed_bytes), C(send_errors), C(retransmits), C(syn_retransmits),
-    C(sess_active), C(sess_opened), C(sess_completed), C(sess_timedout), C(sess_reset),
+    C(orig_sessions), C(sess_active), C(sess_opened), C(sess_completed), C(sess_timedout), C(sess_reset),
     C(sess_skipped_midstream), C(sess_shed), C(sess_rate_limited), C(sess_aborted),
     C(port_collisions), C(stale_resets),
     C(resp_received), C(resp_unmatched), C(resp_bad), C(icpt_up),

@@ -19,6 +19,7 @@ typedef struct {
     /* replay */
     uint64_t replayed_pkts, replayed_bytes, send_errors, retransmits, syn_retransmits;
     /* sessions (one per copy) */
+    uint64_t orig_sessions;   /* captured sessions that started replays (any copies) */
     uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,
         sess_skipped_midstream, sess_shed, sess_rate_limited, sess_aborted;
     uint64_t port_collisions, stale_resets;

@@ -46,8 +46,10 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
         json_decref(agents);
         return -ENOMEM;
     }
-    uint64_t acc = ctl_counter(r->totals, r->n_totals, "accepted_pkts");
-    uint64_t rep = ctl_counter(r->totals, r->n_totals, "replayed_pkts");
+    /* Achieved amplification: replayed sessions per captured session (the
+     * packet counts would include the agents' own ACKs). */
+    uint64_t acc = ctl_counter(r->totals, r->n_totals, "orig_sessions");
+    uint64_t rep = ctl_counter(r->totals, r->n_totals, "sess_opened");
     json_object_set_new(root, "generation", json_integer((json_int_t)r->generation));
     json_object_set_new(root, "plan", json_string(r->plan_name ? r->plan_name : ""));
     json_object_set_new(root, "requested",
@@ -123,8 +125,10 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
     fprintf(fp, "plan \"%s\"  generation %llu  agents %zu/%zu up\n",
             r->plan_name && r->plan_name[0] ? r->plan_name : "(none)",
             (unsigned long long)r->generation, up, n);
-    uint64_t acc = ctl_counter(r->totals, r->n_totals, "accepted_pkts");
-    uint64_t rep = ctl_counter(r->totals, r->n_totals, "replayed_pkts");
+    /* Achieved amplification: replayed sessions per captured session (the
+     * packet counts would include the agents' own ACKs). */
+    uint64_t acc = ctl_counter(r->totals, r->n_totals, "orig_sessions");
+    uint64_t rep = ctl_counter(r->totals, r->n_totals, "sess_opened");
     char rq[32];
     if (r->requested_rate_pps)
         snprintf(rq, sizeof(rq), "%llu pps", (unsigned long long)r->requested_rate_pps);
