@@ -38,6 +38,12 @@ TB_FAILS=0
 TB_REAPER_PID=
 TB_UP=0
 
+# python3 may be a version-manager shim that takes seconds to start on a
+# loaded machine; the helpers below call it often, so use the system one.
+if [[ -x /usr/bin/python3 ]]; then
+  python3() { /usr/bin/python3 "$@"; }
+fi
+
 tb_log() { printf '[%s %s] %s\n' "$(date +%T)" "${0##*/}" "$*" >&2; }
 tb_die() { tb_log "FAIL: $*"; exit 1; }
 tb_skip() {
