@@ -87,7 +87,7 @@ cp_opts_usage(FILE *fp)
           "      --key-file F                         agent pre-shared key\n"
           "      --user NAME                          run as NAME once sockets are open\n"
           "      --doctor                             probe every rule once, print where it breaks, exit\n"
-          "      --capture-latency-ms N               batch capture wake-ups (1; 0 = per packet)\n"
+          "      --capture-latency-ms N               batch capture wake-ups (4; 0 = per packet)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
           "      --config FILE, --check-config        config file; validate and exit\n"
@@ -179,8 +179,8 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->stats_interval_s = 1;
     cfg->vxlan_port = 4789;
     cfg->vni = -1;
-    cfg->pcap_buffer_mb = 16;
-    cfg->capture_latency_ms = 1;
+    cfg->pcap_buffer_mb = 32;
+    cfg->capture_latency_ms = 4;
     cfg->max_copies = 1023;
     strcpy(cfg->log_level, "info");
     optind = 1;
