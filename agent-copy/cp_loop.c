@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -863,6 +864,11 @@ cp_agent_run(const cp_config_t *cfg)
     }
     if (a->cfg.tunnels)
         open_tunnel_sinks(a);
+    /* On a saturated host the agent's share of the CPU is the fidelity
+     * knee (docs/BENCH.md): --nice lets an operator buy it back. Needs
+     * privilege for negative values, so it is set before the drop. */
+    if (a->cfg.nice != 0 && setpriority(PRIO_PROCESS, 0, a->cfg.nice) != 0)
+        rf_log_warn("--nice %d: %s", a->cfg.nice, strerror(errno));
     /* Capture handles and the raw socket are open (and the stats file): nothing from here on
      * needs privilege. */
     if (rf_priv_drop(a->cfg.user, &err) != 0) {

@@ -13,7 +13,7 @@
 enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
-    OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES,
+    OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE,
 };
 
 static const struct option longopts[] = {
@@ -53,6 +53,7 @@ static const struct option longopts[] = {
     { "doctor", no_argument, NULL, OPT_DOCTOR },
     { "capture-latency-ms", required_argument, NULL, OPT_CAPLAT },
     { "max-copies", required_argument, NULL, OPT_MAXCOPIES },
+    { "nice", required_argument, NULL, OPT_NICE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -89,6 +90,7 @@ cp_opts_usage(FILE *fp)
           "      --doctor                             probe every rule once, print where it breaks, exit\n"
           "      --capture-latency-ms N               batch capture wake-ups (4; 0 = per packet)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
+          "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
           "      --config FILE, --check-config        config file; validate and exit\n"
           "      --log-level L, --log-file F, --duration S\n",
@@ -319,6 +321,14 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case OPT_PCAP_BUF: UINT_FLAG("--pcap-buffer-mb", cfg->pcap_buffer_mb, 1, 2048); break;
         case OPT_RATE: UINT_FLAG("--rate-limit-pps", cfg->eng.rate_limit_pps, 0, 100000000); break;
         case OPT_DOCTOR: cfg->doctor = 1; break;
+        case OPT_NICE: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || v < -20 || v > 19)
+                return rf_err_set(err, RF_EPARSE, "--nice \"%s\": expected -20..19", optarg);
+            cfg->nice = (int)v;
+            break;
+        }
         case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, 1023); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
         case OPT_USER:

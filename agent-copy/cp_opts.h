@@ -46,6 +46,7 @@ typedef struct {
     char            user[64];
     unsigned        capture_latency_ms;
     unsigned        max_copies;        /* local cap on assigned copies */
+    int             nice;              /* scheduling priority, -20..19 */
     int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */
 } cp_config_t;
 

@@ -25,6 +25,8 @@
 #define MAX_RETRIES 7u
 #define TIME_WAIT_MS 1000u
 #define GREET_WAIT_MS 500u
+#define RST_QUIET_MS 100u      /* target silent this long: a held RST may go */
+#define RST_HOLD_MAX_MS 3000u  /* never hold a RST longer than this */
 #define MAX_SLOTS_PER_SESS 2048u
 #define PENDING_MAX 8192u
 #define SKIP_CACHE 4096u
@@ -58,6 +60,9 @@ typedef struct {
     uint16_t c_win, t_mss;
     uint32_t rto_ms;
     uint64_t last_ms, rto_due, greet_due, tw_due, wake_ms;
+    uint64_t resp_ms;              /* last response payload/FIN from the target */
+    uint64_t rst_due;              /* a held client RST is re-checked then */
+    uint64_t rst_deadline;         /* ... and sent at the latest then */
 } sess_t;
 
 struct cp_engine {
@@ -236,6 +241,8 @@ rearm(cp_engine_t *e, sess_t *s)
             due = s->rto_due;
         if (s->greet_wait && s->greet_due < due)
             due = s->greet_due;
+        if (s->rst_due && s->rst_due < due)
+            due = s->rst_due;
     }
     wheel_insert(e, s, due);
 }
@@ -520,6 +527,27 @@ arm_rto(sess_t *s, uint64_t now_ms)
     }
 }
 
+/* A client RST (wrk and many clients reset at exit) would make the target
+ * discard requests it has received but not yet read: the replay runs a
+ * little behind the original, so the online server had answered them and
+ * the target has not. Hold the RST until the target has acknowledged all
+ * our data and has been quiet for RST_QUIET_MS (bounded by
+ * RST_HOLD_MAX_MS), so every request is served before the reset. */
+static int
+rst_must_wait(sess_t *s, uint64_t now_ms)
+{
+    if (s->rst_deadline == 0)
+        s->rst_deadline = now_ms + RST_HOLD_MAX_MS;
+    int busy = s->snd_una != s->snd_nxt;
+    if (now_ms < s->rst_deadline && (busy || now_ms < s->resp_ms + RST_QUIET_MS)) {
+        uint64_t again = busy ? now_ms + RST_QUIET_MS : s->resp_ms + RST_QUIET_MS;
+        s->rst_due = again < s->rst_deadline ? again : s->rst_deadline;
+        return 1;
+    }
+    s->rst_due = 0;
+    return 0;
+}
+
 /* Send what the state, the target's window and the greeting rule allow. */
 static void
 pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
@@ -542,6 +570,8 @@ pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
         /* Flow control: never more in flight than the target offered;
          * a zero window is probed by the retransmission timer. */
         if (s->snd_una != s->snd_nxt && seq_gt(end, s->snd_una + s->t_wnd))
+            break;
+        if ((sl->flags & RF_TH_RST) && rst_must_wait(s, now_ms))
             break;
         uint32_t id = s->q_unsent;
         s->q_unsent = sl->next;
@@ -1146,6 +1176,7 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
          * intercept missed is acked anyway, so it never stalls the target. */
         if (seq_gt(end, s->rcv_nxt))
             s->rcv_nxt = end;
+        s->resp_ms = now_ms;
         want_ack(e, s, now_ms);
         if (s->greet_wait)
             s->greet_wait = 0;
@@ -1193,6 +1224,13 @@ on_timer(cp_engine_t *e, sess_t *s, uint64_t now_ms)
     if (s->greet_wait && now_ms >= s->greet_due) {
         s->greet_wait = 0;
         pump(e, s, now_ms);
+    }
+    if (s->rst_due && now_ms >= s->rst_due && s->state != CP_ST_TIME_WAIT) {
+        pump(e, s, now_ms);   /* a held RST may go now */
+        if (s->state == CP_ST_TIME_WAIT) {
+            rearm(e, s);
+            return;
+        }
     }
     if (s->rto_due && now_ms >= s->rto_due) {
         if (s->retries >= MAX_RETRIES) {

@@ -416,6 +416,40 @@ no_range_registers_tuples(void **state)
     cp_engine_free(e);
 }
 
+static void
+client_rst_held_until_served(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 40020, 100, 0, RF_TH_SYN, 0, 0);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 1, 101, RF_TH_SYN | RF_TH_ACK, 0, 1);
+    client(e, 40020, 101, 9, RF_TH_ACK | RF_TH_PSH, 50, 2);
+    unsigned before = rec.n;
+    /* The client resets at once (wrk at exit): the target has not even
+     * acknowledged the request, so the RST must wait. */
+    client(e, 40020, 151, 9, RF_TH_RST | RF_TH_ACK, 0, 3);
+    assert_int_equal(rec.n, before);
+    target(e, syn_out, 2, 151, RF_TH_ACK | RF_TH_PSH, 200, 10);   /* ack + response */
+    cp_engine_flush(e, 10);
+    cp_engine_tick(e, 60);
+    rf_tcp_view_t v;
+    for (unsigned i = before; i < rec.n && i < 64; i++) {
+        assert_int_equal(rf_tcp_parse(&v, rec.pkt[i], rec.len[i], 1), RF_PKT_OK);
+        assert_false(v.flags & RF_TH_RST);   /* still quiet-waiting */
+    }
+    cp_engine_tick(e, 200);   /* quiet for RST_QUIET_MS: the RST goes */
+    unsigned last = rec.n - 1;
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[last], rec.len[last], 1), RF_PKT_OK);
+    assert_true(v.flags & RF_TH_RST);
+    assert_int_equal(v.seq, 151);
+    assert_int_equal(st->sess_completed, 1);
+    cp_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -430,6 +464,7 @@ main(void)
         cmocka_unit_test(shed_never_crash),
         cmocka_unit_test(garbage_counted),
         cmocka_unit_test(no_range_registers_tuples),
+        cmocka_unit_test(client_rst_held_until_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
