@@ -112,15 +112,16 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
      * are shared by every packet of the block. It also decides how long a
      * starved agent can go unscheduled before the ring overflows: blocks
      * retire on the timeout, so ring time ~ blocks x timeout. Measured on
-     * the 2-core bed at 8k conn/s with the CPUs saturated: 16 MB/1 ms
-     * dropped 21k packets in 10 s, 32 MB/4 ms dropped none. */
+     * the 2-core bed at 8-9k conn/s with the CPUs saturated: 16 MB/1 ms
+     * dropped 21k packets in 10 s, 32 MB/4 ms between 0 and 49k, 64 MB/4 ms
+     * none (the default, at ~70 MB RSS). */
     if (o->latency_ms == 0) {
         pcap_set_timeout(c->p, 1);
         pcap_set_immediate_mode(c->p, 1);
     } else {
         pcap_set_timeout(c->p, (int)o->latency_ms);
     }
-    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 32) << 20));
+    pcap_set_buffer_size(c->p, (int)((o->buffer_mb ? o->buffer_mb : 64) << 20));
     int r = pcap_activate(c->p);
     if (r < 0) {
         rf_err_set(err, RF_ECAP, "-i %s: %s", dev, pcap_geterr(c->p));

@@ -181,7 +181,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->stats_interval_s = 1;
     cfg->vxlan_port = 4789;
     cfg->vni = -1;
-    cfg->pcap_buffer_mb = 32;
+    cfg->pcap_buffer_mb = 64;
     cfg->capture_latency_ms = 4;
     cfg->max_copies = 1023;
     strcpy(cfg->log_level, "info");

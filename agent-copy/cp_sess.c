@@ -26,7 +26,7 @@
 #define TIME_WAIT_MS 1000u
 #define GREET_WAIT_MS 500u
 #define RST_QUIET_MS 100u      /* target silent this long: a held RST may go */
-#define RST_HOLD_MAX_MS 3000u  /* never hold a RST longer than this */
+#define RST_HOLD_MAX_MS 30000u /* never hold a RST longer than this */
 #define MAX_SLOTS_PER_SESS 2048u
 #define PENDING_MAX 8192u
 #define SKIP_CACHE 4096u
