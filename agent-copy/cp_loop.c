@@ -25,6 +25,7 @@
 #include "rf_envelope.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
+#include "rf_pkt.h"
 #include "rf_priv.h"
 
 #define DISPATCH_BUDGET 512
@@ -356,26 +357,16 @@ icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
         const uint8_t *p = env->responses->headers.data;
         size_t left = env->responses->headers.len;
         uint64_t now = now_ms(a);
-        /* Headers are self-delimiting: IHL and data offset give the size.
-         * Anything inconsistent ends the batch (counted), never a read past
-         * the buffer. */
-        while (left >= 40) {
-            size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-            if (ihl < 20 || ihl + 20 > left) {
-                a->st->resp_bad++;
-                break;
-            }
-            size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
-            if (doff < 20 || ihl + doff > left) {
-                a->st->resp_bad++;
-                break;
-            }
-            if (!a->canary.active || !canary_response(a, p, ihl + doff, now))
-                cp_engine_on_response(a->eng, p, ihl + doff, now);
-            p += ihl + doff;
-            left -= ihl + doff;
+        /* Anything inconsistent ends the batch (counted), never a read
+         * past the buffer. */
+        size_t off = 0;
+        int n;
+        while ((n = rf_hdr_next(p, left, &off)) > 0) {
+            const uint8_t *h = p + off - (size_t)n;
+            if (!a->canary.active || !canary_response(a, h, (size_t)n, now))
+                cp_engine_on_response(a->eng, h, (size_t)n, now);
         }
-        if (left > 0 && left < 40)
+        if (n < 0)
             a->st->resp_bad++;
         break;
     }

@@ -449,26 +449,6 @@ send_synth(cp_engine_t *e, sess_t *s, uint8_t flags, uint32_t seq, int syn_mss)
 /* ---------- session teardown ---------- */
 
 static void
-sess_free(cp_engine_t *e, sess_t *s)
-{
-    wheel_unlink(e, s);
-    orig_unlink(e, s);
-    repl_unlink(e, s);
-    for (uint32_t id = s->q_head; id != NIL;) {
-        uint32_t nx = slot_at(e, id)->next;
-        slot_release(e, id);
-        id = nx;
-    }
-    if (!e->cfg.has_range && e->sink.tuple)
-        e->sink.tuple(e->sink_ctx, 0, s->r_cip, s->r_cport, s->t_ip, s->t_port);
-    s->state = CP_ST_FREE;
-    s->ack_pending = 0;
-    s->o_next = e->sess_free;
-    e->sess_free = sess_id(e, s);
-    e->st.sess_active--;
-}
-
-static void
 queue_drop_all(cp_engine_t *e, sess_t *s)
 {
     for (uint32_t id = s->q_head; id != NIL;) {
@@ -478,6 +458,22 @@ queue_drop_all(cp_engine_t *e, sess_t *s)
     }
     s->q_head = s->q_tail = s->q_unsent = NIL;
     s->q_count = 0;
+}
+
+static void
+sess_free(cp_engine_t *e, sess_t *s)
+{
+    wheel_unlink(e, s);
+    orig_unlink(e, s);
+    repl_unlink(e, s);
+    queue_drop_all(e, s);
+    if (!e->cfg.has_range && e->sink.tuple)
+        e->sink.tuple(e->sink_ctx, 0, s->r_cip, s->r_cport, s->t_ip, s->t_port);
+    s->state = CP_ST_FREE;
+    s->ack_pending = 0;
+    s->o_next = e->sess_free;
+    e->sess_free = sess_id(e, s);
+    e->st.sess_active--;
 }
 
 static void

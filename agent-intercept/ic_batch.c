@@ -57,21 +57,14 @@ ic_batch_add(ic_batch_t *b, const ic_hdr_t *h)
 int
 ic_batch_next(const uint8_t *buf, size_t len, size_t *off, ic_hdr_t *out)
 {
-    if (*off >= len)
-        return 0;
-    const uint8_t *p = buf + *off;
-    size_t left = len - *off;
-    if (left < 20 || (p[0] >> 4) != 4)
-        return RF_EDECODE;
-    size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-    if (ihl < 20 || left < ihl + 20)
-        return RF_EDECODE;
-    size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
-    if (doff < 20 || left < ihl + doff)
-        return RF_EDECODE;
+    size_t at = *off;
+    int n = rf_hdr_next(buf, len, off);
+    if (n <= 0)
+        return n == 0 ? 0 : RF_EDECODE;
     /* Each header is self-delimiting; parse exactly its bytes. */
-    if (ic_hdr_parse(out, p, ihl + doff) != 0)
+    if (ic_hdr_parse(out, buf + at, (size_t)n) != 0) {
+        *off = at;
         return RF_EDECODE;
-    *off += ihl + doff;
-    return (int)(ihl + doff);
+    }
+    return n;
 }

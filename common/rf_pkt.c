@@ -97,6 +97,25 @@ rf_tcp_opts(rf_tcp_opts_t *o, const uint8_t *tcp, uint16_t tcp_hlen)
     }
 }
 
+int
+rf_hdr_next(const uint8_t *buf, size_t len, size_t *off)
+{
+    if (*off >= len)
+        return 0;
+    const uint8_t *p = buf + *off;
+    size_t left = len - *off;
+    if (left < 20 || (p[0] >> 4) != 4)
+        return RF_PKT_EBADHDR;
+    size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+    if (ihl < 20 || left < ihl + 20)
+        return RF_PKT_EBADHDR;
+    size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
+    if (doff < 20 || left < ihl + doff)
+        return RF_PKT_EBADHDR;
+    *off += ihl + doff;
+    return (int)(ihl + doff);
+}
+
 static uint32_t
 sum16(const uint8_t *p, uint32_t len, uint32_t acc)
 {

@@ -52,6 +52,12 @@ typedef struct {
 } rf_tcp_opts_t;
 void rf_tcp_opts(rf_tcp_opts_t *o, const uint8_t *tcp, uint16_t tcp_hlen);
 
+/* Split a ResponseBatch: the IPv4+TCP header at *off (each is self-
+ * delimiting by IHL and data offset), advancing *off. Returns its length,
+ * 0 at the end, RF_PKT_EBADHDR when the bytes are not a header (the rest
+ * of the batch is then unusable). Never reads past len. */
+int rf_hdr_next(const uint8_t *buf, size_t len, size_t *off);
+
 uint16_t rf_csum_ip(const uint8_t *ip, uint16_t hlen);
 /* Full TCP checksum over pseudo-header + header + payload of `tcp_len`. */
 uint16_t rf_csum_tcp(const uint8_t *tcp, uint32_t tcp_len, uint32_t saddr_be, uint32_t daddr_be);

@@ -41,6 +41,7 @@
 #include "rf_auth.h"
 #include "rf_cidr.h"
 #include "rf_envelope.h"
+#include "rf_pkt.h"
 #include "rf_err.h"
 #include "rf_frame.h"
 #include "rf_handshake.h"
@@ -208,24 +209,20 @@ fz_on_tuples(fz_peer_t *p, const Rfpb__TupleRegister *tr)
 
 /* ---- copy side: an intercept's ResponseBatch ---- */
 
-/* The copy agent's splitter (agent-copy/cp_loop.c icpt_on_msg), mirrored:
- * it must never read past the buffer whatever the bytes say. Returns the
- * headers it would hand to the engine. */
+/* The copy agent's splitter (rf_hdr_next, as agent-copy/cp_loop.c
+ * icpt_on_msg uses it): it must never read past the buffer whatever the
+ * bytes say. Returns the headers it would hand to the engine. */
 static unsigned
-fz_copy_split(const uint8_t *p, size_t left)
+fz_copy_split(const uint8_t *p, size_t len)
 {
     unsigned n = 0;
-    while (left >= 40) {
-        size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-        if (ihl < 20 || ihl + 20 > left)
-            break;
-        size_t doff = (size_t)(p[ihl + 12] >> 4) * 4;
-        if (doff < 20 || ihl + doff > left)
-            break;
+    size_t off = 0;
+    int r;
+    while ((r = rf_hdr_next(p, len, &off)) > 0) {
+        FUZZ_CHECK(off <= len);
         n++;
-        p += ihl + doff;
-        left -= ihl + doff;
     }
+    FUZZ_CHECK(r == 0 || r == RF_PKT_EBADHDR);
     return n;
 }
 
@@ -256,8 +253,8 @@ fz_on_responses(const Rfpb__ResponseBatch *rb)
         ic_engine_on_packet(&F.eng, h.ip, h.hlen, wire, F.now);
     }
     FUZZ_CHECK(r == 0 || r == RF_EDECODE);
-    /* Whatever ic_batch_next accepts as a prefix, the copy agent's looser
-     * splitter accepts too (it never stops earlier on valid headers). */
+    /* Whatever ic_batch_next accepts as a prefix, the copy agent's splitter
+     * accepts too (ic_batch_next adds ic_hdr_parse on top of it). */
     FUZZ_CHECK(loose >= strict);
     /* Raw bytes too: the engine must cope with any capture. */
     ic_engine_on_packet(&F.eng, copy, len, (uint32_t)len, F.now);

@@ -60,10 +60,31 @@ parse_and_options(void **state)
     assert_int_equal(rf_tcp_parse(&v, p, sizeof(p), 1), RF_PKT_ENOTV4);
 }
 
+static void
+split_headers(void **state)
+{
+    /* Two headers back to back (the SYN's 20+40 bytes, twice), then junk. */
+    uint8_t b[130];
+    memcpy(b, syn, 60);
+    memcpy(b + 60, syn, 60);
+    memset(b + 120, 0x45, 10);
+    size_t off = 0;
+    assert_int_equal(rf_hdr_next(b, 120, &off), 60);
+    assert_int_equal(rf_hdr_next(b, 120, &off), 60);
+    assert_int_equal(rf_hdr_next(b, 120, &off), 0);
+    assert_int_equal(rf_hdr_next(b, sizeof(b), &off), RF_PKT_EBADHDR);
+    assert_int_equal(off, 120);
+    for (size_t cut = 1; cut < 60; cut++) {
+        off = 0;
+        assert_int_equal(rf_hdr_next(b, cut, &off), RF_PKT_EBADHDR);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = { cmocka_unit_test(checksums),
-                                        cmocka_unit_test(parse_and_options) };
+                                        cmocka_unit_test(parse_and_options),
+                                        cmocka_unit_test(split_headers) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
