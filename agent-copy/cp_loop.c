@@ -870,8 +870,13 @@ cp_agent_run(const cp_config_t *cfg)
                 .tunnels = a->cfg.tunnels,
                 .vxlan_port = a->cfg.vxlan_port,
                 .buffer_mb = a->cfg.pcap_buffer_mb,
-                /* Room for the MTU plus link and tunnel headers. */
-                .snaplen = (unsigned)a->cfg.eng.mtu + 256u,
+                /* Whole packets: GRO/GSO hand the capture segments far
+                 * larger than the MTU (the engine splits them), and a
+                 * truncated one is lost. TPACKET_V3 blocks store each frame
+                 * at its own length, so this costs no ring space. Immediate
+                 * mode uses fixed TPACKET_V2 frames sized from the snaplen:
+                 * there the MTU plus link and tunnel headers (GRO off). */
+                .snaplen = a->cfg.capture_latency_ms ? 65535u : (unsigned)a->cfg.eng.mtu + 256u,
                 .latency_ms = a->cfg.capture_latency_ms,
                 .dir = a->cfg.promisc ? CP_DIR_BOTH : CP_DIR_CLIENT,
             };

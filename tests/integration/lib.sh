@@ -338,6 +338,14 @@ http {
     listen $ip:80 backlog=8192;
     root $d/www;
     location / { index index.html; }
+    # A location that reads request bodies (so it answers Expect:
+    # 100-continue): proxied to a loopback server that returns 200.
+    location /post { proxy_pass http://127.0.0.1:8081; }
+  }
+  server {
+    listen 127.0.0.1:8081;
+    access_log off;
+    location / { return 200 "posted\n"; }
   }
 }
 EOF
