@@ -51,6 +51,14 @@ cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, cp_
         w = snprintf(out + len, cap - len, "))");
         len += (size_t)w;
     }
+    if (dir == CP_DIR_SERVER && len < cap) {
+        /* Only what moves the server's sequence: data, SYN, FIN. Its pure
+         * ACKs (most of an upload's packets) teach nothing. */
+        w = snprintf(out + len, cap - len,
+                     " and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 or "
+                     "ip[2:2] - ((ip[0] & 0x0f) << 2) - ((tcp[12] & 0xf0) >> 2) != 0)");
+        len += (size_t)w;
+    }
     for (unsigned i = 0; dir == CP_DIR_SERVER && i < n && len < cap; i++) {
         /* Our own output leaves through the same interfaces. */
         char t[16];

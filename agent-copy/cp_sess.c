@@ -32,12 +32,21 @@
 #define SKIP_CACHE 4096u
 #define RST_NO_ACK 0x80u   /* send_synth: a bare RST (no ACK bit) */
 
-enum { HELD_NO = 0, HELD_WAITING, HELD_DONE };   /* slot_t.held */
+/* slot_t.held. A queued segment's wait point is resolved when it is next
+ * to go, not when it is captured: the server turn it depends on is then
+ * more likely read from the reverse handle (see "causal order"). */
+enum {
+    HELD_NEW_ACK = 0,   /* wait = the client's ack as captured: resolve */
+    HELD_NEW,           /* no ack bit: inherits the previous wait point */
+    HELD_NO,            /* wait point resolved, not held (yet) */
+    HELD_WAITING,       /* held for the target's answer */
+    HELD_DONE,          /* released */
+};
 
 typedef struct {
     uint32_t next;       /* queue link (index+1) */
     uint32_t seq;        /* first sequence number */
-    uint32_t wait;       /* causal order: goes once the target answered up to here */
+    uint32_t wait;       /* causal order: the client's ack, then the wait point */
     uint16_t len;        /* IP datagram length */
     uint16_t plen;       /* payload bytes */
     uint8_t  flags;      /* TCP flags of this segment */
@@ -617,20 +626,20 @@ rev_note(sess_t *s, uint32_t end, uint32_t ack)
     s->rev_n++;
 }
 
-/* The wait point of a client segment (seq, ack as captured). */
+/* The wait point of a client segment (its seq, and its ack as captured).
+ * Called in queue order. */
 static uint32_t
-causal_wait(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t seq)
+causal_wait(cp_engine_t *e, sess_t *s, uint32_t ack, uint32_t seq)
 {
-    if (e->cfg.causal_timeout_ms == 0 || !(v->flags & RF_TH_ACK) ||
-        !seq_gt(v->ack, s->o_ack_data))
+    if (e->cfg.causal_timeout_ms == 0 || !seq_gt(ack, s->o_ack_data))
         return s->wait_cur;   /* nothing new seen since the last segment */
-    s->o_ack_data = v->ack;
+    s->o_ack_data = ack;
     uint32_t w = seq;
     if (s->rev_seen) {
         /* The server turn holding the last byte the client had seen:
          * the first one ending at or after its ack. Older ones are done. */
         unsigned i = 0;
-        while (i < s->rev_n && seq_lt(s->rev_end[i], v->ack))
+        while (i < s->rev_n && seq_lt(s->rev_end[i], ack))
             i++;
         if (i < s->rev_n) {
             w = seq_lt(s->rev_ack[i], seq) ? s->rev_ack[i] : seq;
@@ -654,6 +663,10 @@ causal_wait(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t seq)
 static int
 causal_must_wait(cp_engine_t *e, sess_t *s, slot_t *sl, uint64_t now_ms)
 {
+    if (sl->held == HELD_NEW_ACK || sl->held == HELD_NEW) {
+        sl->wait = sl->held == HELD_NEW_ACK ? causal_wait(e, s, sl->wait, sl->seq) : s->wait_cur;
+        sl->held = HELD_NO;
+    }
     if (!seq_gt(sl->wait, s->t_answered)) {
         if (sl->held == HELD_WAITING) {
             sl->held = HELD_DONE;
@@ -768,8 +781,8 @@ make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_of
     sl->plen = plen;
     sl->flags = flags;
     sl->sent = 0;
-    sl->held = HELD_NO;
-    sl->wait = s->wait_cur;
+    sl->held = (v->flags & RF_TH_ACK) ? HELD_NEW_ACK : HELD_NEW;
+    sl->wait = v->ack;
     rf_tcp_opts_t o;
     rf_tcp_opts(&o, tcp, v->tcp_hlen);
     sl->ts_off = o.ts_off >= 0 ? (int16_t)(v->ip_hlen + o.ts_off) : -1;
@@ -810,7 +823,6 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v)
         if (id == NIL)
             return -1;
         learn_oack(s, v->ack);
-        slot_at(e, id)->wait = causal_wait(e, s, v, s->cap_nxt);
         slot_at(e, id)->seq = s->cap_nxt;
         wr32(slot_at(e, id)->data + v->ip_hlen + 4, s->cap_nxt);
         queue_append(e, s, id);
@@ -834,7 +846,6 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v)
      * nothing tells what the client had seen before it, so it waits for
      * nothing. (A greeting shows as an ack past the SYN-ACK's.) */
     learn_oack(s, v->ack);
-    uint32_t wait = causal_wait(e, s, v, seq + off);
     s->c_win = v->win;
     uint32_t room = (uint32_t)e->cfg.mtu - v->ip_hlen - v->tcp_hlen;
     if (room < 64)
@@ -850,7 +861,6 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v)
         uint32_t id = make_slot(e, s, v, off, (uint16_t)chunk, fl);
         if (id == NIL)
             return -1;
-        slot_at(e, id)->wait = wait;
         queue_append(e, s, id);
         off += chunk;
         plen -= chunk;

@@ -556,18 +556,32 @@ causal_reverse_direction_is_precise(void **state)
     client(e, 41002, 1011, 5001, RF_TH_ACK | RF_TH_PSH, 10, 3);   /* request 2, pipelined */
     server(e, 41002, 5001, 1011, RF_TH_ACK | RF_TH_PSH, 100, 4);  /* answer to 1 */
     client(e, 41002, 1021, 5101, RF_TH_ACK | RF_TH_PSH, 10, 5);   /* saw it: depends on 1 */
-    assert_int_equal(st->server_pkts, 2);
-    assert_int_equal(st->causal_by_reverse, 1);
+    /* The client's next segment was captured before the server turn it
+     * saw (two capture handles race): resolved when it is next to go, it
+     * still finds it. */
+    client(e, 41002, 1031, 5151, RF_TH_ACK | RF_TH_PSH, 10, 6);
+    server(e, 41002, 5101, 1031, RF_TH_ACK | RF_TH_PSH, 50, 6);   /* answer to 2 and 3 */
+    assert_int_equal(st->server_pkts, 3);
     uint8_t syn_out[64];
     memcpy(syn_out, rec.pkt[0], 64);
     target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
     assert_int_equal(data_sent(NULL), 2);
+    assert_int_equal(st->causal_by_reverse, 1);
     /* The target answers request 1 (its ack says it had only request 1). */
     target(e, syn_out, 700001, 1011, RF_TH_ACK | RF_TH_PSH, 80, 11);
     uint32_t seq = 0;
     assert_int_equal(data_sent(&seq), 3);
     assert_int_equal(seq, 1021);
     assert_int_equal(st->causal_released, 1);
+    /* The last one waits for an answer to request 3 (the server's ack
+     * 1031), not to what the target had when it answered request 1. */
+    target(e, syn_out, 700081, 1021, RF_TH_ACK | RF_TH_PSH, 30, 12);
+    assert_int_equal(data_sent(NULL), 3);
+    target(e, syn_out, 700111, 1031, RF_TH_ACK | RF_TH_PSH, 30, 13);
+    assert_int_equal(data_sent(&seq), 4);
+    assert_int_equal(seq, 1031);
+    assert_int_equal(st->causal_by_reverse, 2);
+    assert_int_equal(st->causal_by_fallback, 0);
     check_accounting(e);
     cp_engine_free(e);
 }
