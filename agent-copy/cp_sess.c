@@ -606,8 +606,12 @@ learn_oack(sess_t *s, uint32_t ack)
 
 /* One online server->client segment (headers suffice): remember how much
  * client data the server had received when it sent the bytes up to `end`.
- * Consecutive segments with the same ack are one turn. A full ring extends
- * its last turn: an earlier wait point releases sooner, never later. */
+ * Consecutive segments with the same ack are one turn. A full ring (the
+ * client has not caught up: a file replayed at --speed 0, a slow reader)
+ * merges its two oldest turns into the later one: the segments that saw
+ * the older turn then wait a little longer (never past their own start, so
+ * at worst tcpcopy's rule), and the newest turns, which the client's final
+ * FIN or RST depends on, stay exact. */
 static void
 rev_note(sess_t *s, uint32_t end, uint32_t ack)
 {
@@ -616,10 +620,15 @@ rev_note(sess_t *s, uint32_t end, uint32_t ack)
         unsigned last = s->rev_n - 1u;
         if (!seq_gt(end, s->rev_end[last]))
             return;   /* a retransmission or keep-alive */
-        if (s->rev_ack[last] == ack || s->rev_n == REV_RING) {
+        if (s->rev_ack[last] == ack) {
             s->rev_end[last] = end;
             return;
         }
+    }
+    if (s->rev_n == REV_RING) {
+        memmove(s->rev_end, s->rev_end + 1, (REV_RING - 1) * sizeof(uint32_t));
+        memmove(s->rev_ack, s->rev_ack + 1, (REV_RING - 1) * sizeof(uint32_t));
+        s->rev_n--;
     }
     s->rev_end[s->rev_n] = end;
     s->rev_ack[s->rev_n] = ack;

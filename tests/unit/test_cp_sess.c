@@ -646,6 +646,50 @@ causal_greeting_and_off_switch(void **state)
     }
 }
 
+/* A whole recorded session arrives before the target has answered anything
+ * (a file at --speed 0): more server turns than the ring holds. The client's
+ * final RST still waits for the target's answer to the last request, and
+ * every request waits for at least the answer before the one it saw. */
+static void
+causal_ring_overflow_keeps_the_end_exact(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41005, 1000, 0, RF_TH_SYN, 0, 1);
+    server(e, 41005, 5000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 1);
+    client(e, 41005, 1001, 5001, RF_TH_ACK, 0, 1);
+    for (uint32_t k = 0; k < 10; k++) {   /* request k, then its answer */
+        client(e, 41005, 1001 + 20 * k, 5001 + 100 * k, RF_TH_ACK | RF_TH_PSH, 20, 2);
+        server(e, 41005, 5001 + 100 * k, 1021 + 20 * k, RF_TH_ACK | RF_TH_PSH, 100, 2);
+    }
+    client(e, 41005, 1201, 6001, RF_TH_ACK | RF_TH_RST, 0, 3);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 800000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+    unsigned sent = data_sent(NULL);
+    assert_true(sent >= 1 && sent < 10);   /* lock-step at first */
+    /* The target answers request after request. */
+    for (uint32_t k = 0; k < 10; k++) {
+        target(e, syn_out, 800001 + 50 * k, 1021 + 20 * k, RF_TH_ACK | RF_TH_PSH, 50, 20 + k);
+        for (unsigned i = 0; i < rec.n && i < 64; i++) {
+            rf_tcp_view_t v;
+            assert_int_equal(rf_tcp_parse(&v, rec.pkt[i], rec.len[i], 1), RF_PKT_OK);
+            if (k < 9)
+                assert_false(v.flags & RF_TH_RST);   /* not before the last answer */
+        }
+    }
+    assert_int_equal(data_sent(NULL), 10);
+    cp_engine_tick(e, 400);   /* the RST's quiet period */
+    rf_tcp_view_t v;
+    assert_int_equal(rf_tcp_parse(&v, rec.pkt[rec.n - 1], rec.len[rec.n - 1], 1), RF_PKT_OK);
+    assert_true(v.flags & RF_TH_RST);
+    assert_int_equal(st->causal_timeouts, 0);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -666,6 +710,7 @@ main(void)
         cmocka_unit_test(causal_reverse_direction_is_precise),
         cmocka_unit_test(causal_timeout_releases_and_counts),
         cmocka_unit_test(causal_greeting_and_off_switch),
+        cmocka_unit_test(causal_ring_overflow_keeps_the_end_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
