@@ -3,10 +3,13 @@
  * interface cannot starve the control channels. */
 #include "cp_capture.h"
 
+#include <errno.h>
+#include <linux/filter.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rf_cidr.h"
 
@@ -89,20 +92,132 @@ cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, cp_
 }
 
 static int
-apply_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf_t *err)
+compile(cp_capture_t *c, struct bpf_program *prog, const char *f, rf_errbuf_t *err)
 {
-    char f[4096];
-    if (cp_capture_filter(f, sizeof(f), rules, nrules, c->dir, c->tunnels, c->vxlan_port,
-                          c->extra) != 0)
-        return rf_err_set(err, RF_ECAP, "capture filter too long");
-    struct bpf_program prog;
-    if (pcap_compile(c->p, &prog, f, 1, PCAP_NETMASK_UNKNOWN) != 0)
+    if (pcap_compile(c->p, prog, f, 1, PCAP_NETMASK_UNKNOWN) != 0)
         return rf_err_set(err, RF_ECAP, "-F/-x filter \"%s\": %s", f, pcap_geterr(c->p));
+    return 0;
+}
+
+#define SERVER_SNAPLEN 256u   /* link + VLAN + IPv4 and TCP headers with options */
+
+/* The online server's own host: one program for both directions, so the
+ * kernel keeps their order (the causal order needs a reply noted before
+ * the client segment that acknowledges it) and each is cut to what it
+ * needs. pcap expressions return one snap length, so two are compiled and
+ * stitched: the client program's "reject" returns jump to the server
+ * program, whose "accept" returns keep SERVER_SNAPLEN bytes (AF_PACKET
+ * truncates to a filter's return value). Classic BPF jumps are relative and
+ * forward only, so the server program moves unchanged. */
+static int
+stitch(struct bpf_program *out, const struct bpf_program *cli, const struct bpf_program *srv)
+{
+    u_int n = cli->bf_len + srv->bf_len;
+    if (n > 4096)   /* BPF_MAXINSNS */
+        return -1;
+    struct bpf_insn *ins = calloc(n, sizeof(*ins));
+    if (ins == NULL)
+        return -1;
+    memcpy(ins, cli->bf_insns, cli->bf_len * sizeof(*ins));
+    memcpy(ins + cli->bf_len, srv->bf_insns, srv->bf_len * sizeof(*ins));
+    for (u_int i = 0; i < cli->bf_len; i++) {
+        if (ins[i].code == (BPF_RET | BPF_K) && ins[i].k == 0) {
+            ins[i].code = BPF_JMP | BPF_JA;
+            ins[i].k = cli->bf_len - i - 1;
+            ins[i].jt = ins[i].jf = 0;
+        }
+    }
+    for (u_int i = cli->bf_len; i < n; i++)
+        if (ins[i].code == (BPF_RET | BPF_K) && ins[i].k != 0)
+            ins[i].k = SERVER_SNAPLEN;
+    out->bf_len = n;
+    out->bf_insns = ins;
+    return 0;
+}
+
+static int
+set_filter(cp_capture_t *c, const char *f, rf_errbuf_t *err)
+{
+    struct bpf_program prog;
+    if (compile(c, &prog, f, err) != 0)
+        return RF_ECAP;
     int r = pcap_setfilter(c->p, &prog);
     pcap_freecode(&prog);
     if (r != 0)
         return rf_err_set(err, RF_ECAP, "setting filter: %s", pcap_geterr(c->p));
     return 0;
+}
+
+/* The online server's host (CP_DIR_HOST): clients' segments arriving,
+ * whole, and the server's leaving, cut to their headers, in one program.
+ * "inbound"/"outbound" read the kernel's packet type, which libpcap cannot
+ * read when it filters in userland -- and after every pcap_setfilter it
+ * filters the first block it reads in userland (packets that may predate
+ * the new filter): that block would be lost. So libpcap gets a userland-safe
+ * superset (both directions by ports, never to a target: not our output)
+ * and the kernel gets the exact program. On the "any" device the packet
+ * type is in the SLL header, where userland can read it too. */
+static int
+apply_host_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf_t *err)
+{
+    char cf[4096], sf[4096], g[8400];
+    if (cp_capture_filter(cf, sizeof(cf), rules, nrules, CP_DIR_CLIENT, 0, 0, c->extra) != 0 ||
+        cp_capture_filter(sf, sizeof(sf), rules, nrules, CP_DIR_SERVER, 0, 0, NULL) != 0)
+        return rf_err_set(err, RF_ECAP, "capture filter too long");
+    int cooked = c->linktype == DLT_LINUX_SLL || c->linktype == DLT_LINUX_SLL2;
+    if (!cooked) {
+        char nt[1024] = "";
+        size_t l = 0;
+        for (unsigned i = 0; i < nrules && l < sizeof(nt); i++) {
+            char t[16];
+            rf_ipv4_format(rules[i].target_ip, t, sizeof(t));
+            l += (size_t)snprintf(nt + l, sizeof(nt) - l, " and not dst host %s", t);
+        }
+        if (l >= sizeof(nt))
+            return rf_err_set(err, RF_ECAP, "capture filter too long (%u rules)", nrules);
+        snprintf(g, sizeof(g), "((%s)%s) or (%s)", cf, nt, sf);
+        if (set_filter(c, g, err) != 0)
+            return RF_ECAP;
+    }
+    struct bpf_program cli, srv, prog;
+    snprintf(g, sizeof(g), "inbound and (%s)", cf);
+    if (compile(c, &cli, g, err) != 0)
+        return RF_ECAP;
+    snprintf(g, sizeof(g), "outbound and (%s)", sf);
+    if (compile(c, &srv, g, err) != 0) {
+        pcap_freecode(&cli);
+        return RF_ECAP;
+    }
+    int r = stitch(&prog, &cli, &srv);
+    pcap_freecode(&cli);
+    pcap_freecode(&srv);
+    if (r != 0)
+        return rf_err_set(err, RF_ECAP, "capture filter too long (%u rules)", nrules);
+    if (cooked) {
+        r = pcap_setfilter(c->p, &prog);
+        if (r != 0)
+            rf_err_set(err, RF_ECAP, "setting filter: %s", pcap_geterr(c->p));
+    } else {
+        /* Same layout as the kernel's struct sock_filter. */
+        struct sock_fprog fp = { (unsigned short)prog.bf_len, (struct sock_filter *)prog.bf_insns };
+        r = setsockopt(pcap_fileno(c->p), SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
+        if (r != 0)
+            rf_err_set(err, RF_ECAP, "attaching the capture filter: %s", strerror(errno));
+    }
+    free(prog.bf_insns);
+    return r != 0 ? RF_ECAP : 0;
+}
+
+static int
+apply_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf_t *err)
+{
+    if (c->dir == CP_DIR_HOST)
+        return apply_host_filter(c, rules, nrules, err);
+    char f[4096];
+    if (cp_capture_filter(f, sizeof(f), rules, nrules, c->dir, c->tunnels, c->vxlan_port,
+                          c->extra) != 0)
+        return rf_err_set(err, RF_ECAP, "capture filter too long");
+    return set_filter(c, f, err);
 }
 
 int
@@ -114,7 +229,7 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
     cp_capture_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return rf_err_set(err, RF_ECAP, "out of memory");
-    c->tunnels = o->dir == CP_DIR_SERVER ? 0 : o->tunnels;
+    c->tunnels = o->tunnels;
     c->dir = o->dir;
     c->vxlan_port = o->vxlan_port ? o->vxlan_port : 4789;
     snprintf(c->extra, sizeof(c->extra), "%s", o->extra_filter ? o->extra_filter : "");
@@ -153,10 +268,11 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
         free(c);
         return RF_ECAP;
     }
-    /* The client side: only what arrives, never our own replayed output.
-     * The reverse handle: what the online server sends (its filter leaves
-     * our output out). A mirror port delivers both directions inbound. */
-    (void)pcap_setdirection(c->p, o->dir == CP_DIR_SERVER ? PCAP_D_OUT : PCAP_D_IN);
+    /* Only what arrives (never our own replayed output), except on the
+     * online server's host, where its replies leave: the filter then tells
+     * the directions apart and leaves our output out. A mirror port
+     * delivers both directions inbound. */
+    (void)pcap_setdirection(c->p, o->dir == CP_DIR_HOST ? PCAP_D_INOUT : PCAP_D_IN);
     c->linktype = pcap_datalink(c->p);
     if (apply_filter(c, rules, nrules, err) != 0 || pcap_setnonblock(c->p, 1, eb) != 0) {
         if (eb[0])

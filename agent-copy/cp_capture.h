@@ -16,7 +16,9 @@ typedef struct cp_capture cp_capture_t;
 typedef enum {
     CP_DIR_CLIENT = 0,   /* client->server: what is replayed */
     CP_DIR_BOTH,         /* a mirror or a file: both, told apart by the engine */
-    CP_DIR_SERVER,       /* server->client only: the causal order's reverse handle */
+    CP_DIR_SERVER,       /* server->client only (a filter part, see CP_DIR_HOST) */
+    CP_DIR_HOST,         /* the online server itself: client->server arriving,
+                          * whole; server->client leaving, headers only */
 } cp_dir_t;
 
 /* Called per frame; `frame` is borrowed (kernel ring) for the call only. */
@@ -31,7 +33,7 @@ typedef struct {
     unsigned    buffer_mb;
     unsigned    snaplen;      /* 0 = 65535 */
     unsigned    latency_ms;   /* 0 = immediate mode (a wake-up per packet) */
-    cp_dir_t    dir;          /* CP_DIR_SERVER opens the reverse handle */
+    cp_dir_t    dir;          /* CLIENT, BOTH (mirror) or HOST (causal order) */
 } cp_live_opts_t;
 
 /* Build "tcp and ((dst port P and dst host H) or ...)" from the rules

@@ -3,7 +3,7 @@
 
 #define C(f) RF_COUNTER(cp_stats_t, f)
 const rf_counter_def_t cp_stats_defs[] = {
-    C(cap_pkts), C(cap_bytes), C(kernel_drops), C(reverse_kernel_drops),
+    C(cap_pkts), C(cap_bytes), C(kernel_drops),
     C(bad_pkts), C(no_rule), C(shard_out), C(sampled_out), C(midstream_pkts), C(shed_pkts),
     C(pure_acks), C(client_dups), C(accepted_pkts), C(server_pkts),
     C(replayed_pkts), C(replayed_bytes), C(send_errors), C(retransmits), C(syn_retransmits),

@@ -12,7 +12,7 @@
 
 typedef struct {
     /* capture */
-    uint64_t cap_pkts, cap_bytes, kernel_drops, reverse_kernel_drops;
+    uint64_t cap_pkts, cap_bytes, kernel_drops;
     /* where every captured packet went */
     uint64_t bad_pkts, no_rule, shard_out, sampled_out, midstream_pkts, shed_pkts, pure_acks,
         client_dups, accepted_pkts, server_pkts;

@@ -404,7 +404,7 @@ tb_postgres() {
   tb_bg "$h" "$d/postgres.log" setpriv --reuid postgres --regid postgres --init-groups -- \
     "$TB_PG_BIN/postgres" -D "$d/pg/data" -c listen_addresses="$ip" -c port=5432 \
     -c unix_socket_directories="$d/pg" -c ssl=off -c fsync=off -c max_connections=200 \
-    -c shared_buffers=32MB
+    -c shared_buffers=32MB ${TB_PG_ARGS:-}
   wait_for "tb_listening $h 5432" 20 || { tail -n 20 "$d/postgres.log" >&2; tb_die "postgres on $h did not start"; }
 }
 

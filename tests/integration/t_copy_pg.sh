@@ -74,7 +74,7 @@ held=$(tb_stat "$st" causal_held)
 tmo=$(tb_stat "$st" causal_timeouts)
 rev=$(tb_stat "$st" causal_by_reverse)
 fb=$(tb_stat "$st" causal_by_fallback)
-tb_log "causal: held $held, released $(tb_stat "$st" causal_released), timeouts $tmo, by reverse $rev, by fallback $fb, server_pkts $(tb_stat "$st" server_pkts)"
+tb_log "causal: held $held, released $(tb_stat "$st" causal_released), timeouts $tmo, by reverse $rev, by fallback $fb, server_pkts $(tb_stat "$st" server_pkts); kernel_drops $(tb_stat "$st" kernel_drops), sess_aborted $(tb_stat "$st" sess_aborted), sess_timedout $(tb_stat "$st" sess_timedout), sess_reset $(tb_stat "$st" sess_reset), shed_pkts $(tb_stat "$st" shed_pkts)"
 tb_stop_agents
 tb_assert "segments were held for the target's answer (causal_held $held > 0)" test "$held" -gt 0
 tb_assert "no causal hold timed out ($tmo)" test "$tmo" -eq 0
