@@ -55,8 +55,18 @@ ctl_apply_run(const ctl_opts_t *o, int argc, char **argv)
         return r;
     const Rfpb__ApplyReply *a = reply->apply_reply;
     if (!a->ok) {
-        fprintf(stderr, "replayctl apply: %s: %s\n",
-                a->code == RF_EPLAN ? "plan rejected" : "apply failed", a->error);
+        /* replayd sends every error, one "path: reason" per line */
+        const char *msg = a->error ? a->error : "";
+        unsigned lines = 1;
+        for (const char *c = msg; *c; c++)
+            lines += *c == '\n';
+        if (lines == 1)
+            fprintf(stderr, "replayctl apply: %s: %s\n",
+                    a->code == RF_EPLAN ? "plan rejected" : "apply failed", msg);
+        else
+            fprintf(stderr, "replayctl apply: %s (%u errors):\n%s\n",
+                    a->code == RF_EPLAN ? "plan rejected" : "apply failed",
+                    lines - (strstr(msg, "\n... and ") != NULL), msg);
         fprintf(stderr, "the plan in force (generation %llu) is unchanged\n",
                 (unsigned long long)a->generation);
         r = a->code == RF_EPLAN ? CTL_EREJECTED : CTL_EFAIL;
