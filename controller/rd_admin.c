@@ -2,6 +2,7 @@
 #include "rd_admin.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +80,18 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
     rd_table_init(&tab);
     size_t nk = 0;
     rd_known_t *known = NULL;
-    int r = rd_plan_parse(&plan, json, len, &res->err);
+    int r = rd_plan_parse_all(&plan, json, len, &res->err);
+    rf_errbuf_t e1;
     if (r == 0) {
         known = known_list(c, &nk);
-        r = known ? rd_assign_compute(&tab, plan, &c->table, known, nk, &res->err)
-                  : rf_err_set(&res->err, -ENOMEM, "out of memory");
+        r = known ? rd_assign_compute(&tab, plan, &c->table, known, nk, &e1)
+                  : rf_err_set(&e1, -ENOMEM, "out of memory");
         free(known);
+        if (r != 0)
+            rd_plan_errs_add(&res->err, "%s", e1.msg);
     }
     if (r == 0 && (r = rd_assign_diff(&res->diff, c->plan, &c->table, plan, &tab)) != 0)
-        rf_err_set(&res->err, r, "out of memory");
+        rd_plan_errs_add(&res->err, "out of memory");
     if (r == 0 && dry_run) {
         c->ctr.dry_runs++;
         rd_plan_free(plan);
@@ -99,8 +103,8 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
         r = rd_state_save(c->state_dir, c->generation + 1, plan, &tab);
         if (r != 0) {
             c->ctr.state_write_errors++;
-            rf_err_set(&res->err, r, "state write to %s failed: %s", c->state_dir,
-                       rf_strerror(r));
+            rd_plan_errs_add(&res->err, "state write to %s failed: %s", c->state_dir,
+                             rf_strerror(r));
         }
     }
     if (r != 0) {
@@ -316,35 +320,48 @@ cmp_agent(const void *x, const void *y)
 
 #define SELF_COUNTERS RD_SELF_COUNTERS
 
+/* replayd's own counters: wire name (status), field, Prometheus name after
+ * "replayfleet_controller_", help. One row per counter. */
+#define C(nm, f, prom, help) { nm, offsetof(rd_counters_t, f), RF_KIND_COUNTER, prom, help }
+const rf_counter_def_t rd_self_defs[] = {
+    C("auth_failures", auth_failures, "auth_failures_total", "Hellos refused: MAC, role, version or id."),
+    C("bad_state", bad_state, "bad_state_messages_total", "Messages not valid in the connection state (connection closed)."),
+    C("bad_frames", bad_frames, "bad_frames_total", "Undecodable frames (connection closed)."),
+    C("oversize_frames", oversize, "oversize_frames_total", "Frames over the channel maximum (connection closed)."),
+    C("slow_peers", slow_peers, "slow_peers_total", "Peers closed because their write queue passed its cap."),
+    C("hello_timeouts", hello_timeouts, "hello_timeouts_total", "Connections closed without a Hello within the deadline."),
+    C("heartbeat_timeouts", heartbeat_timeouts, "heartbeat_timeouts_total", "Agents marked down after staying silent past --heartbeat-timeout."),
+    C("replaced_conns", replaced, "replaced_connections_total", "Agent connections closed because the same id connected again."),
+    C("conns_accepted", conns_accepted, "connections_accepted_total", "TCP connections accepted."),
+    C("conns_refused", conns_refused, "connections_refused_total", "TCP connections refused over the connection cap."),
+    C("applies", applies, "plan_applies_total", "Plans applied (generation bumped)."),
+    C("applies_rejected", applies_rejected, "plan_rejections_total", "Plans rejected (invalid, or the state write failed)."),
+    C("dry_runs", dry_runs, "plan_dry_runs_total", "Dry-run applies served."),
+    C("reapplies", reapplies, "plan_reapplies_total", "Automatic re-applies of a \"*\" plan to take in new agents."),
+    C("state_write_errors", state_write_errors, "state_write_errors_total", "Failed writes of state.json."),
+    C("acks_failed", acks_failed, "assignment_nacks_total", "Assignments an agent acknowledged with ok=false."),
+    C("stats_msgs", stats_msgs, "stats_messages_total", "Stats messages received from agents."),
+    C("doctor_runs", doctor_runs, "doctor_runs_total", "replayctl doctor requests served."),
+    C("canary_results", canary_results, "canary_results_total", "Canary results taken from agents."),
+    C("canary_ignored", canary_ignored, "canary_results_ignored_total", "Canary results late, duplicate or for another run."),
+    C("metrics_renders", metrics_renders, "metrics_renders_total", "Prometheus pages rendered."),
+    C("metrics_scrapes", metrics_scrapes, "metrics_scrapes_total", "GET /metrics requests served."),
+};
+#undef C
+const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);
+
 size_t
 rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
 {
     size_t n = 0;
-#define C(nm, v) (names[n] = (nm), vals[n++] = (v))
-    C("auth_failures", c->ctr.auth_failures);
-    C("bad_state", c->ctr.bad_state);
-    C("bad_frames", c->ctr.bad_frames);
-    C("oversize_frames", c->ctr.oversize);
-    C("slow_peers", c->ctr.slow_peers);
-    C("hello_timeouts", c->ctr.hello_timeouts);
-    C("heartbeat_timeouts", c->ctr.heartbeat_timeouts);
-    C("replaced_conns", c->ctr.replaced);
-    C("conns_accepted", c->ctr.conns_accepted);
-    C("conns_refused", c->ctr.conns_refused);
-    C("applies", c->ctr.applies);
-    C("applies_rejected", c->ctr.applies_rejected);
-    C("dry_runs", c->ctr.dry_runs);
-    C("reapplies", c->ctr.reapplies);
-    C("state_write_errors", c->ctr.state_write_errors);
-    C("acks_failed", c->ctr.acks_failed);
-    C("doctor_runs", c->ctr.doctor_runs);
-    C("canary_results", c->ctr.canary_results);
-    C("canary_ignored", c->ctr.canary_ignored);
-    C("metrics_renders", c->ctr.metrics_renders);
-    C("metrics_scrapes", c->ctr.metrics_scrapes);
-    C("agents_up", rd_registry_count_up(&c->reg));
-    C("agents_known", c->reg.n);
-#undef C
+    for (size_t i = 0; i < rd_self_ndefs && n < RD_SELF_COUNTERS - 2; i++, n++) {
+        names[n] = rd_self_defs[i].name;
+        vals[n] = rf_counter_get(&c->ctr, &rd_self_defs[i]);
+    }
+    names[n] = "agents_up";
+    vals[n++] = rd_registry_count_up(&c->reg);
+    names[n] = "agents_known";
+    vals[n++] = c->reg.n;
     return n;
 }
 

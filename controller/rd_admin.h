@@ -17,6 +17,7 @@
 #include "rd_assign.h"
 #include "rd_plan.h"
 #include "rd_stats.h"
+#include "rf_counters.h"
 #include "replay.pb-c.h"
 
 /* replayd's own counters, shown as the pseudo-agent "replayd". */
@@ -63,7 +64,7 @@ typedef struct {
     int         code;       /* 0, RF_EPLAN (rejected), or -errno (state write) */
     uint64_t    generation; /* in force after the call */
     char       *diff;       /* owned; NULL on rejection */
-    rf_errbuf_t err;
+    rd_plan_errs_t err;     /* every reason, one "path: reason" per line */
 } rd_apply_result_t;
 
 /* Validate + compute + diff; unless dry_run, persist then commit (bump
@@ -91,8 +92,13 @@ void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a
 int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
                    rf_errbuf_t *err);
 
-/* replayd's own counters (the pseudo-agent "replayd"): names are static
- * strings; at most RD_SELF_COUNTERS. Returns how many. */
+/* replayd's own counters, described like the agents' (rf_counters.h). */
+extern const rf_counter_def_t rd_self_defs[];
+extern const size_t           rd_self_ndefs;
+
+/* replayd's own counters (the pseudo-agent "replayd"): the table above plus
+ * the gauges agents_up and agents_known; names are static strings; at most
+ * RD_SELF_COUNTERS. Returns how many. */
 #define RD_SELF_COUNTERS 32
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
