@@ -102,10 +102,22 @@ extern const size_t           rd_self_ndefs;
 #define RD_SELF_COUNTERS 32
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
+/* Loss counters of each role (RD_ROLE_NONE: replayd's own): what a
+ * non-zero value means and the hop it points at. */
+typedef struct {
+    int         role;
+    const char *counter;   /* wire name */
+    const char *meaning;
+    const char *hop;
+} rd_loss_def_t;
+extern const rd_loss_def_t rd_loss_defs[];
+extern const size_t        rd_loss_ndefs;
+const rd_loss_def_t *rd_loss_find(int role, const char *name);
+
 /* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM.
- * summary: agent rows carry only the counters the status table shows
- * (cap_pkts replayed_pkts resp_forwarded sess_active send_errors
- * kernel_drops auth_failures); totals are complete. */
+ * summary: agent rows carry only the counters `replayctl status` shows
+ * (its header and rows, and every loss counter); totals are complete but
+ * never include gauges (declared kinds: sess_active, generation, ...). */
 Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary);
 void               rd_admin_status_free(Rfpb__StatusReply *r);
 
