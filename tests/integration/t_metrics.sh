@@ -189,6 +189,51 @@ tb_log "page: $plain bytes plain, $packed gzipped"
 code=$(scrape -o /dev/null -w '%{http_code}' "http://$CIP:9464/other" || true)
 tb_assert "404 for another path (got $code)" test "$code" = 404
 
+# replayctl for automation and for humans (issue 16): a plan with three
+# errors lists all three, path first, and changes nothing; --json says
+# whether the generation moved; agents/routes --json parse; status names
+# no problem on this healthy bed.
+cat >"$D/bad.json" <<EOF
+{"bogus":1,"transfers":["80-$TIP:80"],"client_pool":"10.250.0.0/33",
+ "copy_agents":["cap-1"],"intercepts":["assist-1"],"copies":0}
+EOF
+gen0=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+rc=0; ctl apply "$D/bad.json" >"$D/bad.out" 2>&1 || rc=$?
+cat "$D/bad.out" >&2
+tb_assert "bad plan: exit 3 (rc=$rc)" test "$rc" -eq 3
+tb_assert "bad plan: all three errors listed, path first" python3 -c "
+import sys
+l = open('$D/bad.out').read().splitlines()
+want = ('replayctl apply: plan rejected (3 errors):', 'bogus: unknown key',
+        'client_pool: \"10.250.0.0/33\": ', 'copies: 0 is out of range')
+sys.exit(0 if len(l) >= 4 and all(l[i].startswith(w) for i, w in enumerate(want)) else 1)"
+rc=0; ctl apply --json "$D/bad.json" >"$D/bad.json.out" 2>/dev/null || rc=$?
+tb_assert "bad plan --json: exit 3, 3 errors, generation did not move" python3 -c "
+import json, sys
+j = json.load(open('$D/bad.json.out'))
+sys.exit(0 if $rc == 3 and not j['ok'] and len(j['errors']) == 3 and not j['generation_moved']
+         and j['generation'] == $gen0 else 1)"
+ctl apply --json --dry-run "$D/plan.json" >"$D/dry.json.out"
+tb_assert "dry run --json: ok, generation did not move" python3 -c "
+import json, sys
+j = json.load(open('$D/dry.json.out'))
+sys.exit(0 if j['ok'] and j['dry_run'] and not j['generation_moved'] and j['generation'] == $gen0 else 1)"
+ctl agents --json >"$D/agents.json"
+tb_assert "agents --json lists both agents" python3 -c "
+import json, sys
+a = json.load(open('$D/agents.json'))['agents']
+sys.exit(0 if sorted(x['id'] for x in a) == ['assist-1', 'cap-1'] else 1)"
+ctl routes --json >"$D/routes.json"
+tb_assert "routes --json: one block via the assistant" python3 -c "
+import json, sys
+r = json.load(open('$D/routes.json'))['routes']
+sys.exit(0 if len(r) == 1 and r[0]['via'] == '$AIP' else 1)"
+ctl status >"$D/status.txt"
+cat "$D/status.txt" >&2
+tb_assert "status: header with fidelity and agents 2/2 up" \
+  bash -c "grep -q '^fidelity ' '$D/status.txt' && grep -q 'agents 2/2 up' '$D/status.txt'"
+tb_assert "status: no raw totals, no summed gauges" bash -c "! grep -qE 'TOTALS|icpt_up|ctl_up' '$D/status.txt'"
+
 # Down is visible: stop the copy agent, its agent_up goes 0 within the
 # heartbeat timeout (the connection close is immediate).
 tb_stop "$COPY_PID" 10 || true
