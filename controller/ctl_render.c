@@ -275,7 +275,8 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
     fprintf(fp, "sessions   %s sess/s opened, %s sess/s captured x %llu %s\n",
             commas(b1, sizeof(b1), f.r_opened), commas(b2, sizeof(b2), f.r_captured_sessions),
             (unsigned long long)f.copies, f.copies == 1 ? "copy" : "copies");
-    fprintf(fp, "requests   %s pkt/s replayed (%s Mbit/s), %s pkt/s captured into sessions x %llu\n",
+    fprintf(fp, "packets    %s pkt/s replayed (%s Mbit/s, with the replay's own ACKs), %s pkt/s "
+                "captured into sessions x %llu\n",
             commas(b1, sizeof(b1), f.r_replayed), mbit(b2, sizeof(b2), f.r_replayed_bytes),
             commas(b3, sizeof(b3), f.r_accepted), (unsigned long long)f.copies);
     fprintf(fp, "responses  %s pkt/s back from the target (intercepts forwarded %s pkt/s)\n",

@@ -123,7 +123,8 @@ human_view(void **state)
     /* 990 completed, 10 timed out (cap-2 reported nothing finished) */
     assert_non_null(strstr(t, "fidelity   99.00% of 1,000 finished replay sessions completed cleanly (10 lost)\n"));
     assert_non_null(strstr(t, "sessions   100 sess/s opened, 50 sess/s captured x 2 copies\n"));
-    assert_non_null(strstr(t, "requests   1,000 pkt/s replayed (1.0 Mbit/s), 500 pkt/s captured into sessions x 2\n"));
+    assert_non_null(strstr(t, "packets    1,000 pkt/s replayed (1.0 Mbit/s, with the replay's own ACKs), 500 pkt/s "
+                                 "captured into sessions x 2\n"));
     assert_non_null(strstr(t, "responses  900 pkt/s back from the target (intercepts forwarded 990 pkt/s)\n"));
     assert_non_null(strstr(t, "requested  copies 2, rate unlimited   achieved: copies 2.00x, rate 1,000 pkt/s\n"));
     /* rows: per agent, the gauge (SESS) per agent only */
