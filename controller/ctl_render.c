@@ -197,26 +197,32 @@ ctl_fleet_compute(ctl_fleet_t *f, const Rfpb__StatusReply *r)
         if (a->role == RFPB__ROLE__ROLE_COPY) {
             f->copy_n++;
             f->copy_up += a->up != 0;
-            f->sess_completed += CV(a, "sess_completed");
-            f->sess_lost += CV(a, "sess_reset") + CV(a, "sess_timedout") + CV(a, "sess_aborted") +
-                            CV(a, "sess_shed");
-            f->orig_sessions += CV(a, "orig_sessions");
-            f->sess_opened += CV(a, "sess_opened");
-            f->r_captured_sessions += RV(a, "orig_sessions");
-            f->r_opened += RV(a, "sess_opened");
-            f->r_captured += RV(a, "cap_pkts");
-            f->r_accepted += RV(a, "accepted_pkts");
-            f->r_replayed += RV(a, "replayed_pkts");
-            f->r_replayed_bytes += RV(a, "replayed_bytes");
-            f->r_resp_received += RV(a, "resp_received");
+            f->r_captured += RV(a, "cap_pkts");   /* both roles send cap_pkts: from the rows */
         } else if (a->role == RFPB__ROLE__ROLE_INTERCEPT) {
             f->icpt_n++;
             f->icpt_up += a->up != 0;
-            f->r_resp_forwarded += RV(a, "resp_forwarded");
         }
         if (a->role != RFPB__ROLE__ROLE_UNKNOWN && a->up && a->acked_generation != r->generation)
             f->not_acked++;
     }
+    /* Every name below is sent by one role only (copy, or intercept for
+     * resp_forwarded), so its fleet total is that role's; totals hold
+     * counters only (never a level), rates come from live agents. */
+#define T(nm)  ctl_counter(r->totals, r->n_totals, nm)
+#define TR(nm) ctl_counter(r->total_rates, r->n_total_rates, nm)
+    f->sess_completed = T("sess_completed");
+    f->sess_lost = T("sess_reset") + T("sess_timedout") + T("sess_aborted") + T("sess_shed");
+    f->orig_sessions = T("orig_sessions");
+    f->sess_opened = T("sess_opened");
+    f->r_captured_sessions = TR("orig_sessions");
+    f->r_opened = TR("sess_opened");
+    f->r_accepted = TR("accepted_pkts");
+    f->r_replayed = TR("replayed_pkts");
+    f->r_replayed_bytes = TR("replayed_bytes");
+    f->r_resp_received = TR("resp_received");
+    f->r_resp_forwarded = TR("resp_forwarded");
+#undef T
+#undef TR
 }
 
 static int
@@ -319,8 +325,8 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
                 int gauge = d && d->kind == RF_KIND_GAUGE;
                 fprintf(fp, "%16s   %-28s %20llu", "", a->counters[k]->name,
                         (unsigned long long)a->counters[k]->value);
-                if (!gauge && k < a->n_rates)
-                    fprintf(fp, " %10llu/s", (unsigned long long)a->rates[k]->value);
+                if (!gauge)
+                    fprintf(fp, " %10llu/s", (unsigned long long)RV(a, a->counters[k]->name));
                 fprintf(fp, "%s\n", gauge ? "  (now)" : "");
             }
     }

@@ -11,9 +11,11 @@
 
 const char *ctl_role_name(Rfpb__Role role);   /* copy, intercept, controller */
 
-/* Fleet figures for the status header, computed per role from the agent
- * rows (never from totals, which mix roles): cumulative counts for the
- * fidelity, per-second rates for throughput. */
+/* Fleet figures for the status header: agents per role from the rows;
+ * counts and rates from the totals, using only names one role sends
+ * (sess_*, replayed_*, accepted_pkts, resp_received: copy; resp_forwarded:
+ * intercept), so no sum mixes roles or adds up a level. Cumulative counts
+ * for the fidelity, per-second rates for throughput. */
 typedef struct {
     size_t   copy_up, copy_n, icpt_up, icpt_n, not_acked;
     uint64_t copies;                         /* requested */

@@ -406,19 +406,26 @@ rd_loss_find(int role, const char *name)
     return NULL;
 }
 
-/* The per-agent counters `replayctl status` shows (header, rows, problems). */
+/* The per-agent counters `replayctl status` shows in its rows and problems
+ * (its header comes from the totals): the row's columns, and the loss
+ * counters that are not zero (an absent counter reads as 0, so a healthy
+ * fleet sends no loss counter at all). Rates only for the columns that
+ * show one. At 1,000 agents this keeps the summary a fraction of the full
+ * reply (docs/BENCH.md, bench_controller). */
 static int
-summary_counter(int role, const char *name)
+summary_counter(int role, const char *name, uint64_t value, int *with_rate)
 {
-    static const char *const keep[] = {
-        "cap_pkts",      "cap_bytes",      "accepted_pkts", "replayed_pkts", "replayed_bytes",
-        "orig_sessions", "sess_opened",    "sess_completed", "sess_active", "sess_rate_limited",
-        "resp_received", "resp_forwarded", "copy_conns",    "icpt_up",
-    };
-    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-        if (strcmp(name, keep[i]) == 0)
+    static const char *const rated[] = { "cap_pkts", "replayed_pkts", "replayed_bytes",
+                                         "resp_forwarded" };
+    static const char *const plain[] = { "sess_completed", "sess_active", "copy_conns" };
+    *with_rate = 0;
+    for (size_t i = 0; i < sizeof(rated) / sizeof(rated[0]); i++)
+        if (strcmp(name, rated[i]) == 0)
+            return *with_rate = 1;
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        if (strcmp(name, plain[i]) == 0)
             return 1;
-    return rd_loss_find(role, name) != NULL;
+    return value != 0 && rd_loss_find(role, name) != NULL;
 }
 
 /* Levels are never added up across agents: a total of "sessions open now"
@@ -514,26 +521,29 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
                 s->paired_with = (char *)e->pair;
             }
         }
-        const char *names[RD_AGENT_COUNTERS_MAX];
+        const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
         uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
-        unsigned nk = 0;
+        unsigned nk = 0, nr = 0;
         for (unsigned k = 0; k < a->stats.n; k++) {
             const char *nm = c->names.name[a->stats.id[k]];
-            /* Summary: only the counters of the status table's columns. At
+            /* Summary: only what the status rows and problems show. At
              * 1,000 agents the full rows are ~95% of the reply and of the
              * client's decode time; totals below still cover everything. */
-            if (summary && !summary_counter(a->role, nm))
+            int with_rate = 1;
+            if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
                 continue;
             names[nk] = nm;
-            vals[nk] = a->stats.value[k];
+            vals[nk++] = a->stats.value[k];
+            if (!with_rate)
+                continue;
+            rnames[nr] = nm;
             /* A down agent's rate is 0: it is not replaying anything now. */
-            rates[nk] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
-            nk++;
+            rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
         }
         s->counters = counters(h, nk, names, vals);
         s->n_counters = nk;
-        s->rates = counters(h, nk, names, rates);
-        s->n_rates = nk;
+        s->rates = counters(h, nr, rnames, rates);
+        s->n_rates = nr;
         /* Totals count what down agents did too (so totals == the sum of
          * the rows), but only live agents contribute rates. */
         if (a->up) {
