@@ -26,7 +26,7 @@ enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
     OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE,
-    OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
+    OPT_CAUSAL, OPT_NO_REVERSE, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
 };
 
 static const struct option longopts[] = {
@@ -70,6 +70,8 @@ static const struct option longopts[] = {
     { "capture-latency-ms", required_argument, NULL, OPT_CAPLAT },
     { "max-copies", required_argument, NULL, OPT_MAXCOPIES },
     { "nice", required_argument, NULL, OPT_NICE },
+    { "causal-timeout-ms", required_argument, NULL, OPT_CAUSAL },
+    { "no-reverse-capture", no_argument, NULL, OPT_NO_REVERSE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -108,6 +110,10 @@ cp_opts_usage(FILE *fp)
           "      --user NAME                          run as NAME once sockets are open\n"
           "      --doctor                             probe every rule once, print where it breaks, exit\n"
           "      --capture-latency-ms N               batch capture wake-ups (4; 0 = per packet)\n"
+          "      --causal-timeout-ms N                longest wait for the target's answer where the\n"
+          "                                           client waited (2000; 0 = causal order off)\n"
+          "      --no-reverse-capture                 do not capture the online server's replies\n"
+          "                                           (causal order then uses tcpcopy's rule)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
@@ -118,7 +124,7 @@ cp_opts_usage(FILE *fp)
           "  -p, --intercept-port P                   port of -s entries without one (36524)\n"
           "  -l, --log-file F                         log to F; --log-level L, --duration S\n"
           "  -B N (--pcap-buffer-mb), -k S (idle timeout, the larger of -t and -k),\n"
-          "  -O (only sessions seen from their SYN: the default), -C N, -L, -S N and -v\n"
+          "  -O (only sessions seen from their SYN: the default), -C N, -L, -S 65535 and -v\n"
           "  are accepted as tcpcopy means them; see docs/CLI.md for the others.\n",
           fp);
 }
@@ -309,6 +315,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->eng.copies = 1;
     cfg->eng.sample_percent = 100;
     cfg->eng.session_timeout_ms = 120000;
+    cfg->eng.causal_timeout_ms = 2000;
     cfg->eng.mtu = 1500;
     cfg->eng.mss = 1460;
     cfg->eng.memory_bytes = 256u << 20;
@@ -398,9 +405,10 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             break;
         case 'B': UINT_FLAG("-B", cfg->pcap_buffer_mb, 1, 2048); break;
         case 'S':
-            /* tcpcopy's snaplen: replay-copy captures whole packets up to
-             * MTU + 256 (it replays payloads); a shorter snaplen would cut
-             * them, a longer one changes nothing. */
+            /* tcpcopy's snaplen: replay-copy captures whole packets (it
+             * replays payloads; GRO/GSO segments exceed the MTU), so a
+             * shorter snaplen would cut them and a longer one changes
+             * nothing: checked below, never applied. */
             UINT_FLAG("-S", ul, 1, 262144);
             cfg->snaplen = (unsigned)ul;
             break;
@@ -521,6 +529,8 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         }
         case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, 1023); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
+        case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
+        case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
         case OPT_USER:
             if (copy_str(cfg->user, sizeof(cfg->user), "--user", optarg, err) != 0)
                 return RF_EPARSE;
@@ -544,11 +554,14 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
      * timeout here: the larger wins, so neither cuts sessions short. */
     if (keepalive_s && (!timeout_given || keepalive_s * 1000u > cfg->eng.session_timeout_ms))
         cfg->eng.session_timeout_ms = (uint32_t)keepalive_s * 1000u;
-    if (cfg->snaplen && cfg->snaplen < cfg->eng.mtu + 256u)
+    /* the capture's own snaplen (cp_loop.c): 64 KiB, or MTU + 256 in
+     * immediate mode (--capture-latency-ms 0) */
+    unsigned need = cfg->capture_latency_ms ? 65535u : cfg->eng.mtu + 256u;
+    if (cfg->snaplen && cfg->snaplen < need)
         return rf_err_set(err, RF_EPARSE,
-                          "-S %u: replay-copy captures whole packets (up to MTU + 256 = %u bytes) "
-                          "because it replays their payloads; drop -S, or lower -M for a smaller "
-                          "capture", cfg->snaplen, cfg->eng.mtu + 256u);
+                          "-S %u: replay-copy captures whole packets (%u bytes: it replays their "
+                          "payloads, and GRO/GSO segments exceed the MTU); drop -S",
+                          cfg->snaplen, need);
     return 0;
 }
 

@@ -379,6 +379,8 @@ const rd_loss_def_t rd_loss_defs[] = {
     { RD_ROLE_COPY, "sess_reset", "sessions the target reset with data unacknowledged", "target: nothing listening, or the application refused" },
     { RD_ROLE_COPY, "sess_timedout", "sessions idle past the timeout", "target -> intercept -> copy: responses did not come back" },
     { RD_ROLE_COPY, "sess_aborted", "sessions aborted (queue full or no answer)", "target -> intercept -> copy: responses did not come back in time" },
+    { RD_ROLE_COPY, "causal_timeouts", "client segments sent before the target had answered what the client waited for", "target: slower than --causal-timeout-ms to answer (or the answer was lost on the way back)" },
+    { RD_ROLE_COPY, "reverse_kernel_drops", "online server replies the reverse capture lost (causal wait points fall back)", "capture on the online host: raise --pcap-buffer-mb" },
     { RD_ROLE_COPY, "resp_unmatched", "responses that matched no replay session", "intercept -> copy: late responses, or a route sending another range's responses here" },
     { RD_ROLE_COPY, "resp_bad", "response headers that do not parse", "intercept -> copy channel" },
     { RD_ROLE_COPY, "decap_truncated", "mirrored packets cut short inside an encapsulation", "mirror transport (SPAN/ERSPAN snap length, MTU)" },

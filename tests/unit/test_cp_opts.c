@@ -120,8 +120,9 @@ tcpcopy_documented_lines(void **state)
         { "-x 80-10.0.2.10:80 -s 10.0.3.1 -T 3", "run replay-copy --offline again" },
         { "-x 80-10.0.2.10:80 -s 10.0.3.1 -I 100", "--speed X paces the whole file" },
         { "-x 80-10.0.2.10:80 -s 10.0.3.1 -S 96", "-S 96: replay-copy captures whole packets" },
+        { "-x 80-10.0.2.10:80 -s 10.0.3.1 -S 1500", "-S 1500: replay-copy captures whole packets (65535" },
         { "-x 80-10.0.2.10:80 -s 10.0.3.1 -d -P /run/tcpcopy.pid -l /var/log/tcpcopy.log "
-          "-p 36525 -k 300 -B 32 -S 1800 -C 4 -O -L -t 60 -m 512 -M 1500 -D 1460 -r 50 -f 2",
+          "-p 36525 -k 300 -B 32 -S 65535 -C 4 -O -L -t 60 -m 512 -M 1500 -D 1460 -r 50 -f 2",
           NULL },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
