@@ -1,6 +1,10 @@
-/* cp_main.c -- replay-copy: options -> configuration -> loop. Wiring only. */
+/* cp_main.c -- replay-copy: options -> configuration -> loop. Wiring only
+ * (plus tcpcopy's -d/-P: daemonise, pid file). */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,9 +50,32 @@ main(int argc, char **argv)
                 return 2;
             }
         }
+        /* read-only checks of what the flags name: interfaces, file,
+         * routes to intercepts/targets/controller, writable directories */
+        char problems[4096];
+        if (cp_opts_check_env(&cfg, problems, sizeof(problems)) != 0) {
+            fprintf(stderr, "replay-copy: configuration NOT OK:\n%s\n", problems);
+            return 2;
+        }
         cp_opts_print(stdout, &cfg);
         puts("configuration OK");
         return 0;
+    }
+    if (cfg.daemonize && daemon(1, 0) != 0) {   /* keep the cwd: relative paths stay valid */
+        fprintf(stderr, "replay-copy: -d: %s\n", strerror(errno));
+        return 1;
+    }
+    if (cfg.pid_file[0]) {
+        int fd = open(cfg.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        char line[32];
+        int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+        if (fd < 0 || write(fd, line, (size_t)n) != n) {
+            fprintf(stderr, "replay-copy: -P %s: %s\n", cfg.pid_file, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return 2;
+        }
+        close(fd);
     }
     /* A peer that closes under a write must not kill the agent (#fleet
      * test: SIGSTOP past the heartbeat timeout, then SIGCONT); libuv then
@@ -64,5 +91,8 @@ main(int argc, char **argv)
         rf_log_error("libsodium initialisation failed");
         return 1;
     }
-    return cp_agent_run(&cfg);
+    r = cp_agent_run(&cfg);
+    if (cfg.pid_file[0])
+        unlink(cfg.pid_file);
+    return r;
 }

@@ -1,5 +1,8 @@
 /* cp_opts.c -- flag parsing. Every error names the flag and the value, so
- * a tcpcopy user switching over sees exactly what to fix. */
+ * a tcpcopy user switching over sees exactly what to fix. tcpcopy 1.0's
+ * flags (its `tcpcopy -h`) are accepted where replay-copy can honour them,
+ * and refused with the replayfleet spelling where it cannot (docs/CLI.md,
+ * "tcpcopy -> replay-copy"): nothing is silently given another meaning. */
 #include <stdio.h>
 
 #include "cp_opts.h"
@@ -10,11 +13,20 @@
 
 #include "rf_conn.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
     OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE,
-    OPT_CAUSAL, OPT_NO_REVERSE,
+    OPT_CAUSAL, OPT_NO_REVERSE, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
 };
 
 static const struct option longopts[] = {
@@ -26,7 +38,10 @@ static const struct option longopts[] = {
     { "sample-percent", required_argument, NULL, 'r' },
     { "interface", required_argument, NULL, 'i' },
     { "filter", required_argument, NULL, 'F' },
-    { "offline", required_argument, NULL, 'o' },
+    { "offline", required_argument, NULL, OPT_OFFLINE },
+    { "pid-file", required_argument, NULL, OPT_PIDFILE },
+    { "daemon", no_argument, NULL, OPT_DAEMON },
+    { "intercept-port", required_argument, NULL, OPT_ICPT_PORT },
     { "session-timeout", required_argument, NULL, 't' },
     { "memory-mb", required_argument, NULL, 'm' },
     { "mtu", required_argument, NULL, 'M' },
@@ -69,14 +84,17 @@ cp_opts_usage(FILE *fp)
           "       replay-copy --controller HOST:PORT --id ID [options]\n"
           "  -x, --transfer [IP:]PORT-TIP:TPORT[,...]  what to replay where (tcpcopy syntax)\n"
           "  -s, --intercept HOST[:PORT][,...]        replay-intercept endpoints (port 36524)\n"
-          "  -c, --client-range CIDR                  replayed client addresses (or A.B.C.x)\n"
+          "  -c, --client-range CIDR|LIST             replayed client addresses: a CIDR, or\n"
+          "                                           tcpcopy's A.B.C.x / A.B.C.* / address\n"
+          "                                           lists that make up one CIDR block\n"
           "  -n, --copies N                           copies of each session, 1..1023\n"
           "  -f, --port-offset F                      source port offset, 0..1023\n"
           "  -r, --sample-percent P                   replay P% of sessions, 1..100\n"
           "  -i, --interface IF[,IF]                  capture interfaces (default any)\n"
           "  -F, --filter EXPR                        extra pcap filter, ANDed\n"
-          "  -o, --offline FILE.pcap                  replay a capture file\n"
-          "      --speed X                            offline pace factor (0 = max)\n"
+          "      --offline FILE.pcap                  replay a capture file (tcpcopy's -o is\n"
+          "                                           an output device: refused)\n"
+          "  -a, --speed X                            offline pace factor (0 = max)\n"
           "  -t, --session-timeout S                  idle session timeout (120)\n"
           "  -m, --memory-mb MB                       session memory budget (256)\n"
           "  -M, --mtu N / -D, --mss N                path MTU (1500) / synthetic SYN MSS (1460)\n"
@@ -99,8 +117,15 @@ cp_opts_usage(FILE *fp)
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
-          "      --config FILE, --check-config        config file; validate and exit\n"
-          "      --log-level L, --log-file F, --duration S\n",
+          "      --config FILE, --check-config        config file; check (interface, file,\n"
+          "                                           intercepts, key) without side effects\n"
+          "  -d, --daemon                             run in the background (as tcpcopy -d)\n"
+          "  -P, --pid-file F                         write the process id to F\n"
+          "  -p, --intercept-port P                   port of -s entries without one (36524)\n"
+          "  -l, --log-file F                         log to F; --log-level L, --duration S\n"
+          "  -B N (--pcap-buffer-mb), -k S (idle timeout, the larger of -t and -k),\n"
+          "  -O (only sessions seen from their SYN: the default), -C N, -L, -S 65535 and -v\n"
+          "  are accepted as tcpcopy means them; see docs/CLI.md for the others.\n",
           fp);
 }
 
@@ -147,7 +172,7 @@ parse_intercepts(cp_config_t *cfg, const char *list, rf_errbuf_t *err)
         if (cfg->nicpt == CP_MAX_ICPT)
             return rf_err_set(err, RF_EPARSE, "-s: more than %d intercepts", CP_MAX_ICPT);
         cp_endpoint_t *ep = &cfg->icpt[cfg->nicpt];
-        if (rf_parse_hostport(t, ep->host, sizeof(ep->host), &ep->port, 36524) != 0)
+        if (rf_parse_hostport(t, ep->host, sizeof(ep->host), &ep->port, cfg->icpt_port) != 0)
             return rf_err_set(err, RF_EPARSE,
                               "-s \"%s\": expected IPv4[:port] (numeric address, port 1..65535)", t);
         cfg->nicpt++;
@@ -174,6 +199,115 @@ parse_list(char dst[][32], unsigned *n, unsigned max, const char *flag, const ch
     return 0;
 }
 
+/* One -c entry: a CIDR, a dotted address, or tcpcopy's wildcard form with
+ * trailing "x" or "*" octets (62.135.200.x = /24, 10.1.x.x = /16). */
+static int
+parse_client_entry(rf_cidr_t *out, const char *t, rf_errbuf_t *err)
+{
+    char buf[64];
+    if (strlen(t) >= sizeof(buf))
+        return rf_err_set(err, RF_EPARSE, "-c \"%.32s...\": too long", t);
+    snprintf(buf, sizeof(buf), "%s", t);
+    unsigned wild = 0;
+    size_t n = strlen(buf);
+    while (n >= 2 && buf[n - 2] == '.' && (buf[n - 1] == 'x' || buf[n - 1] == 'X' || buf[n - 1] == '*')) {
+        buf[n - 2] = '\0';
+        n -= 2;
+        wild++;
+    }
+    if (wild > 0) {
+        /* pad the kept octets back to four and make it a CIDR */
+        char cidr[96];
+        snprintf(cidr, sizeof(cidr), "%s%s/%u", buf, wild == 1 ? ".0" : wild == 2 ? ".0.0" : ".0.0.0",
+                 32 - 8 * wild);
+        rf_errbuf_t e2;
+        if (wild > 3 || rf_cidr_parse(out, cidr, &e2) != 0)
+            return rf_err_set(err, RF_EPARSE, "-c \"%s\": expected A.B.C.x, A.B.x.x, a CIDR or an "
+                              "address", t);
+        return 0;
+    }
+    rf_errbuf_t e2;
+    if (strchr(buf, '/') == NULL && n + 3 < sizeof(buf))
+        strcat(buf, "/32");
+    if (rf_cidr_parse(out, buf, &e2) != 0)
+        return rf_err_set(err, RF_EPARSE, "-c: %s", e2.msg);
+    return 0;
+}
+
+int
+cp_opts_parse_clients(rf_cidr_t *out, const char *list, rf_errbuf_t *err)
+{
+    char buf[1024];
+    if (strlen(list) >= sizeof(buf))
+        return rf_err_set(err, RF_EPARSE, "-c: value too long (max %zu)", sizeof(buf) - 1);
+    snprintf(buf, sizeof(buf), "%s", list);
+    rf_cidr_t e[64];
+    unsigned ne = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (ne == 64)
+            return rf_err_set(err, RF_EPARSE, "-c: more than 64 entries");
+        if (parse_client_entry(&e[ne], t, err) != 0)
+            return RF_EPARSE;
+        ne++;
+    }
+    if (ne == 0)
+        return rf_err_set(err, RF_EPARSE, "-c: empty");
+    /* The engine draws client addresses from one CIDR block (and the
+     * targets route one block to the intercepts), so a list is accepted
+     * when its entries make up exactly one block; the addresses of the
+     * block are then counted once each. */
+    uint32_t lo = UINT32_MAX, hi = 0;
+    uint64_t covered = 0;
+    for (unsigned i = 0; i < ne; i++) {
+        uint32_t a = e[i].addr, b = a + (uint32_t)((1ull << (32 - e[i].len)) - 1);
+        lo = a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+        covered += 1ull << (32 - e[i].len);
+        for (unsigned j = 0; j < i; j++)
+            if (rf_cidr_contains(&e[j], e[i].addr) || rf_cidr_contains(&e[i], e[j].addr))
+                return rf_err_set(err, RF_EPARSE, "-c \"%s\": entries %u and %u overlap", list, j + 1,
+                                  i + 1);
+    }
+    /* smallest block holding lo..hi */
+    unsigned len = 32;
+    while (len > 0 && ((lo >> (32 - len)) != (hi >> (32 - len))))
+        len--;
+    rf_cidr_t blk = { .addr = len ? lo & ~(uint32_t)((1ull << (32 - len)) - 1) : 0, .len = len };
+    uint64_t size = 1ull << (32 - len);
+    if (covered != size || blk.addr != lo) {
+        char b[32];
+        rf_cidr_format(&blk, b, sizeof(b));
+        return rf_err_set(err, RF_EPARSE,
+                          "-c \"%s\": replay-copy draws client addresses from one CIDR block, and "
+                          "these are not one; write the block that holds them, -c %s, and route "
+                          "that block to the intercept (replayctl routes)", list, b);
+    }
+    *out = blk;
+    return 0;
+}
+
+/* tcpcopy 1.0 flags replay-copy cannot honour: what to write instead. */
+static const struct {
+    char        flag;
+    const char *msg;
+} tcpcopy_refused[] = {
+    { 'o', "-o is tcpcopy's output device (--pcap-send builds); replay-copy sends through the "
+           "kernel's routing to the target: drop -o (to replay a pcap file write --offline FILE)" },
+    { 'H', "-H (rewrite the localhost address) has no replay-copy equivalent: pick client "
+           "addresses with -c" },
+    { 'I', "-I (offline acceleration threshold) has no replay-copy equivalent: --speed X paces "
+           "the whole file" },
+    { 'T', "-T (replay the offline file N times) has no replay-copy equivalent: run replay-copy "
+           "--offline again" },
+    { 'R', "-R (default RTT) has no replay-copy equivalent: retransmission timing follows the "
+           "target's answers" },
+    { 'U', "-U (session pool size) has no replay-copy equivalent: the session budget is -m MB" },
+    { 'g', "-g (gradual replay) has no replay-copy equivalent: cap the rate with --rate-limit-pps" },
+    { 'W', "-W (send without waiting for responses) has no replay-copy equivalent: a replayed "
+           "session follows the target's answers" },
+};
+
 int
 cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
 {
@@ -192,28 +326,46 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->pcap_buffer_mb = 64;
     cfg->capture_latency_ms = 4;
     cfg->max_copies = 1023;
+    cfg->icpt_port = 36524;
     strcpy(cfg->log_level, "info");
-    optind = 1;
+    char icpt_list[2048] = "";
+    unsigned long keepalive_s = 0;
+    int timeout_given = 0, full_only = 0;
+    optind = 0;   /* 0: glibc re-initialises fully (a previous parse may have stopped mid-cluster) */
     opterr = 0;
     int c;
     unsigned long ul;
-    while ((c = getopt_long(argc, argv, ":x:s:c:n:f:r:i:F:o:t:m:M:D:hV", longopts, NULL)) != -1) {
+    /* tcpcopy 1.0's short flags are all known here, so that each gets
+     * either its meaning or its own message (tcpcopy_refused). */
+    while ((c = getopt_long(argc, argv, ":x:s:c:n:f:r:i:F:o:t:m:M:D:hVvdP:l:p:k:B:S:C:a:OLH:I:T:R:U:gW",
+                            longopts, NULL)) != -1) {
+        for (size_t k = 0; k < sizeof(tcpcopy_refused) / sizeof(tcpcopy_refused[0]); k++)
+            if (c == tcpcopy_refused[k].flag)
+                return rf_err_set(err, RF_EPARSE, "%s", tcpcopy_refused[k].msg);
         switch (c) {
         case 'x': {
             rf_errbuf_t e2;
+            if (strchr(optarg, '@') != NULL)
+                return rf_err_set(err, RF_EPARSE,
+                                  "-x \"%s\": MAC addresses (tcpcopy --pcap-send builds) are not "
+                                  "used: replay-copy sends through the kernel's routing; write the "
+                                  "rule without @MAC, e.g. -x 80-10.0.0.2:8080", optarg);
             if (rf_rules_parse(cfg->eng.rules, &cfg->eng.nrules, optarg, &e2) != 0)
                 return rf_err_set(err, RF_EPARSE, "-x: %s", e2.msg);
             cfg->have_rules = 1;
             break;
         }
         case 's':
-            if (parse_intercepts(cfg, optarg, err) != 0)
+            /* parsed after the loop: -p may come later and sets the
+             * port of entries without one */
+            if (copy_str(icpt_list, sizeof(icpt_list), "-s", optarg, err) != 0)
                 return RF_EPARSE;
             break;
+        case 'p':
+        case OPT_ICPT_PORT: UINT_FLAG(c == 'p' ? "-p" : "--intercept-port", cfg->icpt_port, 1, 65535); break;
         case 'c': {
-            rf_errbuf_t e2;
-            if (rf_cidr_parse(&cfg->eng.range, optarg, &e2) != 0)
-                return rf_err_set(err, RF_EPARSE, "-c: %s", e2.msg);
+            if (cp_opts_parse_clients(&cfg->eng.range, optarg, err) != 0)
+                return RF_EPARSE;
             if (cfg->eng.range.len < 8)
                 return rf_err_set(err, RF_EPARSE, "-c \"%s\": range wider than /8 refused", optarg);
             cfg->eng.has_range = 1;
@@ -230,14 +382,52 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             if (copy_str(cfg->filter, sizeof(cfg->filter), "-F", optarg, err) != 0)
                 return RF_EPARSE;
             break;
-        case 'o':
-            if (copy_str(cfg->offline, sizeof(cfg->offline), "-o", optarg, err) != 0)
+        case OPT_OFFLINE:
+            if (copy_str(cfg->offline, sizeof(cfg->offline), "--offline", optarg, err) != 0)
                 return RF_EPARSE;
             break;
         case 't':
             UINT_FLAG("-t", ul, 1, 86400);
             cfg->eng.session_timeout_ms = (uint32_t)ul * 1000u;
+            timeout_given = 1;
             break;
+        case 'k': UINT_FLAG("-k", keepalive_s, 1, 86400); break;
+        case 'd':
+        case OPT_DAEMON: cfg->daemonize = 1; break;
+        case 'P':
+        case OPT_PIDFILE:
+            if (copy_str(cfg->pid_file, sizeof(cfg->pid_file), "-P", optarg, err) != 0)
+                return RF_EPARSE;
+            break;
+        case 'l':
+            if (copy_str(cfg->log_file, sizeof(cfg->log_file), "-l", optarg, err) != 0)
+                return RF_EPARSE;
+            break;
+        case 'B': UINT_FLAG("-B", cfg->pcap_buffer_mb, 1, 2048); break;
+        case 'S':
+            /* tcpcopy's snaplen: replay-copy captures whole packets (it
+             * replays payloads; GRO/GSO segments exceed the MTU), so a
+             * shorter snaplen would cut them and a longer one changes
+             * nothing: checked below, never applied. */
+            UINT_FLAG("-S", ul, 1, 262144);
+            cfg->snaplen = (unsigned)ul;
+            break;
+        case 'C':
+            /* parallel connections to each intercept: one connection per
+             * intercept carries batched responses here */
+            UINT_FLAG("-C", ul, 1, 16);
+            break;
+        case 'a': {
+            char *end;
+            double d = strtod(optarg, &end);
+            if (*end != '\0' || end == optarg || d <= 0 || d > 1000)
+                return rf_err_set(err, RF_EPARSE, "-a \"%s\": expected an acceleration 1..1000 "
+                                  "(same as --speed)", optarg);
+            cfg->speed = d;
+            break;
+        }
+        case 'O': full_only = 1; break;   /* the default: midstream sessions are skipped */
+        case 'L': break;   /* the default: replay-copy keeps running without its intercept */
         case 'm':
             UINT_FLAG("-m", ul, 4, 65536);
             cfg->eng.memory_bytes = (size_t)ul << 20;
@@ -346,6 +536,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
                 return RF_EPARSE;
             break;
         case 'h': cp_opts_usage(stdout); return 1;
+        case 'v':
         case 'V': puts("replay-copy 0.1.0"); return 1;
         case ':':
             return rf_err_set(err, RF_EPARSE, "option %s needs a value", argv[optind - 1]);
@@ -355,6 +546,22 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     }
     if (optind < argc)
         return rf_err_set(err, RF_EPARSE, "unexpected argument \"%s\"", argv[optind]);
+    if (icpt_list[0] && parse_intercepts(cfg, icpt_list, err) != 0)
+        return RF_EPARSE;
+    if (full_only && cfg->eng.adopt_midstream)
+        return rf_err_set(err, RF_EPARSE, "-O (only full sessions) contradicts --adopt-midstream");
+    /* tcpcopy's -t (no response) and -k (keepalive idle) are one idle
+     * timeout here: the larger wins, so neither cuts sessions short. */
+    if (keepalive_s && (!timeout_given || keepalive_s * 1000u > cfg->eng.session_timeout_ms))
+        cfg->eng.session_timeout_ms = (uint32_t)keepalive_s * 1000u;
+    /* the capture's own snaplen (cp_loop.c): 64 KiB, or MTU + 256 in
+     * immediate mode (--capture-latency-ms 0) */
+    unsigned need = cfg->capture_latency_ms ? 65535u : cfg->eng.mtu + 256u;
+    if (cfg->snaplen && cfg->snaplen < need)
+        return rf_err_set(err, RF_EPARSE,
+                          "-S %u: replay-copy captures whole packets (%u bytes: it replays their "
+                          "payloads, and GRO/GSO segments exceed the MTU); drop -S",
+                          cfg->snaplen, need);
     return 0;
 }
 
@@ -422,6 +629,139 @@ cp_opts_print(FILE *fp, const cp_config_t *cfg)
             cfg->eng.session_timeout_ms / 1000, cfg->eng.memory_bytes >> 20, cfg->eng.mtu,
             cfg->eng.mss);
     fprintf(fp, "capture         %s\n", cfg->offline[0] ? cfg->offline : "live");
+    if (cfg->offline[0])
+        fprintf(fp, "speed           %g\n", cfg->speed);
+    fprintf(fp, "pcap buffer     %u MB\n", cfg->pcap_buffer_mb);
+    if (cfg->daemonize || cfg->pid_file[0])
+        fprintf(fp, "daemon          %s, pid file %s\n", cfg->daemonize ? "yes" : "no",
+                cfg->pid_file[0] ? cfg->pid_file : "-");
+    if (cfg->log_file[0])
+        fprintf(fp, "log file        %s\n", cfg->log_file);
     for (unsigned i = 0; i < cfg->nifaces; i++)
         fprintf(fp, "interface       %s\n", cfg->ifaces[i]);
+}
+
+/* ---- --check-config: read-only checks of the environment ------------- */
+
+static void
+add_line(char *err, size_t len, unsigned *n, const char *fmt, ...)
+{
+    size_t used = strlen(err);
+    if (used + 2 >= len)
+        return;
+    if (used > 0)
+        err[used++] = '\n', err[used] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + used, len - used, fmt, ap);
+    va_end(ap);
+    (*n)++;
+}
+
+/* Is there a route to host (numeric IPv4)? A connected UDP socket asks the
+ * kernel without sending anything. */
+static int
+routable(const char *host, uint16_t port, int *eno)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        *eno = EINVAL;
+        return 0;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *eno = errno;
+        return 0;
+    }
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    *eno = ok ? 0 : errno;
+    close(fd);
+    return ok;
+}
+
+static void
+check_dir_writable(char *err, size_t len, unsigned *n, const char *flag, const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, W_OK) != 0)
+        add_line(err, len, n, "%s %s: directory %s is not writable (%s)", flag, path, dir,
+                 strerror(errno));
+}
+
+int
+cp_opts_check_env(const cp_config_t *cfg, char *err, size_t len)
+{
+    unsigned n = 0;
+    err[0] = '\0';
+    if (cfg->offline[0]) {
+        /* readable, and a pcap (classic or nanosecond, either byte order) or pcapng */
+        FILE *fp = fopen(cfg->offline, "rb");
+        unsigned char m[4];
+        if (fp == NULL) {
+            add_line(err, len, &n, "--offline %s: %s", cfg->offline, strerror(errno));
+        } else {
+            size_t got = fread(m, 1, 4, fp);
+            fclose(fp);
+            uint32_t v = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+            if (got != 4 || (v != 0xa1b2c3d4u && v != 0xd4c3b2a1u && v != 0xa1b23c4du &&
+                             v != 0x4d3cb2a1u && v != 0x0a0d0d0au))
+                add_line(err, len, &n, "--offline %s: not a pcap file (magic %02x%02x%02x%02x)",
+                         cfg->offline, got > 0 ? m[0] : 0, got > 1 ? m[1] : 0, got > 2 ? m[2] : 0,
+                         got > 3 ? m[3] : 0);
+        }
+    } else {
+        for (unsigned i = 0; i < cfg->nifaces; i++) {
+            if (strcmp(cfg->ifaces[i], "any") == 0)
+                continue;
+            if (if_nametoindex(cfg->ifaces[i]) == 0) {
+                struct stat st;
+                /* tcpcopy's offline builds take the pcap file with -i */
+                if (stat(cfg->ifaces[i], &st) == 0 && S_ISREG(st.st_mode))
+                    add_line(err, len, &n,
+                             "-i %s: no such interface, but a file of that name exists: "
+                             "replay a pcap file with --offline %s",
+                             cfg->ifaces[i], cfg->ifaces[i]);
+                else
+                    add_line(err, len, &n, "-i %s: no such network interface", cfg->ifaces[i]);
+            }
+        }
+    }
+    for (unsigned i = 0; i < cfg->nicpt; i++) {
+        int e;
+        if (!routable(cfg->icpt[i].host, cfg->icpt[i].port, &e))
+            add_line(err, len, &n, "-s %s:%u: no route to the intercept (%s)", cfg->icpt[i].host,
+                     cfg->icpt[i].port, strerror(e));
+    }
+    if (cfg->controller[0]) {
+        char h[64];
+        uint16_t p;
+        int e;
+        if (rf_parse_hostport(cfg->controller, h, sizeof(h), &p, 36523) == 0 &&
+            !routable(h, p, &e))
+            add_line(err, len, &n, "--controller %s: no route (%s)", cfg->controller, strerror(e));
+    }
+    for (unsigned i = 0; i < cfg->eng.nrules; i++) {
+        const rf_rule_t *r = &cfg->eng.rules[i];
+        char ip[INET_ADDRSTRLEN];
+        struct in_addr a = { .s_addr = htonl(r->target_ip) };
+        inet_ntop(AF_INET, &a, ip, sizeof(ip));
+        int e;
+        if (!routable(ip, r->target_port, &e))
+            add_line(err, len, &n, "-x: no route to target %s (%s)", ip, strerror(e));
+    }
+    if (cfg->log_file[0])
+        check_dir_writable(err, len, &n, "--log-file", cfg->log_file);
+    if (cfg->pid_file[0])
+        check_dir_writable(err, len, &n, "--pid-file", cfg->pid_file);
+    if (cfg->stats_json[0] && strcmp(cfg->stats_json, "-") != 0)
+        check_dir_writable(err, len, &n, "--stats-json", cfg->stats_json);
+    return n ? RF_EPARSE : 0;
 }

@@ -48,7 +48,12 @@ typedef struct {
     int             no_reverse;     /* --no-reverse-capture */
     unsigned        max_copies;        /* local cap on assigned copies */
     int             nice;              /* scheduling priority, -20..19 */
-    int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */
+    int             doctor;            /* probe each rule once, print, exit */
+    /* tcpcopy-compatible process flags */
+    int             daemonize;         /* -d */
+    char            pid_file[1024];    /* -P */
+    uint16_t        icpt_port;         /* -p: port of -s entries without one */
+    unsigned        snaplen;           /* -S as given (checked, not applied: see cp_opts.c) */
 } cp_config_t;
 
 /* Parse argv (after --config merging). Returns 0, 1 when --help/--version
@@ -60,6 +65,14 @@ int  cp_opts_validate(const cp_config_t *cfg, rf_errbuf_t *err);
 /* Is every rule's target inside the allow-list (empty list: all allowed)? */
 int  cp_opts_target_allowed(const cp_config_t *cfg, const rf_rule_t *rules, unsigned n,
                             rf_errbuf_t *err);
+/* -c: a CIDR, an address, tcpcopy's A.B.C.x / A.B.C.* form, or a comma
+ * list of these that makes up exactly one CIDR block. */
+int  cp_opts_parse_clients(rf_cidr_t *out, const char *list, rf_errbuf_t *err);
+/* --check-config, without side effects: every capture interface exists,
+ * the offline file is a readable pcap, the intercepts and controller are
+ * numeric addresses with a route, the key file loads, the log/pid files'
+ * directories are writable. Every problem, one per line, in err; 0 if none. */
+int  cp_opts_check_env(const cp_config_t *cfg, char *err, size_t errlen);
 void cp_opts_usage(FILE *fp);
 void cp_opts_print(FILE *fp, const cp_config_t *cfg);
 

@@ -2,6 +2,16 @@
 #include "rf_counters.h"
 
 #include <inttypes.h>
+#include <string.h>
+
+const rf_counter_def_t *
+rf_counter_find(const rf_counter_def_t *defs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(defs[i].name, name) == 0)
+            return &defs[i];
+    return NULL;
+}
 
 void
 rf_counters_to_pb(Rfpb__Counter *store, Rfpb__Counter **ptrs, const rf_counter_def_t *defs,

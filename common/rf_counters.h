@@ -1,5 +1,7 @@
 /* rf_counters.h -- a counters struct described by a name table, so one
- * definition feeds Stats messages, --stats-json lines and tests. */
+ * definition feeds Stats messages, --stats-json lines, tests, and the
+ * Prometheus page replayd renders (which links the agents' tables: the
+ * type and help of every family come from here, never from the name). */
 #ifndef RF_COUNTERS_H
 #define RF_COUNTERS_H
 
@@ -9,12 +11,25 @@
 
 #include "replay.pb-c.h"
 
+enum { RF_KIND_COUNTER = 0, RF_KIND_GAUGE = 1 };
+
 typedef struct {
-    const char *name;
+    const char *name;   /* wire name: Stats messages, --stats-json, status */
     size_t      off;    /* offsetof a uint64_t field */
+    int         kind;   /* RF_KIND_COUNTER (only grows) or RF_KIND_GAUGE (a level) */
+    const char *prom;   /* Prometheus name after "replayfleet_<role>_", per the
+                         * naming guide: base unit, counters end in _total */
+    const char *help;   /* one sentence for # HELP: what it counts, and why it matters */
 } rf_counter_def_t;
 
-#define RF_COUNTER(type, field) { #field, offsetof(type, field) }
+/* One row per counter, so adding a counter is a one-line change. */
+#define RF_COUNTER(type, field, prom, help) \
+    { #field, offsetof(type, field), RF_KIND_COUNTER, prom, help }
+#define RF_GAUGE(type, field, prom, help) \
+    { #field, offsetof(type, field), RF_KIND_GAUGE, prom, help }
+
+/* The row named `name` (wire name), or NULL. */
+const rf_counter_def_t *rf_counter_find(const rf_counter_def_t *defs, size_t n, const char *name);
 
 static inline uint64_t
 rf_counter_get(const void *base, const rf_counter_def_t *d)

@@ -254,7 +254,15 @@ ctl_doctor_run(const ctl_opts_t *o, int argc, char **argv)
     int json = 0;
     unsigned timeout = DOCTOR_TIMEOUT_DEFAULT;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
+        if (ctl_is_help(argv[i])) {
+            ctl_help(stdout, "doctor [--timeout MS] [--json]",
+                     "Send one canary SYN per transfer rule from each copy agent's client range\n"
+                     "and say where it breaks: raw send, route back from the target, intercept,\n"
+                     "target port. Exit 0 when every rule of every agent is OK, 1 otherwise.\n"
+                     "  --timeout MS  how long to wait for each SYN-ACK (default 1000)\n"
+                     "  --json        the result as one JSON object\n");
+            return CTL_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             char *end;

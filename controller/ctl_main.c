@@ -16,13 +16,15 @@ typedef struct {
 } ctl_cmd_t;
 
 static const ctl_cmd_t cmds[] = {
-    { "apply", "apply plan.json [--dry-run]   validate, show the diff, apply", ctl_apply_run },
-    { "status", "status [--watch [S]] [--count N] [--json] [-v] [--summary]   fleet counters",
+    { "apply", "apply plan.json [--dry-run] [--json]   validate, list every error or the diff, apply",
+      ctl_apply_run },
+    { "status", "status [--watch [S]] [-v] [--json]     fidelity, rates, agents, problems",
       ctl_status_run },
-    { "agents", "agents                        registered agents", ctl_agents_run },
-    { "plan", "plan                          the plan in force (JSON)", ctl_plan_run },
-    { "routes", "routes                        ip route lines the targets need", ctl_routes_run },
-    { "doctor", "doctor [--timeout MS] [--json]  canary per rule: where does replay break?",
+    { "agents", "agents [--json]                        registered agents", ctl_agents_run },
+    { "plan", "plan                                   the plan in force (JSON)", ctl_plan_run },
+    { "routes", "routes [--json]                        ip route lines the targets need",
+      ctl_routes_run },
+    { "doctor", "doctor [--timeout MS] [--json]         canary per rule: where does replay break?",
       ctl_doctor_run },
 };
 
@@ -38,7 +40,8 @@ usage(FILE *fp)
             CTL_PORT_DEFAULT, CTL_TIMEOUT_MS / 1000);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         fprintf(fp, "  %s\n", cmds[i].usage);
-    fprintf(fp, "exit codes: 0 ok, 1 failure, 2 usage, 3 plan rejected, 4 controller "
+    fprintf(fp, "replayctl CMD --help explains each command.\n"
+                "exit codes: 0 ok, 1 failure, 2 usage, 3 plan rejected, 4 controller "
                 "unreachable, 5 auth refused\n");
 }
 

@@ -5,11 +5,18 @@
 
 #include "ctl.h"
 #include "ctl_client.h"
+#include "ctl_render.h"
 #include "rf_envelope.h"
 
 int
 ctl_plan_run(const ctl_opts_t *o, int argc, char **argv)
 {
+    if (argc > 1 && ctl_is_help(argv[1])) {
+        ctl_help(stdout, "plan",
+                 "Print the plan in force as JSON that `replayctl apply` accepts back;\n"
+                 "its generation goes to stderr. Exit 1 when no plan was applied yet.\n");
+        return CTL_OK;
+    }
     if (argc > 1) {
         fprintf(stderr, "replayctl plan: unexpected \"%s\"\n", argv[1]);
         return CTL_EUSAGE;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_admin.h"
+
 const char *
 ctl_role_name(Rfpb__Role role)
 {
@@ -60,6 +62,39 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
                                   "replayed_pps",
                                   (json_int_t)ctl_counter(r->total_rates, r->n_total_rates,
                                                           "replayed_pkts")));
+    ctl_fleet_t f;
+    ctl_fleet_compute(&f, r);
+    json_object_set_new(
+        root, "fleet",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+                  "copy_agents_up", (json_int_t)f.copy_up, "copy_agents", (json_int_t)f.copy_n,
+                  "intercepts_up", (json_int_t)f.icpt_up, "intercepts", (json_int_t)f.icpt_n,
+                  "sessions_completed", (json_int_t)f.sess_completed, "sessions_lost",
+                  (json_int_t)f.sess_lost, "fidelity",
+                  f.sess_completed + f.sess_lost
+                      ? (double)f.sess_completed / (double)(f.sess_completed + f.sess_lost)
+                      : 1.0,
+                  "per_second", "sessions_opened", (json_int_t)f.r_opened, "sessions_captured",
+                  (json_int_t)f.r_captured_sessions, "packets_captured", (json_int_t)f.r_captured,
+                  "packets_accepted", (json_int_t)f.r_accepted, "packets_replayed",
+                  (json_int_t)f.r_replayed, "bits_replayed", (json_int_t)(f.r_replayed_bytes * 8),
+                  "responses_received", (json_int_t)f.r_resp_received, "responses_forwarded",
+                  (json_int_t)f.r_resp_forwarded));
+    json_t *probs = json_array();
+    ctl_problem_t pr[256];
+    size_t np = ctl_problems(pr, 256, r);
+    for (size_t i = 0; probs && i < np && i < 256; i++) {
+        const ctl_problem_t *p = &pr[i];
+        json_t *o = p->loss ? json_pack("{s:s,s:s,s:I,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
+                                        "counter", p->loss->counter, "value", (json_int_t)p->value,
+                                        "meaning", p->loss->meaning, "hop", p->loss->hop)
+                            : json_pack("{s:s,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
+                                        "counter", p->agent->up ? "generation_not_acked" : "down",
+                                        "meaning", p->agent->last_error ? p->agent->last_error : "");
+        if (o)
+            json_array_append_new(probs, o);
+    }
+    json_object_set_new(root, "problems", probs);
     json_object_set_new(root, "totals", counters_obj(r->totals, r->n_totals));
     json_object_set_new(root, "total_rates", counters_obj(r->total_rates, r->n_total_rates));
     for (size_t i = 0; i < r->n_agents; i++) {
@@ -98,92 +133,238 @@ age(char *buf, size_t len, const Rfpb__AgentStatus *a)
         snprintf(buf, len, "%llus", (unsigned long long)(a->last_seen_ms_ago / 1000));
 }
 
-/* 12345678 -> "12.3M": columns stay narrow at fleet scale. */
+/* 1234567 -> "1,234,567" */
 static const char *
-human(char *buf, size_t len, uint64_t v)
+commas(char *buf, size_t len, uint64_t v)
 {
-    if (v < 100000)
-        snprintf(buf, len, "%llu", (unsigned long long)v);
-    else if (v < 100000000ull)
-        snprintf(buf, len, "%.1fk", (double)v / 1e3);
-    else if (v < 100000000000ull)
-        snprintf(buf, len, "%.1fM", (double)v / 1e6);
-    else
-        snprintf(buf, len, "%.1fG", (double)v / 1e9);
+    char t[32];
+    int n = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < len; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = t[i];
+    }
+    buf[o] = '\0';
     return buf;
 }
+
+static const char *
+pct(char *buf, size_t len, uint64_t num, uint64_t den)
+{
+    if (den == 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.2f%%", 100.0 * (double)num / (double)den);
+    return buf;
+}
+
+static const char *
+mbit(char *buf, size_t len, uint64_t bytes_per_s)
+{
+    snprintf(buf, len, "%.1f", (double)bytes_per_s * 8.0 / 1e6);
+    return buf;
+}
+
+#define CV(a, nm) ctl_counter((a)->counters, (a)->n_counters, nm)
+#define RV(a, nm) ctl_counter((a)->rates, (a)->n_rates, nm)
+
+/* Per-agent fidelity: copy = replay sessions completed cleanly of those
+ * completed or lost; intercept = responses forwarded of those captured
+ * for an owner. den 0: nothing to judge yet. */
+static void
+agent_fidelity(const Rfpb__AgentStatus *a, uint64_t *num, uint64_t *den)
+{
+    if (a->role == RFPB__ROLE__ROLE_COPY) {
+        *num = CV(a, "sess_completed");
+        *den = *num + CV(a, "sess_reset") + CV(a, "sess_timedout") + CV(a, "sess_aborted") +
+               CV(a, "sess_shed");
+    } else if (a->role == RFPB__ROLE__ROLE_INTERCEPT) {
+        *num = CV(a, "resp_forwarded");
+        *den = *num + CV(a, "resp_lost") + CV(a, "resp_unroutable") + CV(a, "resp_park_expired");
+    } else {
+        *num = *den = 0;
+    }
+}
+
+void
+ctl_fleet_compute(ctl_fleet_t *f, const Rfpb__StatusReply *r)
+{
+    memset(f, 0, sizeof(*f));
+    f->copies = r->requested_copies;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        const Rfpb__AgentStatus *a = r->agents[i];
+        if (a->role == RFPB__ROLE__ROLE_COPY) {
+            f->copy_n++;
+            f->copy_up += a->up != 0;
+            f->r_captured += RV(a, "cap_pkts");   /* both roles send cap_pkts: from the rows */
+        } else if (a->role == RFPB__ROLE__ROLE_INTERCEPT) {
+            f->icpt_n++;
+            f->icpt_up += a->up != 0;
+        }
+        if (a->role != RFPB__ROLE__ROLE_UNKNOWN && a->up && a->acked_generation != r->generation)
+            f->not_acked++;
+    }
+    /* Every name below is sent by one role only (copy, or intercept for
+     * resp_forwarded), so its fleet total is that role's; totals hold
+     * counters only (never a level), rates come from live agents. */
+#define T(nm)  ctl_counter(r->totals, r->n_totals, nm)
+#define TR(nm) ctl_counter(r->total_rates, r->n_total_rates, nm)
+    f->sess_completed = T("sess_completed");
+    f->sess_lost = T("sess_reset") + T("sess_timedout") + T("sess_aborted") + T("sess_shed");
+    f->orig_sessions = T("orig_sessions");
+    f->sess_opened = T("sess_opened");
+    f->r_captured_sessions = TR("orig_sessions");
+    f->r_opened = TR("sess_opened");
+    f->r_accepted = TR("accepted_pkts");
+    f->r_replayed = TR("replayed_pkts");
+    f->r_replayed_bytes = TR("replayed_bytes");
+    f->r_resp_received = TR("resp_received");
+    f->r_resp_forwarded = TR("resp_forwarded");
+#undef T
+#undef TR
+}
+
+static int
+role_of(Rfpb__Role role)
+{
+    return role == RFPB__ROLE__ROLE_COPY ? RD_ROLE_COPY
+         : role == RFPB__ROLE__ROLE_INTERCEPT ? RD_ROLE_ICPT : RD_ROLE_NONE;
+}
+
+size_t
+ctl_problems(ctl_problem_t *out, size_t max, const Rfpb__StatusReply *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        const Rfpb__AgentStatus *a = r->agents[i];
+        int role = role_of(a->role);
+        if (role != RD_ROLE_NONE && !a->up) {
+            if (n < max)
+                out[n] = (ctl_problem_t){ a, NULL, 0 };
+            n++;
+            continue;   /* its counters are its last report: the down state says it all */
+        }
+        if (role != RD_ROLE_NONE && r->generation && a->acked_generation != r->generation) {
+            if (n < max)
+                out[n] = (ctl_problem_t){ a, NULL, 1 };
+            n++;
+        }
+        for (size_t k = 0; k < a->n_counters; k++) {
+            const rd_loss_def_t *d = rd_loss_find(role, a->counters[k]->name);
+            if (d == NULL || a->counters[k]->value == 0)
+                continue;
+            if (n < max)
+                out[n] = (ctl_problem_t){ a, d, a->counters[k]->value };
+            n++;
+        }
+    }
+    return n;
+}
+
+#define PROBLEMS_SHOWN 12
 
 void
 ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
 {
-    size_t up = 0, n = 0;
-    for (size_t i = 0; i < r->n_agents; i++)
-        if (r->agents[i]->role != RFPB__ROLE__ROLE_UNKNOWN) {
-            n++;
-            up += r->agents[i]->up != 0;
-        }
-    fprintf(fp, "plan \"%s\"  generation %llu  agents %zu/%zu up\n",
+    ctl_fleet_t f;
+    ctl_fleet_compute(&f, r);
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    fprintf(fp, "plan \"%s\"  generation %llu  agents %zu/%zu up (copy %zu/%zu, intercept %zu/%zu)\n",
             r->plan_name && r->plan_name[0] ? r->plan_name : "(none)",
-            (unsigned long long)r->generation, up, n);
-    /* Achieved amplification: replayed sessions per captured session (the
-     * packet counts would include the agents' own ACKs). */
-    uint64_t acc = ctl_counter(r->totals, r->n_totals, "orig_sessions");
-    uint64_t rep = ctl_counter(r->totals, r->n_totals, "sess_opened");
-    char rq[32];
+            (unsigned long long)r->generation, f.copy_up + f.icpt_up, f.copy_n + f.icpt_n,
+            f.copy_up, f.copy_n, f.icpt_up, f.icpt_n);
+    fprintf(fp, "fidelity   %s of %s finished replay sessions completed cleanly (%s lost)\n",
+            pct(b1, sizeof(b1), f.sess_completed, f.sess_completed + f.sess_lost),
+            commas(b2, sizeof(b2), f.sess_completed + f.sess_lost),
+            commas(b3, sizeof(b3), f.sess_lost));
+    fprintf(fp, "sessions   %s sess/s opened, %s sess/s captured x %llu %s\n",
+            commas(b1, sizeof(b1), f.r_opened), commas(b2, sizeof(b2), f.r_captured_sessions),
+            (unsigned long long)f.copies, f.copies == 1 ? "copy" : "copies");
+    fprintf(fp, "packets    %s pkt/s replayed (%s Mbit/s, with the replay's own ACKs), %s pkt/s "
+                "captured into sessions x %llu\n",
+            commas(b1, sizeof(b1), f.r_replayed), mbit(b2, sizeof(b2), f.r_replayed_bytes),
+            commas(b3, sizeof(b3), f.r_accepted), (unsigned long long)f.copies);
+    fprintf(fp, "responses  %s pkt/s back from the target (intercepts forwarded %s pkt/s)\n",
+            commas(b1, sizeof(b1), f.r_resp_received), commas(b2, sizeof(b2), f.r_resp_forwarded));
+    char rq[48];
     if (r->requested_rate_pps)
-        snprintf(rq, sizeof(rq), "%llu pps", (unsigned long long)r->requested_rate_pps);
+        snprintf(rq, sizeof(rq), "%s pkt/s", commas(b1, sizeof(b1), r->requested_rate_pps));
     else
         snprintf(rq, sizeof(rq), "unlimited");
-    fprintf(fp, "requested: copies %llu, rate %s   achieved: copies %.2fx, rate %llu pps\n",
-            (unsigned long long)r->requested_copies, rq, acc ? (double)rep / (double)acc : 0.0,
-            (unsigned long long)ctl_counter(r->total_rates, r->n_total_rates, "replayed_pkts"));
-    fprintf(fp, "\nTOTALS\n");
-    for (size_t i = 0; i < r->n_totals; i++) {
-        char v[32];
-        uint64_t rate = i < r->n_total_rates ? r->total_rates[i]->value : 0;
-        char cell[80];
-        if (rate)
-            snprintf(cell, sizeof(cell), "%s %s (%llu/s)", r->totals[i]->name,
-                     human(v, sizeof(v), r->totals[i]->value), (unsigned long long)rate);
-        else
-            snprintf(cell, sizeof(cell), "%s %s", r->totals[i]->name,
-                     human(v, sizeof(v), r->totals[i]->value));
-        fprintf(fp, "  %-36s%s", cell, i % 3 == 2 || i + 1 == r->n_totals ? "\n" : "");
-    }
-    fprintf(fp, "\n%-16s %-10s %-5s %6s %9s %-18s %4s %8s %8s %7s %7s\n", "ID", "ROLE", "STATE",
-            "SEEN", "GEN/ACK", "RANGE", "OFF", "CAP/s", "OUT/s", "SESS", "ERRORS");
+    fprintf(fp, "requested  copies %llu, rate %s   achieved: copies %.2fx, rate %s pkt/s\n",
+            (unsigned long long)r->requested_copies, rq,
+            f.orig_sessions ? (double)f.sess_opened / (double)f.orig_sessions : 0.0,
+            commas(b2, sizeof(b2), f.r_replayed));
+
+    fprintf(fp, "\n%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", "AGENT", "ROLE", "STATE",
+            "SEEN", "GEN/ACK", "IN pkt/s", "OUT pkt/s", "Mbit/s", "SESS", "FIDELITY");
     for (size_t i = 0; i < r->n_agents; i++) {
         const Rfpb__AgentStatus *a = r->agents[i];
-        char seen[32], gen[48], b1[32], b2[32], b3[32], b4[32];
+        if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
+            continue;   /* replayd: its problems are listed below */
+        char seen[32], gen[48];
         age(seen, sizeof(seen), a);
         snprintf(gen, sizeof(gen), "%llu/%llu", (unsigned long long)a->generation,
                  (unsigned long long)a->acked_generation);
         int copy = a->role == RFPB__ROLE__ROLE_COPY;
-        uint64_t cap = ctl_counter(a->rates, a->n_rates, "cap_pkts");
-        uint64_t out = ctl_counter(a->rates, a->n_rates, copy ? "replayed_pkts" : "resp_forwarded");
-        uint64_t sess = ctl_counter(a->counters, a->n_counters, "sess_active");
-        uint64_t errs = ctl_counter(a->counters, a->n_counters, "send_errors") +
-                        ctl_counter(a->counters, a->n_counters, "kernel_drops") +
-                        ctl_counter(a->counters, a->n_counters, "auth_failures");
-        if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
-            errs = ctl_counter(a->counters, a->n_counters, "auth_failures") +
-                   ctl_counter(a->counters, a->n_counters, "bad_state") +
-                   ctl_counter(a->counters, a->n_counters, "bad_frames");
-        char off[8] = "-";
-        if (copy && a->client_range && a->client_range[0])
-            snprintf(off, sizeof(off), "%u", a->port_offset);
-        fprintf(fp, "%-16s %-10s %-5s %6s %9s %-18s %4s %8s %8s %7s %7s\n", a->id,
+        uint64_t num, den;
+        agent_fidelity(a, &num, &den);
+        /* SESS: a level, per agent only: open replay sessions (copy),
+         * connected copy agents (intercept) */
+        uint64_t sess = copy ? CV(a, "sess_active") : CV(a, "copy_conns");
+        fprintf(fp, "%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", a->id,
                 ctl_role_name(a->role), a->up ? "up" : "DOWN", seen, gen,
-                a->client_range && a->client_range[0] ? a->client_range : "-", off,
-                human(b1, sizeof(b1), cap), human(b2, sizeof(b2), out),
-                copy ? human(b3, sizeof(b3), sess) : "-", human(b4, sizeof(b4), errs));
-        if (!a->up && a->last_error && a->last_error[0])
-            fprintf(fp, "%16s   ^ %s\n", "", a->last_error);
+                commas(b1, sizeof(b1), RV(a, "cap_pkts")),
+                commas(b2, sizeof(b2), RV(a, copy ? "replayed_pkts" : "resp_forwarded")),
+                copy ? mbit(b3, sizeof(b3), RV(a, "replayed_bytes")) : "-",
+                commas(b4, sizeof(b4), sess), pct(b5, sizeof(b5), num, den));
         if (verbose)
-            for (size_t k = 0; k < a->n_counters; k++)
-                fprintf(fp, "%16s   %-28s %20llu %10llu/s\n", "", a->counters[k]->name,
-                        (unsigned long long)a->counters[k]->value,
-                        (unsigned long long)(k < a->n_rates ? a->rates[k]->value : 0));
+            for (size_t k = 0; k < a->n_counters; k++) {
+                const rf_counter_def_t *d = rd_stats_meta(role_of(a->role), a->counters[k]->name);
+                int gauge = d && d->kind == RF_KIND_GAUGE;
+                fprintf(fp, "%16s   %-28s %20llu", "", a->counters[k]->name,
+                        (unsigned long long)a->counters[k]->value);
+                if (!gauge)
+                    fprintf(fp, " %10llu/s", (unsigned long long)RV(a, a->counters[k]->name));
+                fprintf(fp, "%s\n", gauge ? "  (now)" : "");
+            }
+    }
+
+    ctl_problem_t pr[PROBLEMS_SHOWN];
+    size_t np = ctl_problems(pr, PROBLEMS_SHOWN, r);
+    if (np == 0) {
+        fprintf(fp, "\nproblems   none: every agent up on generation %llu, no loss counter above 0\n",
+                (unsigned long long)r->generation);
+    } else {
+        fprintf(fp, "\nproblems (%zu)\n", np);
+        for (size_t i = 0; i < np && i < PROBLEMS_SHOWN; i++) {
+            const ctl_problem_t *p = &pr[i];
+            const char *id = p->agent->id ? p->agent->id : "";
+            if (p->loss == NULL && !p->agent->up)
+                fprintf(fp, "  %-16s DOWN: %s\n", id,
+                        p->agent->last_error && p->agent->last_error[0] ? p->agent->last_error
+                                                                       : "not connected");
+            else if (p->loss == NULL)
+                fprintf(fp, "  %-16s runs generation %llu, plan is %llu%s%s\n", id,
+                        (unsigned long long)p->agent->acked_generation,
+                        (unsigned long long)r->generation,
+                        p->agent->last_error && p->agent->last_error[0] ? ": " : "",
+                        p->agent->last_error ? p->agent->last_error : "");
+            else
+                fprintf(fp, "  %-16s %-22s %12s  %s\n  %-16s   -> %s\n", id, p->loss->counter,
+                        commas(b1, sizeof(b1), p->value), p->loss->meaning, "", p->loss->hop);
+        }
+        if (np > PROBLEMS_SHOWN)
+            fprintf(fp, "  ... and %zu more (replayctl status --json)\n", np - PROBLEMS_SHOWN);
+    }
+    if (verbose) {
+        fprintf(fp, "\nTOTALS (counters only; levels are per agent)\n");
+        for (size_t i = 0; i < r->n_totals; i++) {
+            uint64_t rate = i < r->n_total_rates ? r->total_rates[i]->value : 0;
+            fprintf(fp, "  %-28s %20llu %10llu/s\n", r->totals[i]->name,
+                    (unsigned long long)r->totals[i]->value, (unsigned long long)rate);
+        }
     }
 }
 
@@ -208,4 +389,50 @@ ctl_render_agents(FILE *fp, const Rfpb__StatusReply *r)
                 a->paired_with && a->paired_with[0] ? a->paired_with : "-",
                 a->last_error ? a->last_error : "");
     }
+}
+
+void
+ctl_help(FILE *fp, const char *usage, const char *text)
+{
+    fprintf(fp, "usage: replayctl [-c HOST:PORT] [--key-file F] %s\n%s", usage, text);
+    fprintf(fp, "exit codes: 0 ok, 1 failure, 2 usage, 3 plan rejected (the plan in force stays),\n"
+                "            4 controller unreachable, 5 auth refused\n");
+}
+
+int
+ctl_is_help(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int
+ctl_render_agents_json(FILE *fp, const Rfpb__StatusReply *r)
+{
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        const Rfpb__AgentStatus *a = r->agents[i];
+        if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
+            continue;
+        json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id",
+                              a->id ? a->id : "", "role", ctl_role_name(a->role), "host",
+                              a->host ? a->host : "", "up", a->up, "last_seen_ms",
+                              (json_int_t)a->last_seen_ms_ago, "generation",
+                              (json_int_t)a->generation, "acked_generation",
+                              (json_int_t)a->acked_generation, "client_range",
+                              a->client_range ? a->client_range : "", "port_offset",
+                              (int)a->port_offset, "paired_with",
+                              a->paired_with ? a->paired_with : "", "last_error",
+                              a->last_error ? a->last_error : "");
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    json_t *root = json_pack("{s:I,s:o}", "generation", (json_int_t)r->generation, "agents", arr);
+    if (root == NULL)
+        return -ENOMEM;
+    int rc = json_dumpf(root, fp, JSON_INDENT(1) | JSON_SORT_KEYS);
+    fputc('\n', fp);
+    json_decref(root);
+    return rc == 0 ? 0 : -EIO;
 }

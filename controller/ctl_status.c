@@ -1,9 +1,11 @@
 /* ctl_status.c -- `replayctl status [--watch [S]] [--count N] [--json]
  * [-v] [--summary]`: one snapshot, or a redraw every S seconds (in place
- * on a terminal) until Ctrl-C or N snapshots. Reconnects if replayd
- * restarts. The plain table asks for a summary (agent rows carry only the
- * counters it shows): at 1,000 agents that is a fraction of the full
- * reply; --json and -v get everything unless --summary is given. */
+ * on a terminal: cursor home, each line cleared to its end, the rest of
+ * the screen cleared; no scrolling, no flicker) until Ctrl-C or N
+ * snapshots. Reconnects if replayd restarts. The plain view asks for a
+ * summary (agent rows carry only the counters it shows): at 1,000 agents
+ * that is a fraction of the full reply; --json and -v get everything
+ * unless --summary is given. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,32 @@
 #include "rf_envelope.h"
 
 static volatile sig_atomic_t stop_flag;
+
+static const char *const usage_line = "status [--watch [S]] [--count N] [--json] [-v] [--summary]";
+static const char *const help_text =
+    "The fleet at a glance: plan, generation, agents up; fidelity (replay sessions\n"
+    "completed cleanly of those finished); sessions/s opened vs captured; packets/s\n"
+    "replayed vs captured; responses back from the target; copies and rate requested\n"
+    "vs achieved; one row per agent; then every problem: an agent down or behind\n"
+    "the plan, or a non-zero loss counter with what it means and the hop it points at.\n"
+    "  -w, --watch [S]  redraw every S seconds (default 1) in place until Ctrl-C\n"
+    "  --count N        stop after N snapshots\n"
+    "  -v, --verbose    also every counter of every agent, and the fleet totals\n"
+    "  --json           the whole reply as one JSON object (fleet, problems, agents)\n"
+    "  --summary        ask replayd for the light reply (only the counters shown)\n";
+
+/* Redraw in place: home, each line cleared to its end, rest cleared. */
+static void
+draw_in_place(FILE *out, const char *buf, size_t len)
+{
+    fputs("\033[H", out);
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n')
+            fputs("\033[K", out);
+        fputc(buf[i], out);
+    }
+    fputs("\033[J", out);
+}
 
 static void
 on_sigint(int sig)
@@ -44,7 +72,10 @@ ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
     double interval = 1.0;
     long count = -1;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+        if (ctl_is_help(argv[i])) {
+            ctl_help(stdout, usage_line, help_text);
+            return CTL_OK;
+        } else if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
@@ -68,8 +99,8 @@ ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
                 return CTL_EUSAGE;
             }
         } else {
-            fprintf(stderr, "replayctl status: unexpected \"%s\"\nusage: replayctl status "
-                            "[--watch [S]] [--count N] [--json] [-v] [--summary]\n", argv[i]);
+            fprintf(stderr, "replayctl status: unexpected \"%s\"\nusage: replayctl %s\n",
+                    argv[i], usage_line);
             return CTL_EUSAGE;
         }
     }
@@ -103,12 +134,21 @@ ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
             continue;   /* replayd restarting: try again next round */
         }
         last = CTL_OK;
-        if (watch && tty && !json)
-            fputs("\033[H\033[2J", stdout);
-        if (json)
+        if (json) {
             ctl_render_status_json(stdout, reply->status_reply);
-        else
+        } else if (watch && tty) {
+            char *buf = NULL;
+            size_t len = 0;
+            FILE *mf = open_memstream(&buf, &len);
+            if (mf != NULL) {
+                ctl_render_status_table(mf, reply->status_reply, verbose);
+                fclose(mf);
+                draw_in_place(stdout, buf, len);
+            }
+            free(buf);
+        } else {
             ctl_render_status_table(stdout, reply->status_reply, verbose);
+        }
         if (watch && !tty && !json)
             fputs("\n", stdout);
         fflush(stdout);

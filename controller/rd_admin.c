@@ -2,6 +2,7 @@
 #include "rd_admin.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +80,18 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
     rd_table_init(&tab);
     size_t nk = 0;
     rd_known_t *known = NULL;
-    int r = rd_plan_parse(&plan, json, len, &res->err);
+    int r = rd_plan_parse_all(&plan, json, len, &res->err);
+    rf_errbuf_t e1;
     if (r == 0) {
         known = known_list(c, &nk);
-        r = known ? rd_assign_compute(&tab, plan, &c->table, known, nk, &res->err)
-                  : rf_err_set(&res->err, -ENOMEM, "out of memory");
+        r = known ? rd_assign_compute(&tab, plan, &c->table, known, nk, &e1)
+                  : rf_err_set(&e1, -ENOMEM, "out of memory");
         free(known);
+        if (r != 0)
+            rd_plan_errs_add(&res->err, "%s", e1.msg);
     }
     if (r == 0 && (r = rd_assign_diff(&res->diff, c->plan, &c->table, plan, &tab)) != 0)
-        rf_err_set(&res->err, r, "out of memory");
+        rd_plan_errs_add(&res->err, "out of memory");
     if (r == 0 && dry_run) {
         c->ctr.dry_runs++;
         rd_plan_free(plan);
@@ -99,8 +103,8 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
         r = rd_state_save(c->state_dir, c->generation + 1, plan, &tab);
         if (r != 0) {
             c->ctr.state_write_errors++;
-            rf_err_set(&res->err, r, "state write to %s failed: %s", c->state_dir,
-                       rf_strerror(r));
+            rd_plan_errs_add(&res->err, "state write to %s failed: %s", c->state_dir,
+                             rf_strerror(r));
         }
     }
     if (r != 0) {
@@ -316,49 +320,128 @@ cmp_agent(const void *x, const void *y)
 
 #define SELF_COUNTERS RD_SELF_COUNTERS
 
+/* replayd's own counters: wire name (status), field, Prometheus name after
+ * "replayfleet_controller_", help. One row per counter. */
+#define C(nm, f, prom, help) { nm, offsetof(rd_counters_t, f), RF_KIND_COUNTER, prom, help }
+const rf_counter_def_t rd_self_defs[] = {
+    C("auth_failures", auth_failures, "auth_failures_total", "Hellos refused: MAC, role, version or id."),
+    C("bad_state", bad_state, "bad_state_messages_total", "Messages not valid in the connection state (connection closed)."),
+    C("bad_frames", bad_frames, "bad_frames_total", "Undecodable frames (connection closed)."),
+    C("oversize_frames", oversize, "oversize_frames_total", "Frames over the channel maximum (connection closed)."),
+    C("slow_peers", slow_peers, "slow_peers_total", "Peers closed because their write queue passed its cap."),
+    C("hello_timeouts", hello_timeouts, "hello_timeouts_total", "Connections closed without a Hello within the deadline."),
+    C("heartbeat_timeouts", heartbeat_timeouts, "heartbeat_timeouts_total", "Agents marked down after staying silent past --heartbeat-timeout."),
+    C("replaced_conns", replaced, "replaced_connections_total", "Agent connections closed because the same id connected again."),
+    C("conns_accepted", conns_accepted, "connections_accepted_total", "TCP connections accepted."),
+    C("conns_refused", conns_refused, "connections_refused_total", "TCP connections refused over the connection cap."),
+    C("applies", applies, "plan_applies_total", "Plans applied (generation bumped)."),
+    C("applies_rejected", applies_rejected, "plan_rejections_total", "Plans rejected (invalid, or the state write failed)."),
+    C("dry_runs", dry_runs, "plan_dry_runs_total", "Dry-run applies served."),
+    C("reapplies", reapplies, "plan_reapplies_total", "Automatic re-applies of a \"*\" plan to take in new agents."),
+    C("state_write_errors", state_write_errors, "state_write_errors_total", "Failed writes of state.json."),
+    C("acks_failed", acks_failed, "assignment_nacks_total", "Assignments an agent acknowledged with ok=false."),
+    C("stats_msgs", stats_msgs, "stats_messages_total", "Stats messages received from agents."),
+    C("doctor_runs", doctor_runs, "doctor_runs_total", "replayctl doctor requests served."),
+    C("canary_results", canary_results, "canary_results_total", "Canary results taken from agents."),
+    C("canary_ignored", canary_ignored, "canary_results_ignored_total", "Canary results late, duplicate or for another run."),
+    C("metrics_renders", metrics_renders, "metrics_renders_total", "Prometheus pages rendered."),
+    C("metrics_scrapes", metrics_scrapes, "metrics_scrapes_total", "GET /metrics requests served."),
+};
+#undef C
+const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);
+
 size_t
 rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
 {
     size_t n = 0;
-#define C(nm, v) (names[n] = (nm), vals[n++] = (v))
-    C("auth_failures", c->ctr.auth_failures);
-    C("bad_state", c->ctr.bad_state);
-    C("bad_frames", c->ctr.bad_frames);
-    C("oversize_frames", c->ctr.oversize);
-    C("slow_peers", c->ctr.slow_peers);
-    C("hello_timeouts", c->ctr.hello_timeouts);
-    C("heartbeat_timeouts", c->ctr.heartbeat_timeouts);
-    C("replaced_conns", c->ctr.replaced);
-    C("conns_accepted", c->ctr.conns_accepted);
-    C("conns_refused", c->ctr.conns_refused);
-    C("applies", c->ctr.applies);
-    C("applies_rejected", c->ctr.applies_rejected);
-    C("dry_runs", c->ctr.dry_runs);
-    C("reapplies", c->ctr.reapplies);
-    C("state_write_errors", c->ctr.state_write_errors);
-    C("acks_failed", c->ctr.acks_failed);
-    C("doctor_runs", c->ctr.doctor_runs);
-    C("canary_results", c->ctr.canary_results);
-    C("canary_ignored", c->ctr.canary_ignored);
-    C("metrics_renders", c->ctr.metrics_renders);
-    C("metrics_scrapes", c->ctr.metrics_scrapes);
-    C("agents_up", rd_registry_count_up(&c->reg));
-    C("agents_known", c->reg.n);
-#undef C
+    for (size_t i = 0; i < rd_self_ndefs && n < RD_SELF_COUNTERS - 2; i++, n++) {
+        names[n] = rd_self_defs[i].name;
+        vals[n] = rf_counter_get(&c->ctr, &rd_self_defs[i]);
+    }
+    names[n] = "agents_up";
+    vals[n++] = rd_registry_count_up(&c->reg);
+    names[n] = "agents_known";
+    vals[n++] = c->reg.n;
     return n;
 }
 
-/* The per-agent counters `replayctl status` shows in its table. */
-static int
-summary_counter(const char *name)
+/* Loss counters: what each means and the hop it points at, as `replayctl
+ * doctor` names hops. `replayctl status` lists every non-zero one under
+ * "problems". One row per counter. */
+const rd_loss_def_t rd_loss_defs[] = {
+    { RD_ROLE_COPY, "kernel_drops", "packets the kernel dropped before the capture read them", "capture on the online host: raise --pcap-buffer-mb, give replay-copy CPU (--nice), or sample" },
+    { RD_ROLE_COPY, "bad_pkts", "captured packets that are not well-formed IPv4/TCP", "capture on the online host (offloads: GRO/TSO super-frames, fragments)" },
+    { RD_ROLE_COPY, "shed_pkts", "captured packets dropped: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
+    { RD_ROLE_COPY, "sess_shed", "replay sessions not opened: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
+    { RD_ROLE_COPY, "sess_skipped_midstream", "captured sessions whose SYN was never seen", "capture started mid-session (expected after a restart; --adopt-midstream replays them)" },
+    { RD_ROLE_COPY, "send_errors", "packets the raw socket refused to send", "copy host -> target: route or firewall on the copy host" },
+    { RD_ROLE_COPY, "syn_retransmits", "SYNs sent again: no SYN-ACK came back", "target -> intercept: the target's route for the client pool (replayctl routes), or the intercept's filter" },
+    { RD_ROLE_COPY, "sess_reset", "sessions the target reset with data unacknowledged", "target: nothing listening, or the application refused" },
+    { RD_ROLE_COPY, "sess_timedout", "sessions idle past the timeout", "target -> intercept -> copy: responses did not come back" },
+    { RD_ROLE_COPY, "sess_aborted", "sessions aborted (queue full or no answer)", "target -> intercept -> copy: responses did not come back in time" },
+    { RD_ROLE_COPY, "causal_by_fallback", "client waits timed by tcpcopy's rule (wait for an answer to everything sent before): the online server's replies were not captured", "capture: a one-way mirror, --no-reverse-capture, or replies lost; carry both directions for exact causal order" },
+    { RD_ROLE_COPY, "causal_timeouts", "client segments sent before the target had answered what the client waited for", "target: slower than --causal-timeout-ms to answer (or the answer was lost on the way back)" },
+    { RD_ROLE_COPY, "resp_unmatched", "responses that matched no replay session", "intercept -> copy: late responses, or a route sending another range's responses here" },
+    { RD_ROLE_COPY, "resp_bad", "response headers that do not parse", "intercept -> copy channel" },
+    { RD_ROLE_COPY, "decap_truncated", "mirrored packets cut short inside an encapsulation", "mirror transport (SPAN/ERSPAN snap length, MTU)" },
+    { RD_ROLE_COPY, "decap_bad_encap", "mirrored packets with a malformed encapsulation", "mirror transport" },
+    { RD_ROLE_ICPT, "kernel_drops", "response packets the kernel dropped before the capture read them", "capture on the assistant host" },
+    { RD_ROLE_ICPT, "cap_errors", "capture errors", "capture on the assistant host" },
+    { RD_ROLE_ICPT, "resp_lost", "responses that could not be queued to their copy agent", "intercept -> copy: a slow or disconnected copy agent" },
+    { RD_ROLE_ICPT, "resp_unroutable", "responses with no owning copy agent", "target -> intercept: responses for a range no copy agent claims (replayctl routes)" },
+    { RD_ROLE_ICPT, "resp_park_expired", "parked SYN-ACK/RSTs never claimed", "copy -> intercept: tuple registration late or lost" },
+    { RD_ROLE_ICPT, "tuples_full", "tuple registrations refused: table full", "intercept capacity" },
+    { RD_ROLE_ICPT, "route_overlaps", "claimed prefixes that overlap another agent's", "plan: two copy agents claim one range" },
+    { RD_ROLE_ICPT, "auth_failures", "copy agent hellos refused", "copy -> intercept: agent key or version mismatch" },
+    { RD_ROLE_NONE, "auth_failures", "hellos refused by replayd", "agents/admins -> replayd: key, role or version mismatch" },
+    { RD_ROLE_NONE, "acks_failed", "assignments an agent refused", "replayd -> agent: see the agent's last error (replayctl agents)" },
+    { RD_ROLE_NONE, "state_write_errors", "failed writes of state.json", "replayd's --state-dir (disk full, permissions)" },
+};
+const size_t rd_loss_ndefs = sizeof(rd_loss_defs) / sizeof(rd_loss_defs[0]);
+
+const rd_loss_def_t *
+rd_loss_find(int role, const char *name)
 {
-    static const char *const keep[] = { "cap_pkts",    "replayed_pkts", "resp_forwarded",
-                                        "sess_active", "send_errors",   "kernel_drops",
-                                        "auth_failures" };
-    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-        if (strcmp(name, keep[i]) == 0)
+    for (size_t i = 0; i < rd_loss_ndefs; i++)
+        if (rd_loss_defs[i].role == role && strcmp(rd_loss_defs[i].counter, name) == 0)
+            return &rd_loss_defs[i];
+    return NULL;
+}
+
+/* The per-agent counters `replayctl status` shows in its rows and problems
+ * (its header comes from the totals): the row's columns, and the loss
+ * counters that are not zero (an absent counter reads as 0, so a healthy
+ * fleet sends no loss counter at all). Rates only for the columns that
+ * show one. At 1,000 agents this keeps the summary a fraction of the full
+ * reply (docs/BENCH.md, bench_controller). */
+static int
+summary_counter(int role, const char *name, uint64_t value, int *with_rate)
+{
+    static const char *const rated[] = { "cap_pkts", "replayed_pkts", "replayed_bytes",
+                                         "resp_forwarded" };
+    static const char *const plain[] = { "sess_completed", "sess_active", "copy_conns" };
+    *with_rate = 0;
+    for (size_t i = 0; i < sizeof(rated) / sizeof(rated[0]); i++)
+        if (strcmp(name, rated[i]) == 0)
+            return *with_rate = 1;
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        if (strcmp(name, plain[i]) == 0)
             return 1;
-    return 0;
+    return value != 0 && rd_loss_find(role, name) != NULL;
+}
+
+/* Levels are never added up across agents: a total of "sessions open now"
+ * over a down agent's last report, or of every agent's generation, means
+ * nothing. Declared kinds only (the counter tables). */
+static int
+total_is_gauge(const char *name)
+{
+    const rf_counter_def_t *d;
+    if ((d = rd_stats_meta(RD_ROLE_COPY, name)) != NULL && d->kind == RF_KIND_GAUGE)
+        return 1;
+    if ((d = rd_stats_meta(RD_ROLE_ICPT, name)) != NULL && d->kind == RF_KIND_GAUGE)
+        return 1;
+    return strcmp(name, "agents_up") == 0 || strcmp(name, "agents_known") == 0;
 }
 
 Rfpb__StatusReply *
@@ -440,26 +523,29 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
                 s->paired_with = (char *)e->pair;
             }
         }
-        const char *names[RD_AGENT_COUNTERS_MAX];
+        const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
         uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
-        unsigned nk = 0;
+        unsigned nk = 0, nr = 0;
         for (unsigned k = 0; k < a->stats.n; k++) {
             const char *nm = c->names.name[a->stats.id[k]];
-            /* Summary: only the counters of the status table's columns. At
+            /* Summary: only what the status rows and problems show. At
              * 1,000 agents the full rows are ~95% of the reply and of the
              * client's decode time; totals below still cover everything. */
-            if (summary && !summary_counter(nm))
+            int with_rate = 1;
+            if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
                 continue;
             names[nk] = nm;
-            vals[nk] = a->stats.value[k];
+            vals[nk++] = a->stats.value[k];
+            if (!with_rate)
+                continue;
+            rnames[nr] = nm;
             /* A down agent's rate is 0: it is not replaying anything now. */
-            rates[nk] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
-            nk++;
+            rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
         }
         s->counters = counters(h, nk, names, vals);
         s->n_counters = nk;
-        s->rates = counters(h, nk, names, rates);
-        s->n_rates = nk;
+        s->rates = counters(h, nr, rnames, rates);
+        s->n_rates = nr;
         /* Totals count what down agents did too (so totals == the sum of
          * the rows), but only live agents contribute rates. */
         if (a->up) {
@@ -480,7 +566,7 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
     if (!tn || !tv || !tr)
         goto oom;
     for (size_t i = 0; i < c->names.n; i++)
-        if (present[i]) {
+        if (present[i] && !total_is_gauge(c->names.name[i])) {
             tn[nt] = c->names.name[i];
             tv[nt] = tot[i];
             tr[nt] = (uint64_t)(trate[i] + 0.5);

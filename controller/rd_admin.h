@@ -17,6 +17,7 @@
 #include "rd_assign.h"
 #include "rd_plan.h"
 #include "rd_stats.h"
+#include "rf_counters.h"
 #include "replay.pb-c.h"
 
 /* replayd's own counters, shown as the pseudo-agent "replayd". */
@@ -63,7 +64,7 @@ typedef struct {
     int         code;       /* 0, RF_EPLAN (rejected), or -errno (state write) */
     uint64_t    generation; /* in force after the call */
     char       *diff;       /* owned; NULL on rejection */
-    rf_errbuf_t err;
+    rd_plan_errs_t err;     /* every reason, one "path: reason" per line */
 } rd_apply_result_t;
 
 /* Validate + compute + diff; unless dry_run, persist then commit (bump
@@ -91,15 +92,32 @@ void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a
 int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
                    rf_errbuf_t *err);
 
-/* replayd's own counters (the pseudo-agent "replayd"): names are static
- * strings; at most RD_SELF_COUNTERS. Returns how many. */
+/* replayd's own counters, described like the agents' (rf_counters.h). */
+extern const rf_counter_def_t rd_self_defs[];
+extern const size_t           rd_self_ndefs;
+
+/* replayd's own counters (the pseudo-agent "replayd"): the table above plus
+ * the gauges agents_up and agents_known; names are static strings; at most
+ * RD_SELF_COUNTERS. Returns how many. */
 #define RD_SELF_COUNTERS 32
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
+/* Loss counters of each role (RD_ROLE_NONE: replayd's own): what a
+ * non-zero value means and the hop it points at. */
+typedef struct {
+    int         role;
+    const char *counter;   /* wire name */
+    const char *meaning;
+    const char *hop;
+} rd_loss_def_t;
+extern const rd_loss_def_t rd_loss_defs[];
+extern const size_t        rd_loss_ndefs;
+const rd_loss_def_t *rd_loss_find(int role, const char *name);
+
 /* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM.
- * summary: agent rows carry only the counters the status table shows
- * (cap_pkts replayed_pkts resp_forwarded sess_active send_errors
- * kernel_drops auth_failures); totals are complete. */
+ * summary: agent rows carry only the counters `replayctl status` shows
+ * (its header and rows, and every loss counter); totals are complete but
+ * never include gauges (declared kinds: sess_active, generation, ...). */
 Rfpb__StatusReply *rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary);
 void               rd_admin_status_free(Rfpb__StatusReply *r);
 

@@ -3,6 +3,7 @@
 #include "rd_metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -12,32 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include "rf_envelope.h"
 #include "rf_log.h"
 
 #define PREFIX "replayfleet_"
 
 /* ---- rendering (pure) ------------------------------------------------- */
-
-int
-rd_metrics_is_gauge(const char *name)
-{
-    static const char *const exact[] = { "copy_conns", "generation", "agents_known" };
-    static const char *const suffix[] = { "_active", "_now", "_up" };
-    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-        if (strcmp(name, exact[i]) == 0)
-            return 1;
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-        size_t k = strlen(suffix[i]);
-        if (n >= k && strcmp(name + n - k, suffix[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
 
 int
 rd_metrics_sanitize(const char *name, char *buf, size_t len)
@@ -71,16 +58,34 @@ put_label(FILE *fp, const char *s)
     }
 }
 
+/* HELP text: the format escapes only backslash and newline there. */
+static void
+put_help(FILE *fp, const char *family, const char *help)
+{
+    fprintf(fp, "# HELP %s ", family);
+    for (const char *s = help; *s; s++) {
+        if (*s == '\\')
+            fputs("\\\\", fp);
+        else if (*s == '\n')
+            fputs("\\n", fp);
+        else
+            fputc(*s, fp);
+    }
+    fputc('\n', fp);
+}
+
+static void
+put_family(FILE *fp, const char *family, const char *type, const char *help)
+{
+    put_help(fp, family, help);
+    fprintf(fp, "# TYPE %s %s\n", family, type);
+}
+
 static const char *
 role_label(int role)
 {
     return role == RD_ROLE_COPY ? "copy" : role == RD_ROLE_ICPT ? "intercept" : "unknown";
 }
-
-typedef struct {
-    uint32_t who;   /* index into the sorted agent list; UINT32_MAX = replayd itself */
-    uint64_t value;
-} row_t;
 
 static int
 cmp_agent(const void *x, const void *y)
@@ -89,37 +94,6 @@ cmp_agent(const void *x, const void *y)
     if (a->role != b->role)
         return a->role - b->role;
     return strcmp(a->id, b->id);
-}
-
-/* Families replayd writes itself. An agent counter that would land on one
- * (the copy agent sends "generation") or on a total_ family is not
- * exported per agent: its value is in `replayctl status`, and the agent's
- * generation is replayfleet_agent_generation. */
-static int
-reserved(const char *m)
-{
-    static const char *const fixed[] = { "generation", "agents", "requested_copies",
-                                         "requested_rate_pps" };
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (strcmp(m, fixed[i]) == 0)
-            return 1;
-    return strncmp(m, "agent_", 6) == 0 || strncmp(m, "total_", 6) == 0;
-}
-
-static const rd_names_t *sort_names;   /* qsort has no context argument */
-
-static int
-cmp_name(const void *x, const void *y)
-{
-    return strcmp(sort_names->name[*(const uint16_t *)x], sort_names->name[*(const uint16_t *)y]);
-}
-
-static void
-put_agent_labels(FILE *fp, const rd_agent_t *a)
-{
-    fputs("{agent=\"", fp);
-    put_label(fp, a->id);
-    fprintf(fp, "\",role=\"%s\"}", role_label(a->role));
 }
 
 /* " 12345\n" without printf: ~30,000 of these per page at 1,000 agents. */
@@ -138,32 +112,105 @@ put_u64(FILE *fp, uint64_t v)
     fputs(p, fp);
 }
 
+static int
+names_find(const rd_names_t *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->name[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* process_* for replayd, as the Prometheus client libraries write them
+ * (https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics),
+ * from /proc/self. A field that cannot be read is left out. */
+static void
+put_process(FILE *fp)
+{
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    char buf[1024];
+    FILE *sf = fopen("/proc/self/stat", "r");
+    size_t n = sf ? fread(buf, 1, sizeof(buf) - 1, sf) : 0;
+    if (sf)
+        fclose(sf);
+    buf[n] = '\0';
+    /* Fields after the command name (which may hold spaces and ')'). */
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
+    int got = 0;
+    if (p != NULL && tck > 0)
+        got = sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                     "%*d %*d %llu %llu %llu",
+                     &utime, &stime, &start, &vsize, &rss) == 5;
+    if (got) {
+        put_family(fp, "process_cpu_seconds_total", "counter",
+                   "Total user and system CPU time spent in seconds.");
+        fprintf(fp, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)tck);
+        put_family(fp, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        fprintf(fp, "process_virtual_memory_bytes %llu\n", vsize);
+        put_family(fp, "process_resident_memory_bytes", "gauge",
+                   "Resident memory size in bytes.");
+        fprintf(fp, "process_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
+        /* start is in clock ticks after boot: add the boot time. */
+        FILE *st = fopen("/proc/stat", "r");
+        unsigned long long btime = 0;
+        char line[256];
+        while (st && fgets(line, sizeof(line), st))
+            if (sscanf(line, "btime %llu", &btime) == 1)
+                break;
+        if (st)
+            fclose(st);
+        if (btime) {
+            put_family(fp, "process_start_time_seconds", "gauge",
+                       "Start time of the process since unix epoch in seconds.");
+            fprintf(fp, "process_start_time_seconds %.2f\n",
+                    (double)btime + (double)start / (double)tck);
+        }
+    }
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        long fds = -1;   /* opendir's own fd is in the list */
+        while (readdir(d) != NULL)
+            fds++;
+        closedir(d);
+        fds -= 2;        /* "." and ".." */
+        put_family(fp, "process_open_fds", "gauge", "Number of open file descriptors.");
+        fprintf(fp, "process_open_fds %ld\n", fds < 0 ? 0 : fds);
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        put_family(fp, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        fprintf(fp, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+    }
+}
+
 int
 rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
 {
     *out = NULL;
     *outlen = 0;
-    const char *sn[RD_SELF_COUNTERS];
-    uint64_t sv[RD_SELF_COUNTERS];
-    int sid[RD_SELF_COUNTERS];
-    size_t ns = rd_admin_self_counters(c, sn, sv);
-    for (size_t i = 0; i < ns; i++)
-        sid[i] = rd_names_intern(&c->names, sn[i]);
-
     size_t nn = c->names.n, na = c->reg.n;
-    size_t *count = calloc(nn + 1, sizeof(*count));
-    size_t *off = calloc(nn + 2, sizeof(*off));
-    uint16_t *order = calloc(nn + 1, sizeof(*order));
+    /* Rows bucketed by (role, counter name): key = (role - 1) * nn + id, so
+     * a family is written in one go whatever the fleet size. */
+    size_t nkeys = 2 * nn;
+    size_t *count = calloc(nkeys + 1, sizeof(*count));
+    size_t *off = calloc(nkeys + 2, sizeof(*off));
+    uint8_t *done = calloc(nkeys + 1, 1);
     rd_agent_t **ag = malloc((na ? na : 1) * sizeof(*ag));
-    size_t nrows = ns;
+    size_t nrows = 0;
     for (size_t i = 0; i < na; i++)
         nrows += c->reg.a[i]->stats.n;
+    typedef struct {
+        uint32_t who;
+        uint64_t value;
+    } row_t;
     row_t *rows = malloc((nrows ? nrows : 1) * sizeof(*rows));
     char *buf = NULL;
     size_t blen = 0;
     FILE *fp = NULL;
-    char (*labels)[160] = NULL;
-    if (!count || !off || !order || !ag || !rows || !(fp = open_memstream(&buf, &blen)))
+    char (*labels)[96] = NULL;
+    if (!count || !off || !done || !ag || !rows || !(fp = open_memstream(&buf, &blen)))
         goto oom;
     if (na)
         memcpy(ag, c->reg.a, na * sizeof(*ag));
@@ -176,92 +223,129 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         FILE *lf = fmemopen(labels[i], sizeof(labels[i]), "w");
         if (lf == NULL)
             goto oom;
-        put_agent_labels(lf, ag[i]);
-        fclose(lf);   /* truncated at the buffer (ids are <= 63 bytes: never) */
+        fputs("{agent=\"", lf);
+        put_label(lf, ag[i]->id);   /* ids: <= 63 bytes of [A-Za-z0-9._-] */
+        fputs("\"}", lf);
+        fclose(lf);
     }
-
-    /* Bucket every (agent, counter) by name: one pass to count, one to
-     * place, so a family is written in one go whatever the fleet size. */
-    for (size_t i = 0; i < ns; i++)
-        if (sid[i] >= 0)
-            count[sid[i]]++;
+#define KEY(role, id) ((size_t)((role) == RD_ROLE_COPY ? 0 : 1) * nn + (id))
+#define ROLE_OK(r)    ((r) == RD_ROLE_COPY || (r) == RD_ROLE_ICPT)
     for (size_t i = 0; i < na; i++)
-        for (unsigned k = 0; k < ag[i]->stats.n; k++)
-            count[ag[i]->stats.id[k]]++;
-    for (size_t i = 0; i < nn; i++)
+        if (ROLE_OK(ag[i]->role))
+            for (unsigned k = 0; k < ag[i]->stats.n; k++)
+                count[KEY(ag[i]->role, ag[i]->stats.id[k])]++;
+    for (size_t i = 0; i < nkeys; i++)
         off[i + 1] = off[i] + count[i];
-    memset(count, 0, (nn + 1) * sizeof(*count));
-    for (size_t i = 0; i < ns; i++)
-        if (sid[i] >= 0)
-            rows[off[sid[i]] + count[sid[i]]++] = (row_t){ UINT32_MAX, sv[i] };
+    memset(count, 0, (nkeys + 1) * sizeof(*count));
     for (size_t i = 0; i < na; i++)
-        for (unsigned k = 0; k < ag[i]->stats.n; k++) {
-            uint16_t id = ag[i]->stats.id[k];
-            rows[off[id] + count[id]++] = (row_t){ (uint32_t)i, ag[i]->stats.value[k] };
-        }
-    for (size_t i = 0; i < nn; i++)
-        order[i] = (uint16_t)i;
-    sort_names = &c->names;
-    qsort(order, nn, sizeof(*order), cmp_name);
+        if (ROLE_OK(ag[i]->role))
+            for (unsigned k = 0; k < ag[i]->stats.n; k++) {
+                size_t key = KEY(ag[i]->role, ag[i]->stats.id[k]);
+                rows[off[key] + count[key]++] = (row_t){ (uint32_t)i, ag[i]->stats.value[k] };
+            }
 
-    char prev[RD_CNAME_MAX + 8] = "";
-    for (size_t oi = 0; oi < nn; oi++) {
-        uint16_t id = order[oi];
-        char m[RD_CNAME_MAX + 8];
-        if (count[id] == 0 || rd_metrics_sanitize(c->names.name[id], m, sizeof(m)) != 0 ||
-            reserved(m))
-            continue;
-        /* "a.b" and "a_b" sanitise alike; a family may appear once only,
-         * so the second spelling is dropped (status still shows both). */
-        if (strcmp(m, prev) == 0)
-            continue;
-        snprintf(prev, sizeof(prev), "%s", m);
-        const char *type = rd_metrics_is_gauge(c->names.name[id]) ? "gauge" : "counter";
-        fprintf(fp, "# HELP " PREFIX "%s Counter \"%s\" as last reported by each agent.\n", m,
-                c->names.name[id]);
-        fprintf(fp, "# TYPE " PREFIX "%s %s\n", m, type);
-        uint64_t total = 0;
-        for (size_t r = off[id]; r < off[id] + count[id]; r++) {
-            fputs(PREFIX, fp);
-            fputs(m, fp);
-            fputs(rows[r].who == UINT32_MAX ? "{agent=\"replayd\",role=\"controller\"}"
-                                            : labels[rows[r].who],
-                  fp);
-            put_u64(fp, rows[r].value);
-            total += rows[r].value;   /* down agents too: same rule as status totals */
+    put_family(fp, PREFIX "build_info", "gauge",
+               "Always 1; labels name the replayd build (version, protocol).");
+    fprintf(fp, PREFIX "build_info{version=\"%s\",protocol=\"%u\"} 1\n", RF_VERSION_STR,
+            (unsigned)RF_PROTO_VERSION);
+
+    /* Agent families, role in the name, type and help from the agents'
+     * own tables (rd_stats_meta), in table order. */
+    static const int roles[2] = { RD_ROLE_COPY, RD_ROLE_ICPT };
+    for (int ri = 0; ri < 2; ri++) {
+        int role = roles[ri];
+        size_t ndefs;
+        const rf_counter_def_t *defs = rd_stats_table(role, &ndefs);
+        char fam[160];
+        for (size_t d = 0; d < ndefs; d++) {
+            int id = names_find(&c->names, defs[d].name);
+            if (id < 0)
+                continue;
+            size_t key = KEY(role, (size_t)id);
+            done[key] = 1;
+            if (count[key] == 0)
+                continue;
+            snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), defs[d].prom);
+            put_family(fp, fam, defs[d].kind == RF_KIND_GAUGE ? "gauge" : "counter",
+                       defs[d].help);
+            for (size_t r = off[key]; r < off[key] + count[key]; r++) {
+                fputs(fam, fp);
+                fputs(labels[rows[r].who], fp);
+                put_u64(fp, rows[r].value);
+            }
         }
-        fprintf(fp, "# HELP " PREFIX "total_%s Fleet total of \"%s\" (every agent, up or down).\n",
-                m, c->names.name[id]);
-        fprintf(fp, "# TYPE " PREFIX "total_%s %s\n", m, type);
-        fprintf(fp, PREFIX "total_%s %llu\n", m, (unsigned long long)total);
+        /* Names this build has no row for (a newer agent): exported
+         * untyped under their own name, unless that collides with a
+         * declared family. */
+        for (size_t id = 0; id < nn; id++) {
+            size_t key = KEY(role, id);
+            char m[RD_CNAME_MAX + 8];
+            if (done[key] || count[key] == 0 ||
+                rd_metrics_sanitize(c->names.name[id], m, sizeof(m)) != 0)
+                continue;
+            int clash = 0;
+            for (size_t d = 0; d < ndefs && !clash; d++)
+                clash = strcmp(defs[d].prom, m) == 0;
+            for (size_t j = 0; j < id && !clash; j++) {   /* "a.b" vs "a_b" */
+                char m2[RD_CNAME_MAX + 8];
+                clash = !done[KEY(role, j)] && count[KEY(role, j)] &&
+                        rd_metrics_sanitize(c->names.name[j], m2, sizeof(m2)) == 0 &&
+                        strcmp(m, m2) == 0;
+            }
+            if (clash)
+                continue;
+            snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), m);
+            char help[160];
+            snprintf(help, sizeof(help),
+                     "Agent counter \"%s\"; this replayd build does not declare its type.",
+                     c->names.name[id]);
+            put_family(fp, fam, "untyped", help);
+            for (size_t r = off[key]; r < off[key] + count[key]; r++) {
+                fputs(fam, fp);
+                fputs(labels[rows[r].who], fp);
+                put_u64(fp, rows[r].value);
+            }
+        }
+    }
+#undef KEY
+#undef ROLE_OK
+
+    /* replayd's own counters. */
+    for (size_t d = 0; d < rd_self_ndefs; d++) {
+        char fam[160];
+        snprintf(fam, sizeof(fam), PREFIX "controller_%s", rd_self_defs[d].prom);
+        put_family(fp, fam, rd_self_defs[d].kind == RF_KIND_GAUGE ? "gauge" : "counter",
+                   rd_self_defs[d].help);
+        fputs(fam, fp);
+        put_u64(fp, rf_counter_get(&c->ctr, &rd_self_defs[d]));
     }
 
-    fputs("# HELP " PREFIX "agent_up 1 if the agent is connected and heard from within the "
-          "heartbeat timeout.\n# TYPE " PREFIX "agent_up gauge\n", fp);
-    for (size_t i = 0; i < na; i++) {
-        fputs(PREFIX "agent_up", fp);
-        fputs(labels[i], fp);
-        fprintf(fp, " %d\n", ag[i]->up ? 1 : 0);
-    }
-    fputs("# HELP " PREFIX "agent_last_seen_seconds Seconds since the agent was last heard "
-          "from (absent if never).\n# TYPE " PREFIX "agent_last_seen_seconds gauge\n", fp);
+    put_family(fp, PREFIX "agent_up", "gauge",
+               "1 if the agent is connected and was heard from within the heartbeat timeout.");
+    for (size_t i = 0; i < na; i++)
+        fprintf(fp, PREFIX "agent_up{agent=\"%s\",role=\"%s\"} %d\n", ag[i]->id,
+                role_label(ag[i]->role), ag[i]->up ? 1 : 0);
+    /* A time, not an age: Prometheus computes ages itself (time() - x), and
+     * a timestamp does not change between scrapes while the agent is silent. */
+    put_family(fp, PREFIX "agent_last_seen_timestamp_seconds", "gauge",
+               "Unix time the agent was last heard from (absent if never).");
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    double wall_s = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
     for (size_t i = 0; i < na; i++) {
         if (ag[i]->last_seen_ms == 0)
             continue;
         uint64_t age = now_ms > ag[i]->last_seen_ms ? now_ms - ag[i]->last_seen_ms : 0;
-        fputs(PREFIX "agent_last_seen_seconds", fp);
-        fputs(labels[i], fp);
-        fprintf(fp, " %.3f\n", (double)age / 1000.0);
+        fprintf(fp, PREFIX "agent_last_seen_timestamp_seconds{agent=\"%s\",role=\"%s\"} %.3f\n",
+                ag[i]->id, role_label(ag[i]->role), wall_s - (double)age / 1000.0);
     }
-    fputs("# HELP " PREFIX "agent_generation Assignment generation the agent acknowledged.\n"
-          "# TYPE " PREFIX "agent_generation gauge\n", fp);
-    for (size_t i = 0; i < na; i++) {
-        fputs(PREFIX "agent_generation", fp);
-        fputs(labels[i], fp);
-        fprintf(fp, " %llu\n", (unsigned long long)ag[i]->acked_gen);
-    }
-    fputs("# HELP " PREFIX "agent_info Assignment of the agent in the plan in force.\n"
-          "# TYPE " PREFIX "agent_info gauge\n", fp);
+    put_family(fp, PREFIX "agent_acked_generation", "gauge",
+               "Plan generation whose assignment the agent acknowledged (0: none).");
+    for (size_t i = 0; i < na; i++)
+        fprintf(fp, PREFIX "agent_acked_generation{agent=\"%s\",role=\"%s\"} %llu\n", ag[i]->id,
+                role_label(ag[i]->role), (unsigned long long)ag[i]->acked_gen);
+    put_family(fp, PREFIX "agent_info", "gauge",
+               "Always 1; labels give the agent's host and its assignment in the plan in force.");
     size_t up[3] = { 0 }, down[3] = { 0 };
     for (size_t i = 0; i < na; i++) {
         const rd_agent_t *a = ag[i];
@@ -269,9 +353,8 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         char rs[32] = "";
         if (e && e->active)
             rf_cidr_format(&e->range, rs, sizeof(rs));
-        fputs(PREFIX "agent_info{agent=\"", fp);
-        put_label(fp, a->id);
-        fprintf(fp, "\",role=\"%s\",host=\"", role_label(a->role));
+        fprintf(fp, PREFIX "agent_info{agent=\"%s\",role=\"%s\",host=\"", a->id,
+                role_label(a->role));
         put_label(fp, a->host);
         fprintf(fp, "\",range=\"%s\",paired_with=\"", rs);
         put_label(fp, e && e->active && e->role == RD_ROLE_COPY ? e->pair : "");
@@ -282,26 +365,22 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         else
             down[ri]++;
     }
-    fputs("# HELP " PREFIX "agents Registered agents by role and state.\n"
-          "# TYPE " PREFIX "agents gauge\n", fp);
+    put_family(fp, PREFIX "agents", "gauge", "Registered agents by role and state.");
     for (int ri = 1; ri <= 2; ri++) {
         const char *rl = role_label(ri == 1 ? RD_ROLE_COPY : RD_ROLE_ICPT);
         fprintf(fp, PREFIX "agents{role=\"%s\",state=\"up\"} %zu\n", rl, up[ri]);
         fprintf(fp, PREFIX "agents{role=\"%s\",state=\"down\"} %zu\n", rl, down[ri]);
     }
-    fprintf(fp,
-            "# HELP " PREFIX "generation Generation of the plan in force (0: none).\n"
-            "# TYPE " PREFIX "generation gauge\n" PREFIX "generation %llu\n",
-            (unsigned long long)c->generation);
-    fprintf(fp,
-            "# HELP " PREFIX "requested_copies Copies per session the plan asks for.\n"
-            "# TYPE " PREFIX "requested_copies gauge\n" PREFIX "requested_copies %llu\n",
-            (unsigned long long)(c->plan ? c->plan->copies : 0));
-    fprintf(fp,
-            "# HELP " PREFIX "requested_rate_pps Fleet-wide packet rate cap of the plan (0: "
-            "none).\n# TYPE " PREFIX "requested_rate_pps gauge\n" PREFIX
-            "requested_rate_pps %llu\n",
+    put_family(fp, PREFIX "plan_generation", "gauge", "Generation of the plan in force (0: none).");
+    fprintf(fp, PREFIX "plan_generation %llu\n", (unsigned long long)c->generation);
+    put_family(fp, PREFIX "plan_copies", "gauge",
+               "Copies of every captured session the plan asks for (0: no plan).");
+    fprintf(fp, PREFIX "plan_copies %llu\n", (unsigned long long)(c->plan ? c->plan->copies : 0));
+    put_family(fp, PREFIX "plan_rate_limit_packets_per_second", "gauge",
+               "Fleet-wide replayed packet rate cap of the plan (0: none).");
+    fprintf(fp, PREFIX "plan_rate_limit_packets_per_second %llu\n",
             (unsigned long long)(c->plan ? c->plan->rate_limit_pps : 0));
+    put_process(fp);
     if (ferror(fp))
         goto oom;
     if (fclose(fp) != 0) {
@@ -310,7 +389,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     }
     free(count);
     free(off);
-    free(order);
+    free(done);
     free(ag);
     free(rows);
     free(labels);
@@ -323,7 +402,7 @@ oom:
     free(buf);
     free(count);
     free(off);
-    free(order);
+    free(done);
     free(ag);
     free(rows);
     free(labels);
@@ -346,7 +425,10 @@ struct rd_metrics {
     size_t                len;
     uint64_t              seq;      /* publishes so far */
     uint64_t              at_ms;    /* monotonic time of the latest publish */
-    _Atomic uint64_t      scrapes;
+    char                 *gz;       /* gzip of the page of gz_seq, guarded by mu */
+    size_t                gz_len;
+    uint64_t              gz_seq;
+    _Atomic uint64_t      scrapes, gz_scrapes;
     int                   stopping; /* guarded by mu */
 };
 
@@ -369,6 +451,52 @@ reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
     enum MHD_Result q = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return q;
+}
+
+/* gzip (RFC 1952) of len bytes; heap, or NULL. */
+static char *
+gzip_buf(const char *in, size_t len, size_t *outlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    uLong cap = deflateBound(&z, (uLong)len);
+    char *out = malloc(cap ? cap : 1);
+    if (out == NULL) {
+        deflateEnd(&z);
+        return NULL;
+    }
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int r = deflate(&z, Z_FINISH);
+    *outlen = z.total_out;
+    deflateEnd(&z);
+    if (r != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* 1 if Accept-Encoding lists gzip with a non-zero q. */
+static int
+wants_gzip(const char *ae)
+{
+    if (ae == NULL)
+        return 0;
+    const char *g = strstr(ae, "gzip");
+    if (g == NULL)
+        return 0;
+    const char *end = strchr(g, ',');
+    const char *q = strstr(g, "q=");
+    if (q != NULL && (end == NULL || q < end)) {
+        double v = atof(q + 2);
+        return v > 0.0;
+    }
+    return 1;
 }
 
 /* MHD thread. Reads only the published page (under mu); the loop state is
@@ -405,10 +533,45 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             if (pthread_cond_timedwait(&m->cv, &m->mu, &dl) != 0)
                 break;
     }
+    int gz = wants_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
     char *copy = NULL;
-    size_t len = m->len;
-    if (m->page != NULL && (copy = malloc(len ? len : 1)) != NULL)
-        memcpy(copy, m->page, len);
+    size_t len = 0;
+    if (gz && m->gz != NULL && m->gz_seq == m->seq) {
+        /* already compressed for this page (several scrapers) */
+        len = m->gz_len;
+        if ((copy = malloc(len ? len : 1)) != NULL)
+            memcpy(copy, m->gz, len);
+    } else if (m->page != NULL) {
+        len = m->len;
+        if ((copy = malloc(len ? len : 1)) != NULL)
+            memcpy(copy, m->page, len);
+        if (copy != NULL && gz) {
+            /* compress outside the lock, then keep it for the next scraper */
+            uint64_t seq = m->seq;
+            pthread_mutex_unlock(&m->mu);
+            size_t zlen = 0;
+            char *z = gzip_buf(copy, len, &zlen);
+            char *keep = z ? malloc(zlen ? zlen : 1) : NULL;
+            if (keep)
+                memcpy(keep, z, zlen);
+            pthread_mutex_lock(&m->mu);
+            if (keep != NULL && m->seq == seq) {
+                free(m->gz);
+                m->gz = keep;
+                m->gz_len = zlen;
+                m->gz_seq = seq;
+                keep = NULL;
+            }
+            free(keep);
+            if (z != NULL) {
+                free(copy);
+                copy = z;
+                len = zlen;
+            } else {
+                gz = 0;   /* out of memory: serve it plain */
+            }
+        }
+    }
     pthread_mutex_unlock(&m->mu);
     if (copy == NULL)
         return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "metrics not rendered yet\n");
@@ -418,6 +581,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return MHD_NO;
     }
     (void)MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    (void)MHD_add_response_header(r, "Vary", "Accept-Encoding");
+    if (gz) {
+        atomic_fetch_add(&m->gz_scrapes, 1);
+        (void)MHD_add_response_header(r, "Content-Encoding", "gzip");
+    }
     enum MHD_Result q = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return q;
@@ -435,6 +603,7 @@ free_metrics(uv_handle_t *h)
 {
     rd_metrics_t *m = h->data;
     free(m->page);
+    free(m->gz);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     free(m);

@@ -11,18 +11,22 @@
  * scrapers, none while nobody scrapes (1,000 agents: a 2 MB page, ~10 ms
  * to render), and agents report only every second anyway.
  *
- * Families (names sanitised: [a-zA-Z0-9_] only, prefixed "replayfleet_"):
- *   replayfleet_<counter>{agent,role}   one family per counter name the
- *                                       agents send (and replayd's own,
- *                                       agent="replayd" role="controller")
- *                                       (except names that would collide
- *                                       with the families below: generation,
- *                                       agents, requested_*, agent_*, total_*)
- *   replayfleet_total_<counter>         fleet total, same rule as
- *                                       `replayctl status --json` totals
- *   replayfleet_agent_up / _last_seen_seconds / _generation / _info
- *   replayfleet_generation, replayfleet_requested_copies,
- *   replayfleet_requested_rate_pps, replayfleet_agents{role,state} */
+ * Compressed with gzip when the scraper's Accept-Encoding allows it
+ * (Prometheus always asks; the page of a 1,000-agent fleet is ~2 MB plain,
+ * a few percent of that gzipped), once per rendered page.
+ *
+ * Families follow the Prometheus naming guide (docs/CLI.md lists them):
+ *   replayfleet_build_info{version,protocol}           1
+ *   replayfleet_copy_<name>{agent}                     the copy agents' counter
+ *   replayfleet_intercept_<name>{agent}                table (cp_stats.c, ic_stats.c):
+ *                                                      name, type and help declared there
+ *   replayfleet_controller_<name>                      replayd's own (rd_self_defs)
+ *   replayfleet_agent_up / _last_seen_timestamp_seconds / _acked_generation /
+ *     _info {agent,role}
+ *   replayfleet_agents{role,state}, replayfleet_plan_generation,
+ *   replayfleet_plan_copies, replayfleet_plan_rate_limit_packets_per_second
+ *   process_* (cpu, memory, fds, start time) of replayd
+ * No fleet totals: sum() in PromQL does that without double counting. */
 #ifndef RD_METRICS_H
 #define RD_METRICS_H
 
@@ -32,9 +36,6 @@
 
 #include "rd_admin.h"
 #include "rf_err.h"
-
-/* 1 if a counter name is a level (gauge), 0 if it only grows (counter). */
-int rd_metrics_is_gauge(const char *name);
 
 /* "cap.pkts" -> "cap_pkts" into buf; 0, or -1 if it does not fit. */
 int rd_metrics_sanitize(const char *name, char *buf, size_t len);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,23 +29,60 @@ rd_id_valid(const char *id)
     return n > 0;
 }
 
+void
+rd_plan_errs_add(rd_plan_errs_t *e, const char *fmt, ...)
+{
+    if (e->n >= RD_PLAN_ERRS_CAP) {
+        e->dropped++;
+        return;
+    }
+    char line[RF_ERRBUF_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    size_t used = strlen(e->msg), need = strlen(line) + (used > 0);
+    /* keep room for the "... and N more" tail */
+    if (used + need + 48 > sizeof(e->msg)) {
+        e->dropped++;
+        return;
+    }
+    snprintf(e->msg + used, sizeof(e->msg) - used, "%s%s", used > 0 ? "\n" : "", line);
+    e->n++;
+}
+
+/* Close the list with "... and N more errors" when the cap was hit. */
+static void
+errs_finish(rd_plan_errs_t *e)
+{
+    size_t used = strlen(e->msg);
+    if (e->dropped)
+        snprintf(e->msg + used, sizeof(e->msg) - used, "\n... and %u more error%s", e->dropped,
+                 e->dropped == 1 ? "" : "s");
+}
+
+#define ERR(...) rd_plan_errs_add(e, __VA_ARGS__)
+
 /* Optional integer in [lo, hi]; absent keeps *out (the default). */
-static int
+static void
 get_uint(uint64_t *out, const json_t *root, const char *key, uint64_t lo, uint64_t hi,
-         rf_errbuf_t *err)
+         rd_plan_errs_t *e)
 {
     const json_t *v = json_object_get(root, key);
     if (v == NULL)
-        return 0;
-    if (!json_is_integer(v))
-        return rf_err_set(err, RF_EPLAN, "%s: must be an integer (%llu..%llu)", key,
-                          (unsigned long long)lo, (unsigned long long)hi);
+        return;
+    if (!json_is_integer(v)) {
+        ERR("%s: must be an integer (%llu..%llu)", key, (unsigned long long)lo,
+            (unsigned long long)hi);
+        return;
+    }
     json_int_t i = json_integer_value(v);
-    if (i < 0 || (uint64_t)i < lo || (uint64_t)i > hi)
-        return rf_err_set(err, RF_EPLAN, "%s: %lld is out of range %llu..%llu", key, (long long)i,
-                          (unsigned long long)lo, (unsigned long long)hi);
+    if (i < 0 || (uint64_t)i < lo || (uint64_t)i > hi) {
+        ERR("%s: %lld is out of range %llu..%llu", key, (long long)i, (unsigned long long)lo,
+            (unsigned long long)hi);
+        return;
+    }
     *out = (uint64_t)i;
-    return 0;
 }
 
 /* rf_rule_parse says `rule "TEXT": reason`; the path already names the
@@ -59,117 +97,158 @@ strip_rule_prefix(const char *msg, const char *text)
     return msg;
 }
 
-static int
-parse_transfers(rd_plan_t *p, const json_t *root, rf_errbuf_t *err)
+/* Fills p->rules; ok[i] says whether rule i parsed (the pool check below
+ * only looks at good rules, so one bad rule is not reported twice). */
+static void
+parse_transfers(rd_plan_t *p, unsigned char *ok, const json_t *root, rd_plan_errs_t *e)
 {
     const json_t *v = json_object_get(root, "transfers");
-    if (v == NULL)
-        return rf_err_set(err, RF_EPLAN, "transfers: missing (list of \"[ip:]port-ip:port\")");
-    if (!json_is_array(v))
-        return rf_err_set(err, RF_EPLAN, "transfers: must be a list of rule strings");
+    if (v == NULL) {
+        ERR("transfers: missing (list of \"[ip:]port-ip:port\")");
+        return;
+    }
+    if (!json_is_array(v)) {
+        ERR("transfers: must be a list of rule strings");
+        return;
+    }
     size_t n = json_array_size(v);
-    if (n == 0)
-        return rf_err_set(err, RF_EPLAN, "transfers: empty (at least one rule)");
-    if (n > RF_RULES_MAX)
-        return rf_err_set(err, RF_EPLAN, "transfers: %zu rules, at most %d", n, RF_RULES_MAX);
+    if (n == 0) {
+        ERR("transfers: empty (at least one rule)");
+        return;
+    }
+    if (n > RF_RULES_MAX) {
+        ERR("transfers: %zu rules, at most %d", n, RF_RULES_MAX);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *s = json_array_get(v, i);
-        if (!json_is_string(s))
-            return rf_err_set(err, RF_EPLAN, "transfers[%zu]: must be a string", i);
+        if (!json_is_string(s)) {
+            ERR("transfers[%zu]: must be a string", i);
+            continue;
+        }
         const char *text = json_string_value(s);
         rf_errbuf_t e2;
-        if (rf_rule_parse(&p->rules[i], text, &e2) != 0)
-            return rf_err_set(err, RF_EPLAN, "transfers[%zu]: %s", i,
-                              strip_rule_prefix(e2.msg, text));
+        if (rf_rule_parse(&p->rules[i], text, &e2) != 0) {
+            ERR("transfers[%zu]: %s", i, strip_rule_prefix(e2.msg, text));
+            continue;
+        }
+        ok[i] = 1;
         for (size_t j = 0; j < i; j++)
-            if (p->rules[j].online_ip == p->rules[i].online_ip &&
-                p->rules[j].online_port == p->rules[i].online_port)
-                return rf_err_set(err, RF_EPLAN,
-                                  "transfers[%zu]: same online address and port as transfers[%zu]",
-                                  i, j);
+            if (ok[j] && p->rules[j].online_ip == p->rules[i].online_ip &&
+                p->rules[j].online_port == p->rules[i].online_port) {
+                ERR("transfers[%zu]: same online address and port as transfers[%zu]", i, j);
+                break;
+            }
     }
     p->nrules = (unsigned)n;
-    return 0;
 }
 
-static int
-parse_pool(rd_plan_t *p, const json_t *root, rf_errbuf_t *err)
+static void
+parse_pool(rd_plan_t *p, const unsigned char *ok, const json_t *root, rd_plan_errs_t *e)
 {
     const json_t *v = json_object_get(root, "client_pool");
-    if (v == NULL)
-        return rf_err_set(err, RF_EPLAN, "client_pool: missing (an IPv4 CIDR, e.g. 10.250.0.0/16)");
-    if (!json_is_string(v))
-        return rf_err_set(err, RF_EPLAN, "client_pool: must be a CIDR string");
+    if (v == NULL) {
+        ERR("client_pool: missing (an IPv4 CIDR, e.g. 10.250.0.0/16)");
+        return;
+    }
+    if (!json_is_string(v)) {
+        ERR("client_pool: must be a CIDR string");
+        return;
+    }
     rf_errbuf_t e2;
-    if (rf_cidr_parse(&p->pool, json_string_value(v), &e2) != 0)
-        return rf_err_set(err, RF_EPLAN, "client_pool: %s", e2.msg);
-    if (p->pool.len < 8)
-        return rf_err_set(err, RF_EPLAN, "client_pool: /%u is wider than a /8", p->pool.len);
+    if (rf_cidr_parse(&p->pool, json_string_value(v), &e2) != 0) {
+        ERR("client_pool: %s", e2.msg);
+        return;
+    }
+    if (p->pool.len < 8) {
+        ERR("client_pool: /%u is wider than a /8", p->pool.len);
+        return;
+    }
     uint32_t top = p->pool.addr >> 24;
-    if (top == 0 || top == 127 || top >= 224)
-        return rf_err_set(err, RF_EPLAN,
-                          "client_pool: %s is not a unicast range (0/8, 127/8, 224/3 refused)",
-                          json_string_value(v));
+    if (top == 0 || top == 127 || top >= 224) {
+        ERR("client_pool: %s is not a unicast range (0/8, 127/8, 224/3 refused)",
+            json_string_value(v));
+        return;
+    }
     /* The targets route the pool to the assistants: a target or online
      * address inside it would be routed away too. */
     for (unsigned i = 0; i < p->nrules; i++) {
+        if (!ok[i])
+            continue;
         if (rf_cidr_contains(&p->pool, p->rules[i].target_ip))
-            return rf_err_set(err, RF_EPLAN,
-                              "client_pool: contains the target address of transfers[%u]", i);
+            ERR("client_pool: contains the target address of transfers[%u]", i);
         if (p->rules[i].online_ip && rf_cidr_contains(&p->pool, p->rules[i].online_ip))
-            return rf_err_set(err, RF_EPLAN,
-                              "client_pool: contains the online address of transfers[%u]", i);
+            ERR("client_pool: contains the online address of transfers[%u]", i);
     }
-    return 0;
 }
 
-static int
+/* On return ok[i] marks the ids that were stored (for the overlap check). */
+static void
 parse_ids(char (*ids)[RD_ID_MAX], unsigned *n, int *all, unsigned max, const json_t *root,
-          const char *key, rf_errbuf_t *err)
+          const char *key, rd_plan_errs_t *e)
 {
     const json_t *v = json_object_get(root, key);
-    if (v == NULL)
-        return rf_err_set(err, RF_EPLAN, "%s: missing (list of agent ids, or \"*\")", key);
+    *n = 0;
+    if (v == NULL) {
+        ERR("%s: missing (list of agent ids, or \"*\")", key);
+        return;
+    }
     if (json_is_string(v)) {
         if (strcmp(json_string_value(v), "*") != 0)
-            return rf_err_set(err, RF_EPLAN, "%s: must be a list of agent ids or \"*\"", key);
-        *all = 1;
-        *n = 0;
-        return 0;
+            ERR("%s: must be a list of agent ids or \"*\"", key);
+        else
+            *all = 1;
+        return;
     }
-    if (!json_is_array(v))
-        return rf_err_set(err, RF_EPLAN, "%s: must be a list of agent ids or \"*\"", key);
+    if (!json_is_array(v)) {
+        ERR("%s: must be a list of agent ids or \"*\"", key);
+        return;
+    }
     size_t cnt = json_array_size(v);
-    if (cnt == 0)
-        return rf_err_set(err, RF_EPLAN, "%s: empty", key);
-    if (cnt > max)
-        return rf_err_set(err, RF_EPLAN, "%s: %zu agents, at most %u", key, cnt, max);
+    if (cnt == 0) {
+        ERR("%s: empty", key);
+        return;
+    }
+    if (cnt > max) {
+        ERR("%s: %zu agents, at most %u", key, cnt, max);
+        return;
+    }
     for (size_t i = 0; i < cnt; i++) {
         const json_t *s = json_array_get(v, i);
-        if (!json_is_string(s))
-            return rf_err_set(err, RF_EPLAN, "%s[%zu]: must be a string", key, i);
+        ids[i][0] = '\0';   /* "" never matches a valid id below */
+        if (!json_is_string(s)) {
+            ERR("%s[%zu]: must be a string", key, i);
+            continue;
+        }
         const char *id = json_string_value(s);
-        if (strcmp(id, "*") == 0)
-            return rf_err_set(err, RF_EPLAN, "%s[%zu]: \"*\" stands alone, not in a list", key, i);
-        if (!rd_id_valid(id))
-            return rf_err_set(err, RF_EPLAN,
-                              "%s[%zu]: bad agent id \"%.64s\" (1..63 of A-Z a-z 0-9 . _ -)", key,
-                              i, id);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(ids[j], id) == 0)
-                return rf_err_set(err, RF_EPLAN, "%s[%zu]: duplicate agent \"%s\"", key, i, id);
-        snprintf(ids[i], RD_ID_MAX, "%s", id);
+        if (strcmp(id, "*") == 0) {
+            ERR("%s[%zu]: \"*\" stands alone, not in a list", key, i);
+            continue;
+        }
+        if (!rd_id_valid(id)) {
+            ERR("%s[%zu]: bad agent id \"%.64s\" (1..63 of A-Z a-z 0-9 . _ -)", key, i, id);
+            continue;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            if (strcmp(ids[j], id) == 0) {
+                ERR("%s[%zu]: duplicate agent \"%s\"", key, i, id);
+                dup = 1;
+            }
+        if (!dup)
+            snprintf(ids[i], RD_ID_MAX, "%s", id);
     }
     *all = 0;
     *n = (unsigned)cnt;
-    return 0;
 }
 
-static int
-validate(rd_plan_t *p, const json_t *root, rf_errbuf_t *err)
+static void
+validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
 {
-    if (!json_is_object(root))
-        return rf_err_set(err, RF_EPLAN, "(root): must be a JSON object");
+    if (!json_is_object(root)) {
+        ERR("(root): must be a JSON object");
+        return;
+    }
     const char *key;
     const json_t *val;
     json_object_foreach((json_t *)root, key, val) {
@@ -177,77 +256,112 @@ validate(rd_plan_t *p, const json_t *root, rf_errbuf_t *err)
         for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
             known |= strcmp(key, known_keys[i]) == 0;
         if (!known)
-            return rf_err_set(err, RF_EPLAN, "%.64s: unknown key", key);
+            ERR("%.64s: unknown key", key);
     }
+    snprintf(p->name, sizeof(p->name), "unnamed");
     const json_t *name = json_object_get(root, "name");
     if (name != NULL) {
-        if (!json_is_string(name))
-            return rf_err_set(err, RF_EPLAN, "name: must be a string");
-        const char *s = json_string_value(name);
-        if (strlen(s) >= RD_NAME_MAX)
-            return rf_err_set(err, RF_EPLAN, "name: longer than %d bytes", RD_NAME_MAX - 1);
-        for (const char *c = s; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                return rf_err_set(err, RF_EPLAN, "name: control characters are not allowed");
-        snprintf(p->name, sizeof(p->name), "%s", s);
-    } else {
-        snprintf(p->name, sizeof(p->name), "unnamed");
+        const char *s = json_is_string(name) ? json_string_value(name) : NULL;
+        int bad = 0;
+        for (const char *c = s; c && *c; c++)
+            bad |= (unsigned char)*c < 0x20 || *c == 0x7f;
+        if (s == NULL)
+            ERR("name: must be a string");
+        else if (strlen(s) >= RD_NAME_MAX)
+            ERR("name: longer than %d bytes", RD_NAME_MAX - 1);
+        else if (bad)
+            ERR("name: control characters are not allowed");
+        else
+            snprintf(p->name, sizeof(p->name), "%s", s);
     }
-    int r;
-    if ((r = parse_transfers(p, root, err)) != 0 || (r = parse_pool(p, root, err)) != 0 ||
-        (r = parse_ids(p->copy_ids, &p->ncopy, &p->copy_all, RD_COPY_MAX, root, "copy_agents",
-                       err)) != 0 ||
-        (r = parse_ids(p->icpt_ids, &p->nicpt, &p->icpt_all, RD_ICPT_MAX, root, "intercepts",
-                       err)) != 0)
-        return r;
+    unsigned char ok[RF_RULES_MAX] = { 0 };
+    parse_transfers(p, ok, root, e);
+    parse_pool(p, ok, root, e);
+    parse_ids(p->copy_ids, &p->ncopy, &p->copy_all, RD_COPY_MAX, root, "copy_agents", e);
+    parse_ids(p->icpt_ids, &p->nicpt, &p->icpt_all, RD_ICPT_MAX, root, "intercepts", e);
     for (unsigned i = 0; i < p->ncopy; i++)
         for (unsigned j = 0; j < p->nicpt; j++)
-            if (strcmp(p->copy_ids[i], p->icpt_ids[j]) == 0)
-                return rf_err_set(err, RF_EPLAN,
-                                  "intercepts[%u]: \"%s\" is also listed in copy_agents[%u]", j,
-                                  p->icpt_ids[j], i);
+            if (p->copy_ids[i][0] && strcmp(p->copy_ids[i], p->icpt_ids[j]) == 0)
+                ERR("intercepts[%u]: \"%s\" is also listed in copy_agents[%u]", j,
+                    p->icpt_ids[j], i);
     uint64_t copies = 1, sample = 100, rate = 0, timeout = 120;
-    if ((r = get_uint(&copies, root, "copies", 1, RD_COPIES_MAX, err)) != 0 ||
-        (r = get_uint(&sample, root, "sample_percent", 1, 100, err)) != 0 ||
-        (r = get_uint(&rate, root, "rate_limit_pps", 0, RD_RATE_MAX, err)) != 0 ||
-        (r = get_uint(&timeout, root, "session_timeout_s", 1, RD_TIMEOUT_MAX, err)) != 0)
-        return r;
+    get_uint(&copies, root, "copies", 1, RD_COPIES_MAX, e);
+    get_uint(&sample, root, "sample_percent", 1, 100, e);
+    get_uint(&rate, root, "rate_limit_pps", 0, RD_RATE_MAX, e);
+    get_uint(&timeout, root, "session_timeout_s", 1, RD_TIMEOUT_MAX, e);
     p->copies = (uint32_t)copies;
     p->sample_percent = (uint32_t)sample;
     p->rate_limit_pps = rate;
     p->session_timeout_s = (uint32_t)timeout;
-    return 0;
 }
 
+#undef ERR
+
 int
-rd_plan_parse(rd_plan_t **out, const char *text, size_t len, rf_errbuf_t *err)
+rd_plan_parse_all(rd_plan_t **out, const char *text, size_t len, rd_plan_errs_t *e)
 {
-    if (len > RD_PLAN_JSON_MAX)
-        return rf_err_set(err, RF_EPLAN, "(root): plan is %zu bytes, at most %u", len,
-                          RD_PLAN_JSON_MAX);
+    memset(e, 0, sizeof(*e));
+    if (len > RD_PLAN_JSON_MAX) {
+        rd_plan_errs_add(e, "(root): plan is %zu bytes, at most %u", len, RD_PLAN_JSON_MAX);
+        errs_finish(e);
+        return RF_EPLAN;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return rf_err_set(err, RF_EPLAN, "(root): invalid JSON at line %d column %d: %s",
-                          jerr.line, jerr.column, jerr.text);
+    if (root == NULL) {
+        rd_plan_errs_add(e, "(root): invalid JSON at line %d column %d: %s", jerr.line,
+                         jerr.column, jerr.text);
+        errs_finish(e);
+        return RF_EPLAN;
+    }
     rd_plan_t *p = calloc(1, sizeof(*p));
     if (p == NULL) {
         json_decref(root);
-        return rf_err_set(err, -ENOMEM, "(root): out of memory");
+        rd_plan_errs_add(e, "(root): out of memory");
+        errs_finish(e);
+        return -ENOMEM;
     }
-    int r = validate(p, root, err);
-    if (r == 0) {
+    validate(p, root, e);
+    int r = 0;
+    if (e->n > 0 || e->dropped > 0) {
+        r = RF_EPLAN;
+    } else {
         p->json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-        if (p->json == NULL)
-            r = rf_err_set(err, -ENOMEM, "(root): out of memory");
+        if (p->json == NULL) {
+            rd_plan_errs_add(e, "(root): out of memory");
+            r = -ENOMEM;
+        }
     }
     json_decref(root);
+    errs_finish(e);
     if (r != 0) {
         rd_plan_free(p);
         return r;
     }
     *out = p;
     return 0;
+}
+
+int
+rd_plan_parse(rd_plan_t **out, const char *text, size_t len, rf_errbuf_t *err)
+{
+    rd_plan_errs_t *e = malloc(sizeof(*e));
+    if (e == NULL)
+        return rf_err_set(err, -ENOMEM, "(root): out of memory");
+    int r = rd_plan_parse_all(out, text, len, e);
+    if (r != 0) {
+        /* first error only; say how many more there were */
+        char *nl = strchr(e->msg, '\n');
+        unsigned more = e->n - 1 + e->dropped;
+        if (nl != NULL)
+            *nl = '\0';
+        if (more)
+            rf_err_set(err, r, "%.200s (and %u more)", e->msg, more);
+        else
+            rf_err_set(err, r, "%s", e->msg);
+    }
+    free(e);
+    return r;
 }
 
 void

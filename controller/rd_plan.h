@@ -38,9 +38,29 @@ typedef struct rd_plan {
     char     *json;                 /* owned: canonical compact text (sorted keys) */
 } rd_plan_t;
 
+/* Every error of a plan, one "path: reason" per line, in schema order
+ * (unknown keys, name, transfers, client_pool, copy_agents, intercepts,
+ * numbers). An operator fixing a plan should see all of its mistakes at
+ * once, but a hostile plan must not make a megabyte of text: at most
+ * RD_PLAN_ERRS_CAP lines, then "... and N more errors". */
+#define RD_PLAN_ERRS_CAP 16
+#define RD_PLAN_ERRS_LEN 4096
+typedef struct {
+    char     msg[RD_PLAN_ERRS_LEN];  /* lines joined by '\n', no trailing newline */
+    unsigned n;                      /* lines in msg */
+    unsigned dropped;                /* errors past the cap */
+} rd_plan_errs_t;
+
+void rd_plan_errs_add(rd_plan_errs_t *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Parse and validate `len` bytes of plan JSON. On success *out is owned by
  * the caller (rd_plan_free). On failure returns RF_EPLAN (or -ENOMEM) with
- * "path: reason" in err, and *out is untouched. */
+ * every error in e, and *out is untouched. */
+int rd_plan_parse_all(rd_plan_t **out, const char *text, size_t len, rd_plan_errs_t *e);
+
+/* The same with only the first error: "path: reason (and N more)". For
+ * callers that need one line (state.json loading). */
 int  rd_plan_parse(rd_plan_t **out, const char *text, size_t len, rf_errbuf_t *err);
 void rd_plan_free(rd_plan_t *p);   /* NULL ok */
 

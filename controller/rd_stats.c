@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#include "cp_stats.h"
+#include "ic_stats.h"
+#include "rd_assign.h"
+
 int
 rd_names_intern(rd_names_t *t, const char *name)
 {
@@ -88,4 +92,27 @@ rd_stats_get(const rd_stats_t *s, const rd_names_t *names, const char *name)
         if (strcmp(names->name[s->id[i]], name) == 0)
             return s->value[i];
     return 0;
+}
+
+const rf_counter_def_t *
+rd_stats_table(int role, size_t *n)
+{
+    if (role == RD_ROLE_COPY) {
+        *n = cp_stats_ndefs;
+        return cp_stats_defs;
+    }
+    if (role == RD_ROLE_ICPT) {
+        *n = ic_stats_ndefs;
+        return ic_stats_defs;
+    }
+    *n = 0;
+    return NULL;
+}
+
+const rf_counter_def_t *
+rd_stats_meta(int role, const char *name)
+{
+    size_t n;
+    const rf_counter_def_t *t = rd_stats_table(role, &n);
+    return t ? rf_counter_find(t, n, name) : NULL;
 }

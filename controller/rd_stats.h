@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rf_counters.h"
+
 #define RD_NAMES_MAX          512   /* distinct counter names per process */
 #define RD_CNAME_MAX          48    /* bytes incl. NUL */
 #define RD_AGENT_COUNTERS_MAX 96    /* counters kept per agent */
@@ -43,6 +45,14 @@ void rd_stats_end(rd_stats_t *s, uint64_t now_ms);
 
 /* Add s into per-name totals (arrays of RD_NAMES_MAX, caller zeroed). */
 void rd_stats_accumulate(const rd_stats_t *s, uint64_t *total, double *rate, uint8_t *present);
+
+/* The declared type/Prometheus name/help of counter `name` as an agent of
+ * `role` (RD_ROLE_COPY, RD_ROLE_ICPT) sends it: the agents' own tables are
+ * linked into replayd. NULL if this build does not know the name (a newer
+ * agent): the caller exports it untyped rather than guess from the name. */
+const rf_counter_def_t *rd_stats_meta(int role, const char *name);
+/* The whole table of a role (n rows), NULL for another role. */
+const rf_counter_def_t *rd_stats_table(int role, size_t *n);
 
 /* Value of a counter by name, 0 if absent. */
 uint64_t rd_stats_get(const rd_stats_t *s, const rd_names_t *names, const char *name);

@@ -6,7 +6,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libjansson-dev
       libcmocka-dev libsodium-dev libmicrohttpd-dev
       iproute2 procps iputils-ping jq nginx-light redis-server redis-tools wrk tcpdump curl python3
-      ansible ansible-lint)
+      ansible ansible-lint zlib1g-dev prometheus)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian starts services on install where an init is running; the tests
 # start their own instances inside namespaces.
-for svc in nginx redis-server; do
+for svc in nginx redis-server prometheus; do
     command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$svc" 2>/dev/null &&
         systemctl stop "$svc" || true
 done

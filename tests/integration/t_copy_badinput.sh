@@ -87,9 +87,9 @@ expect intercept-filter 2 '(-F|filter)' "$I" -i lo -b 127.0.0.1 -F 'tcp and src 
 # nothing answers in this namespace, so a session would wait for its SYN
 # retries to run out: --duration keeps each case short.
 OFF=(-x 80-127.0.0.2:80 -s 127.0.0.1 -c 10.250.0.0/16 --speed 0 --duration 10)
-expect pcap-missing fail 'nonexistent\.pcap' "$C" "${OFF[@]}" -o "$D/nonexistent.pcap"
-expect pcap-corrupt fail 'corrupt\.pcap|format|magic' "$C" "${OFF[@]}" -o "$D/corrupt.pcap"
-expect pcap-trunc-header fail 'trunc-header\.pcap|truncat' "$C" "${OFF[@]}" -o "$D/trunc-header.pcap"
+expect pcap-missing fail 'nonexistent\.pcap' "$C" "${OFF[@]}" --offline "$D/nonexistent.pcap"
+expect pcap-corrupt fail 'corrupt\.pcap|format|magic' "$C" "${OFF[@]}" --offline "$D/corrupt.pcap"
+expect pcap-trunc-header fail 'trunc-header\.pcap|truncat' "$C" "${OFF[@]}" --offline "$D/trunc-header.pcap"
 
 # The remaining pcap cases need an intercept to talk to (on loopback).
 tb_bg box "$D/intercept.log" "$I" -i lo -b 127.0.0.1 -F 'tcp and src port 80' --duration 60
@@ -97,11 +97,11 @@ ICPT=$TB_LASTPID
 wait_for "tb_listening box 36524 || ! _tb_alive $ICPT" 10
 _tb_alive "$ICPT" || tb_die "replay-intercept did not start: $(tail -n 5 "$D/intercept.log")"
 
-expect pcap-trunc-record fail 'trunc-record\.pcap|truncat' "$C" "${OFF[@]}" -o "$D/trunc-record.pcap"
+expect pcap-trunc-record fail 'trunc-record\.pcap|truncat' "$C" "${OFF[@]}" --offline "$D/trunc-record.pcap"
 
 # Malformed packets in a valid file: counted, never fatal.
 rc=0
-tb_exec box timeout -k 2 30 "$C" "${OFF[@]}" -o "$D/badpkts.pcap" --stats-json "$D/badpkts.stats" \
+tb_exec box timeout -k 2 30 "$C" "${OFF[@]}" --offline "$D/badpkts.pcap" --stats-json "$D/badpkts.stats" \
   >"$D/case-badpkts.out" 2>&1 </dev/null || rc=$?
 bad=$(tb_stat "$D/badpkts.stats" bad_pkts)
 tb_log "badpkts: rc=$rc, stats: $(tb_stats_last "$D/badpkts.stats")"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_copy_offline: offline replay (`replay-copy -o file.pcap`). The test records
+# t_copy_offline: offline replay (`replay-copy --offline file.pcap`). The test records
 # its own pcap with tcpdump on online during a bounded wrk run (keep-alive,
 # then Connection: close), then replays the file to the target through the
 # intercept, once paced by the capture timestamps (--speed 1) and once as fast
@@ -61,7 +61,7 @@ replay() {
   tb_log_truncate target
   # Offline mode ends by itself once the file is read and its sessions are
   # done; --duration 60 only bounds a run that would not.
-  tb_bg online "$log" "$RF_BIN/replay-copy" -o "$PCAP" --speed "$speed" -x "80-$TIP:80" \
+  tb_bg online "$log" "$RF_BIN/replay-copy" --offline "$PCAP" --speed "$speed" -x "80-$TIP:80" \
     -s "$(tb_ip assistant)" -c "$range" --duration 60 --stats-json "$st"
   local pid=$TB_LASTPID t0=$SECONDS
   local target
@@ -69,11 +69,11 @@ replay() {
   local rc=0 alone=1
   if ! wait_for "! _tb_alive $pid" 50; then alone=0; tb_log "speed $speed: still running; stopping it"; fi
   tb_stop "$pid" 15 || rc=$?
-  tb_assert "speed $speed: replay-copy -o ended by itself at the end of the file" test "$alone" -eq 1
+  tb_assert "speed $speed: replay-copy --offline ended by itself at the end of the file" test "$alone" -eq 1
   target=$(tb_log_count target)
   tb_log "speed $speed: target $target of $ONLINE recorded requests in $((SECONDS - t0)) s; exit $rc"
   tb_log "speed $speed: stats: $(tb_stats_last "$st")"
-  tb_assert "speed $speed: replay-copy -o exited 0 (rc=$rc)" test "$rc" -eq 0
+  tb_assert "speed $speed: replay-copy --offline exited 0 (rc=$rc)" test "$rc" -eq 0
   tb_assert "speed $speed: every recorded request reached the target ($target/$ONLINE)" test "$target" -ge "$ONLINE"
   tb_assert "speed $speed: no request replayed twice ($target <= $ONLINE)" test "$target" -le "$ONLINE"
   local outside; outside=$(tb_addrs_outside "$(tb_access_log target)" "$range")

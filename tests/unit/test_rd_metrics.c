@@ -1,9 +1,11 @@
 /* test_rd_metrics.c -- the Prometheus page: every line well formed, one
- * HELP/TYPE per family and families contiguous, gauges vs counters, name
- * sanitising, label escaping, totals equal to the status totals; then the
+ * HELP/TYPE per family and families contiguous, names per the naming guide
+ * (counters end in _total, gauges do not), types and help from the counter
+ * tables, label escaping, no fleet-total family, build_info and process_*;
+ * then the
  * HTTP side for real (libmicrohttpd thread + uv loop): a stale page is
- * refreshed on scrape, a fresh one is not re-rendered, 404/405, a port in
- * use is a clear error, and stop joins cleanly. */
+ * refreshed on scrape, a fresh one is not re-rendered, gzip when asked,
+ * 404/405, a port in use is a clear error, and stop joins cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmocka.h>
 
@@ -134,12 +138,26 @@ check_format(const char *page)
     char current[96] = "";
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "# HELP ", 7) == 0)
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            /* help says something, and not the old "Counter ..." filler */
+            const char *h = strchr(line + 7, ' ');
+            assert_non_null(h);
+            assert_true(strlen(h + 1) > 10);
+            assert_true(strncmp(h + 1, "Counter ", 8) != 0);
             continue;
+        }
         if (strncmp(line, "# TYPE ", 7) == 0) {
             char fam[96], type[16];
             assert_int_equal(sscanf(line + 7, "%95s %15s", fam, type), 2);
-            assert_true(strcmp(type, "counter") == 0 || strcmp(type, "gauge") == 0);
+            size_t fl = strlen(fam);
+            int total = fl > 6 && strcmp(fam + fl - 6, "_total") == 0;
+            if (strcmp(type, "counter") == 0)
+                assert_true(total);
+            else if (strcmp(type, "gauge") == 0 || strcmp(type, "untyped") == 0)
+                assert_false(total);
+            else
+                fail_msg("type %s", type);
+            assert_true(strncmp(fam, "replayfleet_total_", 18) != 0);
             for (size_t i = 0; i < nd; i++)
                 if (strcmp(declared[i], fam) == 0)
                     fail_msg("family %s declared twice", fam);
@@ -178,53 +196,100 @@ render_page(void **state)
     assert_int_equal(rd_metrics_render(&page, &len, c, 3000), 0);
     assert_int_equal(strlen(page), len);
     check_format(page);
-    assert_true(sample(page, "replayfleet_replayed_pkts{agent=\"cap-1\",role=\"copy\"}") == 200);
-    assert_true(sample(page, "replayfleet_replayed_pkts{agent=\"cap-2\",role=\"copy\"}") == 2000);
-    assert_true(sample(page, "replayfleet_total_replayed_pkts") == 2200);
-    assert_true(sample(page, "replayfleet_cap_pkts{agent=\"as-1\",role=\"intercept\"}") == 50);
-    assert_true(sample(page, "replayfleet_total_cap_pkts") == 1150);
-    assert_true(sample(page, "replayfleet_odd_name{agent=\"cap-1\",role=\"copy\"}") == 7);
+    /* for `promtool check metrics` (tests/prometheus/check.sh) */
+    const char *dump = getenv("RD_METRICS_DUMP");
+    if (dump != NULL) {
+        FILE *df = fopen(dump, "w");
+        assert_non_null(df);
+        assert_int_equal(fwrite(page, 1, len, df), len);
+        assert_int_equal(fclose(df), 0);
+    }
+    /* role in the name, agent label, base units, _total */
+    assert_true(sample(page, "replayfleet_copy_replayed_packets_total{agent=\"cap-1\"}") == 200);
+    assert_true(sample(page, "replayfleet_copy_replayed_packets_total{agent=\"cap-2\"}") == 2000);
+    assert_true(sample(page, "replayfleet_copy_captured_packets_total{agent=\"cap-2\"}") == 1000);
+    assert_true(sample(page, "replayfleet_intercept_captured_packets_total{agent=\"as-1\"}") == 50);
+    assert_true(sample(page, "replayfleet_intercept_responses_forwarded_total{agent=\"as-1\"}") ==
+                40);
+    /* a copy counter never lands in an intercept family and vice versa */
+    assert_true(sample(page, "replayfleet_intercept_captured_packets_total{agent=\"cap-1\"}") == -1);
+    assert_true(sample(page, "replayfleet_copy_responses_forwarded_total{agent=\"as-1\"}") == -1);
+    /* a name this build does not declare: untyped, under its own name */
+    assert_true(sample(page, "replayfleet_copy_odd_name{agent=\"cap-1\"}") == 7);
+    assert_non_null(strstr(page, "# TYPE replayfleet_copy_odd_name untyped\n"));
+    /* types from the tables */
+    assert_non_null(strstr(page, "# TYPE replayfleet_copy_sessions_active gauge\n"));
+    assert_non_null(strstr(page, "# TYPE replayfleet_copy_intercepts_connected gauge\n"));
+    assert_non_null(strstr(page, "# TYPE replayfleet_copy_assignment_generation gauge\n"));
+    assert_non_null(strstr(page, "# TYPE replayfleet_intercept_copy_connections gauge\n"));
+    assert_non_null(strstr(page, "# TYPE replayfleet_intercept_responses_parked gauge\n"));
+    assert_non_null(strstr(page, "# TYPE replayfleet_copy_replayed_packets_total counter\n"));
+    assert_non_null(strstr(page, "# HELP replayfleet_copy_replayed_packets_total Packets sent to "
+                                 "the target"));
+    /* no duplicate fleet-total family: sum() does that */
+    assert_null(strstr(page, "replayfleet_total_"));
     assert_true(sample(page, "replayfleet_agent_up{agent=\"cap-2\",role=\"copy\"}") == 0);
     assert_true(sample(page, "replayfleet_agent_up{agent=\"cap-1\",role=\"copy\"}") == 1);
-    assert_true(sample(page, "replayfleet_agent_last_seen_seconds{agent=\"cap-1\",role=\"copy\"}") ==
-                2.0);
-    assert_true(sample(page, "replayfleet_generation") == 1);
-    assert_true(sample(page, "replayfleet_requested_copies") == 2);
+    /* a time, not an age: last seen 2 s before "now" (3000 vs 1000 ms) */
+    double ts = sample(page, "replayfleet_agent_last_seen_timestamp_seconds{agent=\"cap-1\","
+                             "role=\"copy\"}");
+    double wall = (double)time(NULL);
+    assert_true(ts > wall - 60 && ts < wall);
+    assert_null(strstr(page, "last_seen_seconds"));
+    assert_true(sample(page, "replayfleet_plan_generation") == 1);
+    assert_true(sample(page, "replayfleet_plan_copies") == 2);
     assert_true(sample(page, "replayfleet_agents{role=\"copy\",state=\"down\"}") == 1);
-    assert_true(sample(page, "replayfleet_applies{agent=\"replayd\",role=\"controller\"}") == 1);
-    assert_non_null(strstr(page, "# TYPE replayfleet_sess_active gauge\n"));
-    assert_non_null(strstr(page, "# TYPE replayfleet_icpt_up gauge\n"));
-    assert_non_null(strstr(page, "# TYPE replayfleet_copy_conns gauge\n"));
-    assert_non_null(strstr(page, "# TYPE replayfleet_replayed_pkts counter\n"));
+    assert_true(sample(page, "replayfleet_agent_acked_generation{agent=\"cap-1\",role=\"copy\"}") ==
+                0);
+    assert_true(sample(page, "replayfleet_controller_plan_applies_total") == 1);
+    assert_non_null(strstr(page, "replayfleet_build_info{version=\""));
+    /* process_* of replayd (this test process) */
+    assert_true(sample(page, "process_open_fds") >= 3);
+    assert_true(sample(page, "process_resident_memory_bytes") > 1e5);
+    assert_true(sample(page, "process_start_time_seconds") > wall - 86400 * 365);
+    assert_true(sample(page, "process_start_time_seconds") <= wall + 1);
+    assert_true(sample(page, "process_cpu_seconds_total") >= 0);
     /* the free-text host is escaped */
     assert_non_null(strstr(page, "host=\"cap\\\"host\\\\1\\nx\""));
-
-    /* totals agree with what `replayctl status --json` shows */
-    Rfpb__StatusReply *st = rd_admin_status(c, 3000, 0);
-    assert_non_null(st);
-    for (size_t i = 0; i < st->n_totals; i++) {
-        char m[128], series[160];
-        assert_int_equal(rd_metrics_sanitize(st->totals[i]->name, m, sizeof(m)), 0);
-        snprintf(series, sizeof(series), "replayfleet_total_%s", m);
-        if (strcmp(m, "generation") == 0)
-            continue;   /* an agent counter replayd does not export (reserved) */
-        if (sample(page, series) != (double)st->totals[i]->value)
-            fail_msg("%s: metrics %.0f status %llu", series, sample(page, series),
-                     (unsigned long long)st->totals[i]->value);
-    }
-    rd_admin_status_free(st);
-    /* the summary status keeps the table's counters only, totals complete */
-    st = rd_admin_status(c, 3000, 1);
-    for (size_t i = 0; i < st->n_agents; i++)
-        for (size_t k = 0; k < st->agents[i]->n_counters && st->agents[i]->role != 0; k++)
-            assert_true(strcmp(st->agents[i]->counters[k]->name, "odd.name") != 0);
-    int has_odd = 0;
-    for (size_t i = 0; i < st->n_totals; i++)
-        has_odd |= strcmp(st->totals[i]->name, "odd.name") == 0;
-    assert_true(has_odd);
-    rd_admin_status_free(st);
     free(page);
     free_ctx(c);
+}
+
+/* Every row of the counter tables follows the naming guide; wire names
+ * and Prometheus names are unique within a role. */
+static void
+tables_by_the_book(void **state)
+{
+    (void)state;
+    const int roles[] = { RD_ROLE_COPY, RD_ROLE_ICPT, -1 };
+    for (int ri = 0; ri < 3; ri++) {
+        size_t n;
+        const rf_counter_def_t *t =
+            roles[ri] < 0 ? (n = rd_self_ndefs, rd_self_defs) : rd_stats_table(roles[ri], &n);
+        assert_non_null(t);
+        assert_true(n > 10);
+        for (size_t i = 0; i < n; i++) {
+            size_t pl = strlen(t[i].prom);
+            assert_true(name_ok(t[i].prom, pl));
+            int total = pl > 6 && strcmp(t[i].prom + pl - 6, "_total") == 0;
+            if ((t[i].kind == RF_KIND_COUNTER) != total)
+                fail_msg("%s -> %s: counters and only counters end in _total", t[i].name,
+                         t[i].prom);
+            assert_null(strstr(t[i].prom, "pkts"));
+            assert_true(strlen(t[i].help) > 10);
+            assert_true(t[i].help[strlen(t[i].help) - 1] == '.');
+            for (size_t j = 0; j < i; j++) {
+                assert_true(strcmp(t[i].name, t[j].name) != 0);
+                assert_true(strcmp(t[i].prom, t[j].prom) != 0);
+            }
+            if (roles[ri] > 0)
+                assert_ptr_equal(rd_stats_meta(roles[ri], t[i].name), &t[i]);
+        }
+    }
+    assert_null(rd_stats_meta(RD_ROLE_COPY, "no_such_counter"));
+    assert_null(rd_stats_meta(RD_ROLE_COPY, "resp_forwarded"));   /* an intercept name */
+    assert_int_equal(rd_stats_meta(RD_ROLE_COPY, "sess_active")->kind, RF_KIND_GAUGE);
+    assert_int_equal(rd_stats_meta(RD_ROLE_ICPT, "resp_forwarded")->kind, RF_KIND_COUNTER);
 }
 
 static void
@@ -236,12 +301,6 @@ names_and_kinds(void **state)
     assert_string_equal(b, "a_b_c");
     assert_int_equal(rd_metrics_sanitize("", b, sizeof(b)), -1);
     assert_int_equal(rd_metrics_sanitize("0123456789abcdefg", b, sizeof(b)), -1);
-    assert_true(rd_metrics_is_gauge("sess_active"));
-    assert_true(rd_metrics_is_gauge("parked_now"));
-    assert_true(rd_metrics_is_gauge("ctl_up"));
-    assert_true(rd_metrics_is_gauge("generation"));
-    assert_false(rd_metrics_is_gauge("replayed_pkts"));
-    assert_false(rd_metrics_is_gauge("up_count"));
 }
 
 /* ---- HTTP -------------------------------------------------------------- */
@@ -323,8 +382,15 @@ http_server(void **state)
     srv_t s = { 0 };
     s.c = make_ctx();
     rf_errbuf_t err;
-    uint16_t port = (uint16_t)(43000 + getpid() % 20000);
-    if (rd_metrics_start(&s.m, &loop, "127.0.0.1", port, refresh, &s, &err) != 0)
+    /* A port another process (or an ephemeral connection) holds is not a
+     * failure of ours: try the next few. */
+    uint16_t port = 0;
+    int rc = -1;
+    for (int tries = 0; tries < 20 && rc != 0; tries++) {
+        port = (uint16_t)(43000 + (getpid() + tries * 997) % 20000);
+        rc = rd_metrics_start(&s.m, &loop, "127.0.0.1", port, refresh, &s, &err);
+    }
+    if (rc != 0)
         fail_msg("%s", err.msg);
     http_t *h = calloc(1, sizeof(*h));
     h->port = port;
@@ -334,7 +400,8 @@ http_server(void **state)
     assert_int_equal(s.renders, 1);
     assert_non_null(strstr(h->resp, " 200 OK"));
     assert_non_null(strstr(h->resp, "text/plain; version=0.0.4"));
-    assert_non_null(strstr(h->resp, "replayfleet_total_replayed_pkts 2200\n"));
+    assert_non_null(strstr(h->resp, "replayfleet_copy_replayed_packets_total{agent=\"cap-2\"} 2000\n"));
+    assert_null(strstr(h->resp, "Content-Encoding"));
     assert_int_equal(rd_metrics_scrapes(s.m), 1);
     memset(h, 0, sizeof(*h));
     h->port = port;
@@ -342,6 +409,35 @@ http_server(void **state)
     run_get(&loop, h);   /* fresh page: served as is */
     assert_int_equal(s.renders, 1);
     assert_non_null(strstr(h->resp, " 200 OK"));
+    /* gzip when asked: the body inflates to the same page */
+    memset(h, 0, sizeof(*h));
+    h->port = port;
+    h->req = "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n";
+    run_get(&loop, h);
+    assert_non_null(strstr(h->resp, " 200 OK"));
+    assert_non_null(strstr(h->resp, "Content-Encoding: gzip"));
+    const char *body = strstr(h->resp, "\r\n\r\n");
+    assert_non_null(body);
+    body += 4;
+    static char plain[1 << 18];
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)(uintptr_t)body;
+    z.avail_in = (uInt)(h->len - (size_t)(body - h->resp));
+    z.next_out = (Bytef *)plain;
+    z.avail_out = sizeof(plain) - 1;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    plain[z.total_out] = '\0';
+    inflateEnd(&z);
+    assert_non_null(strstr(plain, "replayfleet_copy_replayed_packets_total{agent=\"cap-2\"} 2000\n"));
+    assert_true(z.avail_in == 0);
+    /* q=0 means no */
+    memset(h, 0, sizeof(*h));
+    h->port = port;
+    h->req = "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0, identity\r\n\r\n";
+    run_get(&loop, h);
+    assert_null(strstr(h->resp, "Content-Encoding"));
     memset(h, 0, sizeof(*h));
     h->port = port;
     h->req = "GET /nope HTTP/1.0\r\n\r\n";
@@ -368,6 +464,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(names_and_kinds),
+        cmocka_unit_test(tables_by_the_book),
         cmocka_unit_test(render_page),
         cmocka_unit_test(http_server),
     };

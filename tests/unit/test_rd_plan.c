@@ -225,6 +225,84 @@ id_valid(void **state)
     assert_false(rd_id_valid(s));
 }
 
+/* Three mistakes in one plan: all three reported, in schema order, one per
+ * line, path first. */
+static void
+all_errors_at_once(void **state)
+{
+    (void)state;
+    const char *j = "{\"bogus\":1,\"transfers\":[\"80-10.0.2.10:8080\",\"81-10.0.2.10:99999\"],"
+                    "\"client_pool\":\"10.250.0.0/33\",\"copy_agents\":[\"a\",\"a\"],"
+                    "\"intercepts\":[\"b\"],\"copies\":0}";
+    rd_plan_t *p = NULL;
+    rd_plan_errs_t e;
+    assert_int_equal(rd_plan_parse_all(&p, j, strlen(j), &e), RF_EPLAN);
+    assert_null(p);
+    assert_int_equal(e.n, 5);
+    assert_int_equal(e.dropped, 0);
+    const char *want[] = {
+        "bogus: unknown key",
+        "transfers[1]: bad target port",
+        "client_pool: \"10.250.0.0/33\": prefix length",
+        "copy_agents[1]: duplicate agent \"a\"",
+        "copies: 0 is out of range 1..1023",
+    };
+    const char *line = e.msg;
+    for (size_t i = 0; i < 5; i++) {
+        if (strncmp(line, want[i], strlen(want[i])) != 0)
+            fail_msg("line %zu: got \"%.80s\" want \"%s\"\nall:\n%s", i, line, want[i], e.msg);
+        const char *nl = strchr(line, '\n');
+        if (i < 4)
+            assert_non_null(nl);
+        else
+            assert_null(nl);
+        line = nl ? nl + 1 : line;
+    }
+    /* the one-line form names the first and counts the rest */
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), RF_EPLAN);
+    assert_string_equal(err.msg, "bogus: unknown key (and 4 more)");
+}
+
+/* A plan made of nothing but errors is capped: RD_PLAN_ERRS_CAP lines,
+ * then "... and N more errors". */
+static void
+errors_capped(void **state)
+{
+    (void)state;
+    char j[8192];
+    size_t o = (size_t)snprintf(j, sizeof(j), "{\"transfers\":[");
+    for (int i = 0; i < 32; i++)
+        o += (size_t)snprintf(j + o, sizeof(j) - o, "%s\"bad%d\"", i ? "," : "", i);
+    o += (size_t)snprintf(j + o, sizeof(j) - o,
+                          "],\"client_pool\":\"10.250.0.0/16\",\"copy_agents\":\"*\","
+                          "\"intercepts\":\"*\"}");
+    rd_plan_t *p = NULL;
+    rd_plan_errs_t e;
+    assert_int_equal(rd_plan_parse_all(&p, j, o, &e), RF_EPLAN);
+    assert_int_equal(e.n, RD_PLAN_ERRS_CAP);
+    assert_int_equal(e.dropped, 32 - RD_PLAN_ERRS_CAP);
+    assert_true(strncmp(e.msg, "transfers[0]: ", 14) == 0);
+    char tail[64];
+    snprintf(tail, sizeof(tail), "\n... and %d more errors", 32 - RD_PLAN_ERRS_CAP);
+    assert_non_null(strstr(e.msg, tail));
+    assert_true(strlen(e.msg) < sizeof(e.msg));
+}
+
+/* A good plan reports nothing. */
+static void
+good_plan_no_errors(void **state)
+{
+    (void)state;
+    const char *j = "{" GOOD_BODY "}";
+    rd_plan_t *p = NULL;
+    rd_plan_errs_t e;
+    assert_int_equal(rd_plan_parse_all(&p, j, strlen(j), &e), 0);
+    assert_int_equal(e.n, 0);
+    assert_string_equal(e.msg, "");
+    rd_plan_free(p);
+}
+
 int
 main(void)
 {
@@ -233,6 +311,8 @@ main(void)
         cmocka_unit_test(syntax_errors),      cmocka_unit_test(transfer_errors),
         cmocka_unit_test(pool_errors),        cmocka_unit_test(agent_list_errors),
         cmocka_unit_test(number_errors),      cmocka_unit_test(id_valid),
+        cmocka_unit_test(all_errors_at_once), cmocka_unit_test(errors_capped),
+        cmocka_unit_test(good_plan_no_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
