@@ -160,7 +160,7 @@ set_filter(cp_capture_t *c, const char *f, rf_errbuf_t *err)
 static int
 apply_host_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf_t *err)
 {
-    char cf[4096], sf[4096], g[8400];
+    char cf[4096], sf[4096], g[4096 + 4096 + 1024 + 32];
     if (cp_capture_filter(cf, sizeof(cf), rules, nrules, CP_DIR_CLIENT, 0, 0, c->extra) != 0 ||
         cp_capture_filter(sf, sizeof(sf), rules, nrules, CP_DIR_SERVER, 0, 0, NULL) != 0)
         return rf_err_set(err, RF_ECAP, "capture filter too long");
@@ -175,7 +175,8 @@ apply_host_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_e
         }
         if (l >= sizeof(nt))
             return rf_err_set(err, RF_ECAP, "capture filter too long (%u rules)", nrules);
-        snprintf(g, sizeof(g), "((%s)%s) or (%s)", cf, nt, sf);
+        if (snprintf(g, sizeof(g), "((%s)%s) or (%s)", cf, nt, sf) >= (int)sizeof(g))
+            return rf_err_set(err, RF_ECAP, "capture filter too long (%u rules)", nrules);
         if (set_filter(c, g, err) != 0)
             return RF_ECAP;
     }
