@@ -221,7 +221,7 @@ rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *
                 c->ctr.state_write_errors++;
                 rf_log_warn("state write failed: %s", rf_strerror(r));
             }
-            rf_log_info("intercept %s now at %s:%u; updating its copy agents", id, a->advertise,
+            rf_log_warn("intercept %s now at %s:%u; updating its copy agents", id, a->advertise,
                         a->listen_port);
             for (size_t i = 0; i < c->table.n; i++) {
                 const rd_entry_t *ce = &c->table.e[i];
@@ -342,6 +342,11 @@ rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
     C("canary_ignored", c->ctr.canary_ignored);
     C("metrics_renders", c->ctr.metrics_renders);
     C("metrics_scrapes", c->ctr.metrics_scrapes);
+    C("tls_handshake_failures", c->ctr.tls_handshake_failures);
+    C("tls_record_errors", c->ctr.tls_record_errors);
+    C("preauth_dropped", c->ctr.preauth_dropped);
+    C("preauth_refused", c->ctr.preauth_refused);
+    C("agents_evicted", c->ctr.agents_evicted);
     C("agents_up", rd_registry_count_up(&c->reg));
     C("agents_known", c->reg.n);
 #undef C
