@@ -52,7 +52,8 @@ typedef struct ic_peer {
     rf_conn_t      *conn;
     peer_state_t    state;
     uint64_t        accepted_ms;
-    uint32_t        ip;         /* counted in L->src while pending */
+    uint32_t        ip;
+    int             counted;    /* in L->npending and L->src */
     rf_hs_server_t  hs;
     uint32_t        owner;      /* engine id once added, else IC_OWNER_NONE */
     char            id[64];     /* from Hello, printable */
@@ -164,10 +165,11 @@ static void
 peer_refuse(ic_peer_t *p, int code, const char *detail, const char *reason)
 {
     uint64_t more;
+    char note[48];
     if (rf_ratelog_hit(&p->L->refusals, uv_now(&p->L->loop), &more))
-        rf_log_warn("copy agent %s%s%s%s: %s; closing (%llu more refusals not logged)",
+        rf_log_warn("copy agent %s%s%s%s: %s; closing%s",
                     rf_conn_peer(p->conn), p->id[0] ? " (" : "", p->id, p->id[0] ? ")" : "",
-                    detail, (unsigned long long)more);
+                    detail, rf_ratelog_note(note, sizeof(note), more));
     (void)rf_hs_send_error(p->conn, (uint32_t)(code < 0 ? -code : code), detail);
     rf_conn_close(p->conn, reason);
 }
@@ -198,6 +200,16 @@ owner_name(ic_loop_t *L, uint32_t owner, char *buf, size_t len)
     else
         snprintf(buf, len, "%s (%s)", o->id[0] ? o->id : "?", rf_conn_peer(o->conn));
     return buf;
+}
+
+static void
+pending_done(ic_loop_t *L, ic_peer_t *p)
+{
+    if (!p->counted)
+        return;
+    p->counted = 0;
+    L->npending--;
+    rf_srcmap_dec(&L->src, p->ip);
 }
 
 static void
@@ -267,8 +279,7 @@ on_hello(ic_peer_t *p, const Rfpb__Hello *h)
         }
     }
     p->state = PEER_READY;
-    L->npending--;
-    rf_srcmap_dec(&L->src, p->ip);
+    pending_done(L, p);
     L->st.copy_conns++;
     char srv[160];
     snprintf(srv, sizeof(srv), "replay-intercept %s", L->cfg->id);
@@ -356,14 +367,14 @@ peer_on_close(rf_conn_t *conn, const char *reason)
             rf_log_info("copy agent %s (%s) disconnected: %s", p->id, rf_conn_peer(conn),
                         reason);
     } else {
-        L->npending--;
-        rf_srcmap_dec(&L->src, p->ip);
+        pending_done(L, p);
         if (strncmp(reason, "TLS", 3) == 0) {
             L->st.auth_failures++;
             uint64_t more;
+            char note[48];
             if (!L->stopping && rf_ratelog_hit(&L->refusals, uv_now(&L->loop), &more))
-                rf_log_warn("copy agent %s: %s (%llu more refusals not logged)",
-                            rf_conn_peer(conn), reason, (unsigned long long)more);
+                rf_log_warn("copy agent %s: %s%s",
+                            rf_conn_peer(conn), reason, rf_ratelog_note(note, sizeof(note), more));
         }
         rf_log_debug("connection %s closed before its handshake: %s", rf_conn_peer(conn),
                      reason);
@@ -392,16 +403,25 @@ psk_lookup(void *arg, const char *ident, size_t len, uint8_t key[RF_KEY_LEN])
     return rf_key_pair(key, L->key->key, L->key->len, id);
 }
 
+/* Full pending table: the oldest pending connection of the source with the
+ * most pending ones goes (a copy agent has one; a flood has many). */
 static void
 drop_oldest_pending(ic_loop_t *L)
 {
+    uint32_t most = 0, ip = 0;
+    for (size_t i = 0; i < L->src.n; i++)
+        if (L->src.e[i].n > most) {
+            most = L->src.e[i].n;
+            ip = L->src.e[i].ip;
+        }
     ic_peer_t *old = NULL;
     for (ic_peer_t *q = L->peers; q != NULL; q = q->next)
-        if (q->state == PEER_WAIT_HELLO && !rf_conn_is_closing(q->conn) &&
+        if (q->state == PEER_WAIT_HELLO && q->ip == ip && !rf_conn_is_closing(q->conn) &&
             (old == NULL || q->accepted_ms <= old->accepted_ms))
             old = q;
     if (old != NULL) {
         L->st.copy_refused++;
+        pending_done(L, old);
         peer_refuse(old, RF_EFULL, "pending table full: oldest dropped", "pending table full");
     }
 }
@@ -432,7 +452,6 @@ on_connection(uv_stream_t *srv, int status)
     if (L->peers != NULL)
         L->peers->prev = p;
     L->peers = p;
-    L->npending++;
     int r = rf_conn_accept(p->conn, srv);
     if (r < 0) {
         rf_conn_close(p->conn, "accept failed");
@@ -442,22 +461,21 @@ on_connection(uv_stream_t *srv, int status)
     p->ip = rf_conn_peer_ip(p->conn);
     if (L->stopping || L->st.copy_conns >= IC_MAX_PEERS) {
         L->st.copy_refused++;
-        p->ip = 0xffffffffu;   /* not counted in src: the dec is a no-op */
         peer_refuse(p, RF_EFULL, "too many connections", "too many connections");
         return;
     }
     if (rf_srcmap_inc(&L->src, p->ip, IC_PENDING_PER_IP) != 0) {
-        if (L->npending > IC_MAX_PENDING)
+        if (L->npending >= IC_MAX_PENDING)
             drop_oldest_pending(L);
         if (rf_srcmap_inc(&L->src, p->ip, IC_PENDING_PER_IP) != 0) {
             L->st.copy_refused++;
-            p->ip = 0xffffffffu;
             peer_refuse(p, RF_EFULL, "too many pending connections from this source",
                         "too many pending connections");
             return;
         }
     }
-    if (L->npending > IC_MAX_PENDING)
+    p->counted = 1;
+    if (++L->npending > IC_MAX_PENDING)
         drop_oldest_pending(L);
     if (L->key->len > 0 && rf_conn_tls_server(p->conn, psk_lookup, L) != 0) {
         rf_conn_close(p->conn, "out of memory");
@@ -558,10 +576,11 @@ on_tick(uv_timer_t *t)
             now - p->accepted_ms >= IC_HS_TIMEOUT_MS) {
             L->st.hs_timeouts++;
             uint64_t skipped;
+            char note[48];
             if (rf_ratelog_hit(&L->refusals, now, &skipped))
-                rf_log_warn("connection %s: no TLS handshake + Hello within %u ms, closing "
-                            "(%llu more refusals not logged)",
-                            rf_conn_peer(p->conn), IC_HS_TIMEOUT_MS, (unsigned long long)skipped);
+                rf_log_warn("connection %s: no TLS handshake + Hello within %u ms, closing%s",
+                            rf_conn_peer(p->conn), IC_HS_TIMEOUT_MS,
+                            rf_ratelog_note(note, sizeof(note), skipped));
             rf_conn_close(p->conn, "handshake timeout");
         }
     }

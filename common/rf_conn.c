@@ -35,7 +35,20 @@ struct rf_conn {
     rf_tls_t            *tls;
     uint8_t             *pend;
     size_t               pend_len;
+    /* Server side before the handshake: no OpenSSL object until the first
+     * bytes arrive, and every record header checked here first, so an
+     * unauthenticated peer costs a few hundred bytes, not OpenSSL's 16 KiB
+     * record buffers (rf_conn_tls_server). */
+    rf_conn_lookup_fn    lookup;
+    void                *lookup_arg;
+    size_t               pre_bytes, rec_left;
+    uint8_t              hdr[5], hdr_len;
 };
+
+/* Largest TLS record and total ciphertext accepted before the handshake is
+ * done (our ClientHello is ~300 bytes, the client Finished ~80). */
+#define TLS_PREAUTH_RECORD 2048u
+#define TLS_PREAUTH_TOTAL  8192u
 
 /* Ciphertext lands here and is fed to OpenSSL at once (one per thread). */
 #define CIPHER_BUF (64u * 1024u)
@@ -62,7 +75,7 @@ rf_conn_new(uv_loop_t *loop, const rf_conn_ops_t *ops, void *data, size_t max_fr
     c->max_wq = max_wq ? max_wq : 16u * 1024 * 1024;
     /* Start small; grow up to the cap only when a big frame is announced
      * (and, on accepted connections, only after the handshake). */
-    c->rcap = RF_CONN_PREAUTH_MAX;
+    c->rcap = 4096;
     if (c->rcap > c->max_frame + RF_FRAME_HDR)
         c->rcap = c->max_frame + RF_FRAME_HDR;
     c->rbuf = malloc(c->rcap);
@@ -121,7 +134,7 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     rf_conn_t *c = h->data;
     (void)suggested;
-    if (c->tls != NULL) {
+    if (c->tls != NULL || c->lookup != NULL) {
         buf->base = (char *)cipher_buf;
         buf->len = CIPHER_BUF;
         return;
@@ -165,7 +178,13 @@ consume(rf_conn_t *c)
         long r = rf_frame_next(c->rbuf + off, c->rlen - off, cap, &body);
         if (r == RF_EFRAME_TOO_BIG) {
             rf_conn_counters.oversize++;
-            rf_log_warn("channel %s: frame over %zu bytes, closing", c->peer, cap);
+            /* Unauthenticated: debug only (counted; a flood must not write
+             * a line per connection). */
+            if (c->authed)
+                rf_log_warn("channel %s: frame over %zu bytes, closing", c->peer, cap);
+            else
+                rf_log_debug("channel %s: frame over %zu bytes before the handshake, closing",
+                             c->peer, cap);
             rf_conn_close(c, "frame too big");
             return -1;
         }
@@ -174,7 +193,12 @@ consume(rf_conn_t *c)
         Rfpb__Envelope *env = NULL;
         if (rf_env_decode(&env, c->rbuf + off + RF_FRAME_HDR, body) != 0) {
             rf_conn_counters.bad_frames++;
-            rf_log_warn("channel %s: frame of %zu bytes does not decode, closing", c->peer, body);
+            if (c->authed)
+                rf_log_warn("channel %s: frame of %zu bytes does not decode, closing", c->peer,
+                            body);
+            else
+                rf_log_debug("channel %s: frame of %zu bytes does not decode, closing", c->peer,
+                             body);
             rf_conn_close(c, "bad frame");
             return -1;
         }
@@ -247,9 +271,49 @@ tls_send_plain(rf_conn_t *c, const uint8_t *p, size_t n)
     return tls_flush(c);
 }
 
+/* Walk the record headers of pre-handshake ciphertext: only TLS 1.x
+ * records of the four known types, each at most TLS_PREAUTH_RECORD, at most
+ * TLS_PREAUTH_TOTAL in all. 0 ok, -1 refuse. */
+static int
+preauth_scan(rf_conn_t *c, const uint8_t *p, size_t n)
+{
+    c->pre_bytes += n;
+    if (c->pre_bytes > TLS_PREAUTH_TOTAL)
+        return -1;
+    for (size_t i = 0; i < n;) {
+        if (c->rec_left > 0) {
+            size_t k = c->rec_left < n - i ? c->rec_left : n - i;
+            c->rec_left -= k;
+            i += k;
+            continue;
+        }
+        c->hdr[c->hdr_len++] = p[i++];
+        if (c->hdr_len < sizeof(c->hdr))
+            continue;
+        size_t len = (size_t)c->hdr[3] << 8 | c->hdr[4];
+        if (c->hdr[0] < 0x14 || c->hdr[0] > 0x17 || c->hdr[1] != 0x03 || len == 0 ||
+            len > TLS_PREAUTH_RECORD)
+            return -1;
+        c->rec_left = len;
+        c->hdr_len = 0;
+    }
+    return 0;
+}
+
 static void
 tls_on_read(rf_conn_t *c, const uint8_t *p, size_t n)
 {
+    if (c->lookup != NULL && (c->tls == NULL || !rf_tls_done(c->tls))) {
+        if (preauth_scan(c, p, n) != 0) {
+            rf_tls_counters.handshake_failures++;
+            rf_conn_close(c, "TLS handshake failed (not TLS, or records over the pre-auth cap)");
+            return;
+        }
+        if (c->tls == NULL && (c->tls = rf_tls_server_new(c->lookup, c->lookup_arg)) == NULL) {
+            rf_conn_close(c, "out of memory");
+            return;
+        }
+    }
     if (rf_tls_feed(c->tls, p, n) != 0) {
         rf_conn_close(c, "out of memory");
         return;
@@ -299,7 +363,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->closing)
         return;
     rf_conn_counters.bytes_in += (uint64_t)nread;
-    if (c->tls != NULL) {
+    if (c->tls != NULL || c->lookup != NULL) {
         tls_on_read(c, (const uint8_t *)buf->base, (size_t)nread);
         return;
     }
@@ -378,7 +442,7 @@ on_written(uv_write_t *req, int status)
 static int
 tls_send(rf_conn_t *c, const Rfpb__Envelope *env, size_t body, size_t total)
 {
-    if (!rf_tls_done(c->tls)) {
+    if (c->tls == NULL || !rf_tls_done(c->tls)) {
         uint8_t *np = realloc(c->pend, c->pend_len + total);
         if (np == NULL)
             return -12;
@@ -418,7 +482,7 @@ rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env)
         rf_conn_close(c, "slow peer: write queue over cap");
         return RF_EFULL;
     }
-    if (c->tls != NULL)
+    if (c->tls != NULL || c->lookup != NULL)
         return tls_send(c, env, body, total);
     wreq_t *w = malloc(sizeof(*w) + total);
     if (w == NULL)
@@ -450,12 +514,13 @@ rf_conn_tls_client(rf_conn_t *c, const char *ident, const uint8_t key[32])
 }
 
 int
-rf_conn_tls_server(rf_conn_t *c, rf_tls_lookup_fn fn, void *arg)
+rf_conn_tls_server(rf_conn_t *c, rf_conn_lookup_fn fn, void *arg)
 {
-    if (c->tls != NULL)
+    if (c->tls != NULL || fn == NULL)
         return RF_ESTATE;
-    c->tls = rf_tls_server_new(fn, arg);
-    return c->tls ? 0 : -12;
+    c->lookup = fn;   /* the OpenSSL object comes with the first bytes */
+    c->lookup_arg = arg;
+    return 0;
 }
 
 const char *
@@ -464,7 +529,7 @@ rf_conn_tls_identity(const rf_conn_t *c)
     return c->tls != NULL && rf_tls_done(c->tls) ? rf_tls_identity(c->tls) : NULL;
 }
 
-int rf_conn_is_tls(const rf_conn_t *c) { return c->tls != NULL; }
+int rf_conn_is_tls(const rf_conn_t *c) { return c->tls != NULL || c->lookup != NULL; }
 
 void        rf_conn_mark_authed(rf_conn_t *c) { c->authed = 1; }
 int         rf_conn_is_closing(const rf_conn_t *c) { return c->closing; }

@@ -2,6 +2,7 @@
 #include "rf_limit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "rf_err.h"
@@ -99,4 +100,13 @@ rf_ratelog_flush(rf_ratelog_t *r, uint64_t now_ms)
     r->suppressed = 0;
     r->next_ms = now_ms + r->interval_ms;
     return n;
+}
+
+const char *
+rf_ratelog_note(char *buf, unsigned long n, uint64_t more)
+{
+    if (more == 0)
+        return "";
+    snprintf(buf, n, " (%llu more not logged)", (unsigned long long)more);
+    return buf;
 }

@@ -38,6 +38,8 @@ void rf_ratelog_init(rf_ratelog_t *r, uint64_t interval_ms);
 /* One refusal at now. Returns 1 if the caller logs it now; then
  * *suppressed is how many were not logged before it (and is reset). */
 int  rf_ratelog_hit(rf_ratelog_t *r, uint64_t now_ms, uint64_t *suppressed);
+/* " (N more not logged)" or "" into buf, for the logged line. */
+const char *rf_ratelog_note(char *buf, unsigned long n, uint64_t more);
 /* From a periodic tick: refusals not logged yet whose interval is over
  * (then reset; the caller logs one summary line), else 0. */
 uint64_t rf_ratelog_flush(rf_ratelog_t *r, uint64_t now_ms);

@@ -137,7 +137,10 @@ on_close(rf_conn_t *conn, const char *reason)
     c->conn = NULL;
     if (!c->failed && c->st != ST_DONE) {
         char why[300];
-        snprintf(why, sizeof(why), "connection to replayd closed: %s", reason);
+        snprintf(why, sizeof(why), "connection to replayd closed: %s%s", reason,
+                 c->st == ST_CHALLENGE && c->o->key.len == 0
+                     ? " (no Challenge: this replayd may require TLS; give --key-file)"
+                     : "");
         c->failed = 1;
         /* A TLS handshake that fails is a key the server does not accept
          * (or a server that is not the one holding the fleet key). */

@@ -460,9 +460,10 @@ static void
 refusal(rd_server_t *s, const char *peer, const char *why)
 {
     uint64_t more;
+    char note[48];
     if (rf_ratelog_hit(&s->refusals, now_ms(s), &more))
-        rf_log_warn("refusing %s: %s (%llu more refusals not logged)", peer, why,
-                    (unsigned long long)more);
+        rf_log_warn("refusing %s: %s%s", peer, why,
+                    rf_ratelog_note(note, sizeof(note), more));
 }
 
 /* TLS PSK lookup: the key of the identity the client names, derived from
@@ -497,11 +498,12 @@ on_hello(peer_t *p, const Rfpb__Envelope *env)
     if (r != 0) {
         s->ctx->ctr.auth_failures++;
         uint64_t more;
+        char note[48];
         char esc[80];
         if (rf_ratelog_hit(&s->authlog, now_ms(s), &more))
-            rf_log_warn("auth refused for %s id \"%s\": %s (%llu more refusals not logged)",
+            rf_log_warn("auth refused for %s id \"%s\": %s%s",
                         rf_conn_peer(p->conn), rf_esc(esc, sizeof(esc), h->id), err.msg,
-                        (unsigned long long)more);
+                        rf_ratelog_note(note, sizeof(note), more));
         send_error_close(p, r, err.msg);
         return;
     }
@@ -538,9 +540,10 @@ on_conn_close(rf_conn_t *conn, const char *reason)
     if (p->pending && !s->stopping && strncmp(reason, "TLS", 3) == 0) {
         s->ctx->ctr.auth_failures++;
         uint64_t more;
+        char note[48];
         if (rf_ratelog_hit(&s->authlog, now_ms(s), &more))
-            rf_log_warn("auth refused for %s: %s (%llu more refusals not logged)",
-                        rf_conn_peer(conn), reason, (unsigned long long)more);
+            rf_log_warn("auth refused for %s: %s%s",
+                        rf_conn_peer(conn), reason, rf_ratelog_note(note, sizeof(note), more));
     } else if (p->st != PEER_HELLO && strncmp(reason, "TLS record", 10) == 0) {
         rf_log_warn("%s %s: %s; connection closed", p->agent ? p->agent->id : "peer",
                     rf_conn_peer(conn), reason);
@@ -574,14 +577,23 @@ static const rf_conn_ops_t conn_ops = {
     .on_close = on_conn_close,
 };
 
-/* The pre-auth table is full: the oldest pending connection goes (an
- * attacker's idle sockets age; a real agent finishes in milliseconds). */
+/* The pre-auth table is full: the oldest pending connection of the source
+ * with the most pending ones goes. Idle attackers age, a real agent
+ * finishes in milliseconds, and a source with one connection (an operator,
+ * an agent) is the last to lose it however many addresses a flood uses. */
 static void
 drop_oldest_pending(rd_server_t *s)
 {
+    uint32_t most = 0, ip = 0;
+    for (size_t i = 0; i < s->src.n; i++)
+        if (s->src.e[i].n > most) {
+            most = s->src.e[i].n;
+            ip = s->src.e[i].ip;
+        }
     peer_t *old = NULL;
     for (peer_t *q = s->peers; q; q = q->next)
-        if (q->pending && !rf_conn_is_closing(q->conn) && (old == NULL || q->since_ms <= old->since_ms))
+        if (q->pending && q->ip == ip && !rf_conn_is_closing(q->conn) &&
+            (old == NULL || q->since_ms <= old->since_ms))
             old = q;
     if (old == NULL)
         return;
