@@ -19,6 +19,7 @@
 #include "rf_conn.h"
 #include "rf_log.h"
 #include "rf_priv.h"
+#include "rf_target.h"
 #include <unistd.h>
 
 static void
@@ -34,6 +35,9 @@ usage(FILE *fp)
             "      --metrics-insecure       allow --metrics on a non-loopback address (the page\n"
             "                               has no authentication)\n"
             "      --user NAME              switch to NAME after binding; all capabilities dropped\n"
+            "      --allowed-targets CIDRS  plans may only replay towards these prefixes\n"
+            "                               (comma-separated; loopback, multicast, 0/8 and\n"
+            "                               240/4 are refused whatever the list)\n"
             "      --heartbeat-timeout S    agent shown down after S silent seconds (default 5)\n"
             "      --metrics ADDR[:PORT]    serve GET /metrics (Prometheus text) on ADDR:PORT\n"
             "      --config FILE            options as \"name = value\" lines (command line wins)\n"
@@ -75,7 +79,7 @@ int
 main(int argc, char **argv)
 {
     enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE, O_METRICS,
-           O_CONFIG, O_CHECK, O_FLEET_KEY, O_METRICS_INSECURE, O_USER };
+           O_CONFIG, O_CHECK, O_FLEET_KEY, O_METRICS_INSECURE, O_USER, O_ALLOWED };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         { "state-dir", required_argument, NULL, 'd' },
@@ -85,6 +89,7 @@ main(int argc, char **argv)
         { "fleet-key-file", required_argument, NULL, O_FLEET_KEY },
         { "metrics-insecure", no_argument, NULL, O_METRICS_INSECURE },
         { "user", required_argument, NULL, O_USER },
+        { "allowed-targets", required_argument, NULL, O_ALLOWED },
         { "heartbeat-timeout", required_argument, NULL, O_HB },
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "log-file", required_argument, NULL, O_LOGFILE },
@@ -101,6 +106,7 @@ main(int argc, char **argv)
     cfg.heartbeat_timeout_ms = 5000;
     const char *listen = NULL, *fleet_key = NULL, *metrics = NULL, *user = NULL;
     int metrics_insecure = 0;
+    const char *allowed = NULL;
     rf_log_init("replayd", "replayd");
     /* --config FILE: "long-option = value" lines merged before the command
      * line (which wins). The merged argv lives as long as the process:
@@ -132,6 +138,15 @@ main(int argc, char **argv)
         case O_FLEET_KEY: fleet_key = optarg; break;
         case O_METRICS_INSECURE: metrics_insecure = 1; break;
         case O_USER: user = optarg; break;
+        case O_ALLOWED: {
+            rf_errbuf_t terr;
+            if (rf_target_set_allowed(optarg, &terr) != 0) {
+                fprintf(stderr, "replayd: %s\n", terr.msg);
+                return 2;
+            }
+            allowed = optarg;
+            break;
+        }
         case O_INSECURE: cfg.insecure = 1; break;
         case O_METRICS: metrics = optarg; break;
         case O_CONFIG: break;   /* merged above */
@@ -215,12 +230,14 @@ main(int argc, char **argv)
     }
     if (check_only) {
         printf("listen          %s:%u\nstate-dir       %s\nheartbeat       %.1f s\n"
-               "fleet key       %s\ninsecure        %s\nmetrics         %s%s%.0u\n"
+               "fleet key       %s\ninsecure        %s\nallowed targets %s\n"
+               "metrics         %s%s%.0u\n"
                "configuration OK\n",
                cfg.listen_host, cfg.listen_port, cfg.state_dir,
                (double)cfg.heartbeat_timeout_ms / 1000.0,
                cfg.fleet_key.len ? "set (TLS 1.3 PSK)" : "none (plain)",
-               cfg.insecure ? "yes" : "no", cfg.metrics_host[0] ? cfg.metrics_host : "off",
+               cfg.insecure ? "yes" : "no", allowed ? allowed : "any unicast",
+               cfg.metrics_host[0] ? cfg.metrics_host : "off",
                cfg.metrics_host[0] ? ":" : "", cfg.metrics_host[0] ? cfg.metrics_port : 0);
         return 0;
     }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rf_target.h"
+
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
     "copies", "sample_percent", "rate_limit_pps", "session_timeout_s",
@@ -81,6 +83,8 @@ parse_transfers(rd_plan_t *p, const json_t *root, rf_errbuf_t *err)
         if (rf_rule_parse(&p->rules[i], text, &e2) != 0)
             return rf_err_set(err, RF_EPLAN, "transfers[%zu]: %s", i,
                               strip_rule_prefix(e2.msg, text));
+        if (rf_target_allowed(p->rules[i].target_ip, &e2) != 0)   /* rf_target.h */
+            return rf_err_set(err, RF_EPLAN, "transfers[%zu]: %s", i, e2.msg);
         for (size_t j = 0; j < i; j++)
             if (p->rules[j].online_ip == p->rules[i].online_ip &&
                 p->rules[j].online_port == p->rules[i].online_port)

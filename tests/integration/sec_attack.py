@@ -8,8 +8,9 @@ namespaces).
         having sent a partial TLS record / frame; reconnect what the server
         drops (<= 250/s); print JSON {opened, dropped, max_open} at the end.
   relay LISTEN_IP PORT DST_IP DST_PORT SECS MODE   a TCP relay (a man in the
-        middle on the wire). MODE pass: bytes unchanged; tamper: after the
-        first 4 KiB client->server, flip the last byte of the next chunk (once).
+        middle on the wire). MODE pass: bytes unchanged; tamper: 2 s into
+        a connection (handshake long done), flip the last byte of the next
+        client->server chunk (once).
   fakectl LISTEN_IP PORT SECS   a fake v1 controller without any key: sends a
         plaintext Challenge, records what the agent answers (JSON at the end).
   hello HOST PORT ID   plain v1 client: answer the Challenge with a Hello
@@ -133,6 +134,7 @@ def relay(lip, lport, dip, dport, secs, mode):
     ls.setblocking(False)
     pairs = {}
     stats = {"conns": 0, "c2s": 0, "tampered": 0}
+    since = time.time()
     end = time.time() + secs
     while time.time() < end:
         rl = [ls] + [p[0] for p in pairs.values()]
@@ -147,6 +149,7 @@ def relay(lip, lport, dip, dport, secs, mode):
                 stats["conns"] += 1
                 pairs[c.fileno()] = (c, u, True)
                 pairs[u.fileno()] = (u, c, False)
+                since = time.time()
                 continue
             if s.fileno() not in pairs:
                 continue
@@ -161,7 +164,7 @@ def relay(lip, lport, dip, dport, secs, mode):
                     x.close()
                 continue
             if c2s:
-                if mode == "tamper" and stats["c2s"] >= 4096 and not stats["tampered"]:
+                if mode == "tamper" and time.time() - since > 2.0 and not stats["tampered"]:
                     # The last byte of a chunk is the end of a record's
                     # AEAD tag: the record can no longer authenticate.
                     data = data[:-1] + bytes([data[-1] ^ 0x01])
