@@ -29,7 +29,7 @@ struct rf_conn {
     int                  authed;    /* accepted conns: Welcome sent */
     const char          *reason;
     char                 peer[48];
-    uint32_t             peer_ip;
+    uint32_t             peer_ip, local_ip;
     /* TLS (NULL: plain). Frames sent before the handshake is done wait in
      * pend (plaintext, counted in wq_bytes) and go out right after it. */
     rf_tls_t            *tls;
@@ -104,6 +104,9 @@ set_peer(rf_conn_t *c)
         snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(sin->sin_port));
         c->peer_ip = ntohl(sin->sin_addr.s_addr);
     }
+    len = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET)
+        c->local_ip = ntohl(((const struct sockaddr_in *)&ss)->sin_addr.s_addr);
 }
 
 static void
@@ -538,6 +541,11 @@ void        rf_conn_set_data(rf_conn_t *c, void *data) { c->data = data; }
 const char *rf_conn_peer(const rf_conn_t *c) { return c->peer; }
 uint32_t    rf_conn_peer_ip(const rf_conn_t *c) { return c->peer_ip; }
 int         rf_conn_is_loopback(const rf_conn_t *c) { return (c->peer_ip >> 24) == 127; }
+int
+rf_conn_is_local(const rf_conn_t *c)
+{
+    return rf_conn_is_loopback(c) || (c->peer_ip != 0 && c->peer_ip == c->local_ip);
+}
 size_t      rf_conn_wq_bytes(const rf_conn_t *c) { return c->wq_bytes; }
 
 int

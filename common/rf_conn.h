@@ -73,6 +73,8 @@ void        rf_conn_set_data(rf_conn_t *c, void *data);
 const char *rf_conn_peer(const rf_conn_t *c);   /* "10.0.0.1:5555" */
 uint32_t    rf_conn_peer_ip(const rf_conn_t *c); /* host order, 0 unknown */
 int         rf_conn_is_loopback(const rf_conn_t *c);
+/* Loopback, or the peer's address is the local end's (same host/netns). */
+int         rf_conn_is_local(const rf_conn_t *c);
 size_t      rf_conn_wq_bytes(const rf_conn_t *c);
 
 /* Bind + listen on "ADDR" (numeric IPv4) and port. */

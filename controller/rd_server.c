@@ -495,6 +495,11 @@ on_hello(peer_t *p, const Rfpb__Envelope *env)
      * the identity its key proved (an agent cannot speak for another). */
     int r = rf_hs_check_hello(h, mask, rf_conn_tls_identity(p->conn),
                               rf_conn_is_loopback(p->conn), s->cfg.insecure, &err);
+    /* The admin role never goes keyless off this host, --insecure or not. */
+    if (r == 0 && h->role == RFPB__ROLE__ROLE_ADMIN && rf_conn_tls_identity(p->conn) == NULL &&
+        !rf_conn_is_local(p->conn))
+        r = rf_err_set(&err, RF_EAUTH, "replayctl from another host needs a key (replayd "
+                                       "--fleet-key-file, replayctl --key-file)");
     if (r != 0) {
         s->ctx->ctr.auth_failures++;
         uint64_t more;

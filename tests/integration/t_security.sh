@@ -17,7 +17,8 @@
 #   6 MITM: a fake keyless controller gets a TLS ClientHello, never a Hello
 #   7 tampered record through a relay after the handshake: replayd closes
 #     the connection and counts tls_record_errors
-#   8 log injection: a Hello id with a newline is logged escaped
+#   8 plain --insecure replayd: a Hello id with a newline is logged escaped;
+#     keyless replayctl works on replayd's host only
 #   9 flood: 2,000 connections on replayd + 500 on the intercept (idle and
 #     partial, 21 source addresses, reconnecting) while replayctl status
 #     answers < 200 ms 5/5 and a restarted copy agent reconnects to both
@@ -158,15 +159,20 @@ re1=$(rstat tls_record_errors)
 tb_assert "tamper: replayd closed it and counted tls_record_errors ($re0 -> $re1)" test "$re1" -gt "$re0"
 tb_assert "tamper: logged" grep -q "TLS record error" "$D/replayd.log"
 
-# ---- 8 log injection (a plain loopback replayd: the Hello comes unencrypted) ---
+# ---- 8 plain --insecure replayd: log injection; admin stays on its host -------
 mkdir -m 700 "$D/state2"
-tb_bg controller "$D/replayd2.log" "$RF_BIN/replayd" --listen 127.0.0.1:36591 --state-dir "$D/state2"
+tb_bg controller "$D/replayd2.log" "$RF_BIN/replayd" --listen "$CIP:36591" --state-dir "$D/state2" --insecure
 RD2=$TB_LASTPID
 wait_for "tb_listening controller 36591" 10 || tb_die "replayd #2 did not come up"
-tb_exec controller "$PY" "$ATK" hello 127.0.0.1 36591 'evil\nFAKE-LINE replayd[replayd] INFO all good' >/dev/null || true
+tb_assert "--insecure is logged at WARN" grep -q "WARN INSECURE" "$D/replayd2.log"
+tb_exec mallory "$PY" "$ATK" hello "$CIP" 36591 'evil\nFAKE-LINE replayd[replayd] INFO all good' >/dev/null || true
 wait_for "grep -q 'evil' '$D/replayd2.log'" 5 || true
 tb_assert "log injection: no forged line" bash -c "! grep -q '^FAKE-LINE' '$D/replayd2.log'"
 tb_assert "log injection: newline shown escaped" grep -q 'evil\\x0aFAKE-LINE' "$D/replayd2.log"
+rc=0; tb_exec mallory timeout 10 "$RF_BIN/replayctl" -c "$CIP:36591" status >/dev/null 2>&1 || rc=$?
+tb_assert "keyless replayctl from another host refused even with --insecure (rc $rc)" test "$rc" -eq 5
+tb_assert "keyless replayctl on replayd's own host works" \
+  tb_exec controller timeout 10 "$RF_BIN/replayctl" -c "$CIP:36591" status --summary
 tb_stop "$RD2" 10 || true
 
 # ---- 9 floods ------------------------------------------------------------------
