@@ -24,3 +24,6 @@ if(RF_LIBFUZZER AND TARGET ic_core)
   target_compile_options(ic_core PRIVATE -fsanitize=fuzzer-no-link)
 endif()
 rf_add_fuzz_test(envelope ic_core rf_common)
+# The unauthenticated surface of the TLS channels: OpenSSL's server side
+# with our PSK callback, and the identity parser (seed: our ClientHello).
+rf_add_fuzz_test(tls rf_common)
