@@ -17,8 +17,9 @@
 #   6 MITM: a fake keyless controller gets a TLS ClientHello, never a Hello
 #   7 tampered record through a relay after the handshake: replayd closes
 #     the connection and counts tls_record_errors
-#   8 plain --insecure replayd: a Hello id with a newline is logged escaped;
-#     keyless replayctl works on replayd's host only
+#   8 plain --insecure replayd --user nobody (uid 65534, no capabilities): a
+#     Hello id with a newline is logged escaped; keyless replayctl works on
+#     replayd's host only
 #   9 flood: 2,000 connections on replayd + 500 on the intercept (idle and
 #     partial, 21 source addresses, reconnecting) while replayctl status
 #     answers < 200 ms 5/5 and a restarted copy agent reconnects to both
@@ -160,11 +161,14 @@ tb_assert "tamper: replayd closed it and counted tls_record_errors ($re0 -> $re1
 tb_assert "tamper: logged" grep -q "TLS record error" "$D/replayd.log"
 
 # ---- 8 plain --insecure replayd: log injection; admin stays on its host -------
-mkdir -m 700 "$D/state2"
-tb_bg controller "$D/replayd2.log" "$RF_BIN/replayd" --listen "$CIP:36591" --state-dir "$D/state2" --insecure
+mkdir -m 700 "$D/state2" && chown 65534:65534 "$D/state2"
+tb_bg controller "$D/replayd2.log" "$RF_BIN/replayd" --listen "$CIP:36591" --state-dir "$D/state2" \
+  --insecure --user nobody
 RD2=$TB_LASTPID
-wait_for "tb_listening controller 36591" 10 || tb_die "replayd #2 did not come up"
+wait_for "tb_listening controller 36591" 10 || { cat "$D/replayd2.log" >&2; tb_die "replayd #2 did not come up"; }
 tb_assert "--insecure is logged at WARN" grep -q "WARN INSECURE" "$D/replayd2.log"
+tb_assert "--user nobody: runs as uid 65534" bash -c "grep -Eq '^Uid:[[:space:]]+65534' /proc/$RD2/status"
+tb_assert "--user nobody: no capabilities" bash -c "grep -Eq '^CapEff:[[:space:]]+0+$' /proc/$RD2/status"
 tb_exec mallory "$PY" "$ATK" hello "$CIP" 36591 'evil\nFAKE-LINE replayd[replayd] INFO all good' >/dev/null || true
 wait_for "grep -q 'evil' '$D/replayd2.log'" 5 || true
 tb_assert "log injection: no forged line" bash -c "! grep -q '^FAKE-LINE' '$D/replayd2.log'"
