@@ -13,6 +13,7 @@
 struct cp_capture {
     pcap_t  *p;
     int      offline, linktype, have_next;
+    cp_dir_t dir;
     uint64_t npkts;
     uint16_t vxlan_port;
     int      tunnels;
@@ -23,25 +24,46 @@ struct cp_capture {
 };
 
 int
-cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, int tunnels,
-                  uint16_t vxlan_port, const char *extra)
+cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, cp_dir_t dir,
+                  int tunnels, uint16_t vxlan_port, const char *extra)
 {
     size_t len = 0;
     int w = snprintf(out, cap, "(tcp and (");
     len += (size_t)w;
     for (unsigned i = 0; i < n && len < cap; i++) {
-        char host[32] = "";
+        char ip[16] = "", dst[40] = "", src[40] = "";
         if (rules[i].online_ip) {
-            char ip[16];
             rf_ipv4_format(rules[i].online_ip, ip, sizeof(ip));
-            snprintf(host, sizeof(host), " and dst host %s", ip);
+            snprintf(dst, sizeof(dst), " and dst host %s", ip);
+            snprintf(src, sizeof(src), " and src host %s", ip);
         }
-        w = snprintf(out + len, cap - len, "%s(dst port %u%s)", i ? " or " : "",
-                     rules[i].online_port, host);
+        unsigned p = rules[i].online_port;
+        if (dir == CP_DIR_CLIENT)
+            w = snprintf(out + len, cap - len, "%s(dst port %u%s)", i ? " or " : "", p, dst);
+        else if (dir == CP_DIR_SERVER)
+            w = snprintf(out + len, cap - len, "%s(src port %u%s)", i ? " or " : "", p, src);
+        else
+            w = snprintf(out + len, cap - len, "%s(dst port %u%s) or (src port %u%s)",
+                         i ? " or " : "", p, dst, p, src);
         len += (size_t)w;
     }
     if (len < cap) {
         w = snprintf(out + len, cap - len, "))");
+        len += (size_t)w;
+    }
+    if (dir == CP_DIR_SERVER && len < cap) {
+        /* Only what moves the server's sequence: data, SYN, FIN. Its pure
+         * ACKs (most of an upload's packets) teach nothing. */
+        w = snprintf(out + len, cap - len,
+                     " and (tcp[tcpflags] & (tcp-syn|tcp-fin) != 0 or "
+                     "ip[2:2] - ((ip[0] & 0x0f) << 2) - ((tcp[12] & 0xf0) >> 2) != 0)");
+        len += (size_t)w;
+    }
+    for (unsigned i = 0; dir == CP_DIR_SERVER && i < n && len < cap; i++) {
+        /* Our own output leaves through the same interfaces. */
+        char t[16];
+        rf_ipv4_format(rules[i].target_ip, t, sizeof(t));
+        w = snprintf(out + len, cap - len, " and not dst host %s", t);
         len += (size_t)w;
     }
     if (tunnels && len < cap) {
@@ -70,7 +92,8 @@ static int
 apply_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf_t *err)
 {
     char f[4096];
-    if (cp_capture_filter(f, sizeof(f), rules, nrules, c->tunnels, c->vxlan_port, c->extra) != 0)
+    if (cp_capture_filter(f, sizeof(f), rules, nrules, c->dir, c->tunnels, c->vxlan_port,
+                          c->extra) != 0)
         return rf_err_set(err, RF_ECAP, "capture filter too long");
     struct bpf_program prog;
     if (pcap_compile(c->p, &prog, f, 1, PCAP_NETMASK_UNKNOWN) != 0)
@@ -91,7 +114,8 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
     cp_capture_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return rf_err_set(err, RF_ECAP, "out of memory");
-    c->tunnels = o->tunnels;
+    c->tunnels = o->dir == CP_DIR_SERVER ? 0 : o->tunnels;
+    c->dir = o->dir;
     c->vxlan_port = o->vxlan_port ? o->vxlan_port : 4789;
     snprintf(c->extra, sizeof(c->extra), "%s", o->extra_filter ? o->extra_filter : "");
     c->p = pcap_create(dev, eb);
@@ -129,9 +153,10 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
         free(c);
         return RF_ECAP;
     }
-    /* Only what arrives: never our own replayed output, never the online
-     * server's responses. */
-    (void)pcap_setdirection(c->p, PCAP_D_IN);
+    /* The client side: only what arrives, never our own replayed output.
+     * The reverse handle: what the online server sends (its filter leaves
+     * our output out). A mirror port delivers both directions inbound. */
+    (void)pcap_setdirection(c->p, o->dir == CP_DIR_SERVER ? PCAP_D_OUT : PCAP_D_IN);
     c->linktype = pcap_datalink(c->p);
     if (apply_filter(c, rules, nrules, err) != 0 || pcap_setnonblock(c->p, 1, eb) != 0) {
         if (eb[0])
@@ -153,6 +178,7 @@ cp_capture_open_offline(cp_capture_t **out, const char *path, const rf_rule_t *r
     if (c == NULL)
         return rf_err_set(err, RF_ECAP, "out of memory");
     c->offline = 1;
+    c->dir = CP_DIR_BOTH;   /* a recording holds both directions */
     c->vxlan_port = 4789;
     snprintf(c->extra, sizeof(c->extra), "%s", extra ? extra : "");
     c->p = pcap_open_offline(path, eb);

@@ -12,6 +12,13 @@
 
 typedef struct cp_capture cp_capture_t;
 
+/* Which direction of the rules' traffic a filter selects. */
+typedef enum {
+    CP_DIR_CLIENT = 0,   /* client->server: what is replayed */
+    CP_DIR_BOTH,         /* a mirror or a file: both, told apart by the engine */
+    CP_DIR_SERVER,       /* server->client only: the causal order's reverse handle */
+} cp_dir_t;
+
 /* Called per frame; `frame` is borrowed (kernel ring) for the call only. */
 typedef void (*cp_frame_cb)(void *ctx, const uint8_t *frame, size_t caplen, uint64_t ts_us);
 
@@ -24,11 +31,14 @@ typedef struct {
     unsigned    buffer_mb;
     unsigned    snaplen;      /* 0 = 65535 */
     unsigned    latency_ms;   /* 0 = immediate mode (a wake-up per packet) */
+    cp_dir_t    dir;          /* CP_DIR_SERVER opens the reverse handle */
 } cp_live_opts_t;
 
-/* Build "tcp and ((dst port P and dst host H) or ...)" from the rules. */
-int cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, int tunnels,
-                      uint16_t vxlan_port, const char *extra);
+/* Build "tcp and ((dst port P and dst host H) or ...)" from the rules
+ * (src for the server side; a server-side filter leaves out anything sent
+ * to a target, i.e. our own replayed packets). */
+int cp_capture_filter(char *out, size_t cap, const rf_rule_t *rules, unsigned n, cp_dir_t dir,
+                      int tunnels, uint16_t vxlan_port, const char *extra);
 
 int  cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_t *rules,
                           unsigned nrules, rf_errbuf_t *err);

@@ -54,6 +54,10 @@ struct cp_agent {
     cp_capture_t    *caps[CP_MAX_IFACES];
     uv_poll_t        polls[CP_MAX_IFACES];
     unsigned         ncaps;
+    /* The online server's replies on the same interfaces (causal order);
+     * revs[i] belongs to caps[i], NULL where it could not be opened. */
+    cp_capture_t    *revs[CP_MAX_IFACES];
+    uv_poll_t        rpolls[CP_MAX_IFACES];
     cp_capture_t    *offline;
     uint64_t         off_t0_us, off_start_ms;
     int              offline_done;
@@ -115,11 +119,19 @@ on_pcap_readable(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     for (unsigned i = 0; i < a->ncaps; i++) {
-        if (&a->polls[i] != h)
+        if (&a->polls[i] != h && &a->rpolls[i] != h)
             continue;
-        a->dcfg.linktype = cp_capture_linktype(a->caps[i]);
-        /* Spurious wake-ups are fine: dispatch returns 0. */
-        (void)cp_capture_dispatch(a->caps[i], DISPATCH_BUDGET, on_frame, a);
+        /* Replies first: a client segment must find the server data it
+         * acknowledges already noted (else it falls back to tcpcopy's
+         * stricter rule). Spurious wake-ups are fine: dispatch returns 0. */
+        if (a->revs[i]) {
+            a->dcfg.linktype = cp_capture_linktype(a->revs[i]);
+            (void)cp_capture_dispatch(a->revs[i], DISPATCH_BUDGET, on_frame, a);
+        }
+        if (&a->polls[i] == h) {
+            a->dcfg.linktype = cp_capture_linktype(a->caps[i]);
+            (void)cp_capture_dispatch(a->caps[i], DISPATCH_BUDGET, on_frame, a);
+        }
     }
 }
 
@@ -562,10 +574,14 @@ on_flush(uv_check_t *h)
 static void
 update_gauges(cp_agent_t *a)
 {
-    uint64_t drops = 0;
-    for (unsigned i = 0; i < a->ncaps; i++)
+    uint64_t drops = 0, rdrops = 0;
+    for (unsigned i = 0; i < a->ncaps; i++) {
         drops += cp_capture_drops(a->caps[i]);
+        if (a->revs[i])
+            rdrops += cp_capture_drops(a->revs[i]);
+    }
     a->st->kernel_drops = drops;
+    a->st->reverse_kernel_drops = rdrops;
     a->st->decap_vlan = a->dst.per_encap[CP_ENCAP_VLAN];
     a->st->decap_vxlan = a->dst.per_encap[CP_ENCAP_VXLAN];
     a->st->decap_gre = a->dst.per_encap[CP_ENCAP_GRE];
@@ -692,6 +708,9 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
     for (unsigned i = 0; i < a->ncaps && !same; i++) {
         if (n.eng.nrules > 0 && cp_capture_set_rules(a->caps[i], n.eng.rules, n.eng.nrules, &ferr))
             return rf_err_set(err, RF_ECAP, "%s", ferr.msg);
+        if (n.eng.nrules > 0 && a->revs[i] &&
+            cp_capture_set_rules(a->revs[i], n.eng.rules, n.eng.nrules, &ferr))
+            return rf_err_set(err, RF_ECAP, "%s", ferr.msg);
     }
     a->cfg = n;
     cp_engine_reconfigure(a->eng, &a->cfg.eng);
@@ -756,6 +775,30 @@ static void
 on_duration(uv_timer_t *t)
 {
     begin_stop(t->data, "--duration reached");
+}
+
+/* The online server's replies, headers only, for the causal order. A host
+ * where it cannot be opened replays with tcpcopy's rule (the counters
+ * causal_by_fallback say so); it never stops the agent. */
+static void
+open_reverse(cp_agent_t *a, unsigned i, const cp_live_opts_t *main_opts, const rf_rule_t *rules,
+             unsigned nrules)
+{
+    cp_live_opts_t ro = *main_opts;
+    ro.dir = CP_DIR_SERVER;
+    ro.promisc = 0;
+    ro.snaplen = 256;      /* link + VLAN + IP and TCP headers with options */
+    ro.buffer_mb = 8;      /* ~30k header-only frames */
+    rf_errbuf_t err;
+    if (cp_capture_open_live(&a->revs[i], &ro, rules, nrules, &err) != 0) {
+        rf_log_warn("reverse capture on %s: %s; causal order falls back to tcpcopy's rule",
+                    ro.iface, err.msg);
+        a->revs[i] = NULL;
+        return;
+    }
+    uv_poll_init(a->loop, &a->rpolls[i], cp_capture_fd(a->revs[i]));
+    a->rpolls[i].data = a;
+    uv_poll_start(&a->rpolls[i], UV_READABLE, on_pcap_readable);
 }
 
 /* A capture host fed VXLAN or GRE must not answer the tunnel packets: with
@@ -858,9 +901,15 @@ cp_agent_run(const cp_config_t *cfg)
                 .tunnels = a->cfg.tunnels,
                 .vxlan_port = a->cfg.vxlan_port,
                 .buffer_mb = a->cfg.pcap_buffer_mb,
-                /* Room for the MTU plus link and tunnel headers. */
-                .snaplen = (unsigned)a->cfg.eng.mtu + 256u,
+                /* Whole packets: GRO/GSO hand the capture segments far
+                 * larger than the MTU (the engine splits them), and a
+                 * truncated one is lost. TPACKET_V3 blocks store each frame
+                 * at its own length, so this costs no ring space. Immediate
+                 * mode uses fixed TPACKET_V2 frames sized from the snaplen:
+                 * there the MTU plus link and tunnel headers (GRO off). */
+                .snaplen = a->cfg.capture_latency_ms ? 65535u : (unsigned)a->cfg.eng.mtu + 256u,
                 .latency_ms = a->cfg.capture_latency_ms,
+                .dir = a->cfg.promisc ? CP_DIR_BOTH : CP_DIR_CLIENT,
             };
             /* In fleet mode the rules may still be empty: capture nothing
              * useful until the assignment arrives (port 0 matches nothing). */
@@ -875,6 +924,8 @@ cp_agent_run(const cp_config_t *cfg)
             a->polls[i].data = a;
             uv_poll_start(&a->polls[i], UV_READABLE, on_pcap_readable);
             a->ncaps++;
+            if (!a->cfg.promisc && !a->cfg.no_reverse && a->cfg.eng.causal_timeout_ms)
+                open_reverse(a, i, &lo, rules, nr);
         }
     }
     if (a->cfg.stats_json[0]) {
@@ -964,8 +1015,10 @@ teardown:
         free(a->icpts[i]);
     for (unsigned i = 0; i < a->ndead; i++)
         free(a->dead[i]);
-    for (unsigned i = 0; i < a->ncaps; i++)
+    for (unsigned i = 0; i < a->ncaps; i++) {
         cp_capture_close(a->caps[i]);
+        cp_capture_close(a->revs[i]);
+    }
     cp_capture_close(a->offline);
     cp_rawsink_close(a->sink);
     cp_engine_free(a->eng);

@@ -14,6 +14,7 @@ enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
     OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE,
+    OPT_CAUSAL, OPT_NO_REVERSE,
 };
 
 static const struct option longopts[] = {
@@ -54,6 +55,8 @@ static const struct option longopts[] = {
     { "capture-latency-ms", required_argument, NULL, OPT_CAPLAT },
     { "max-copies", required_argument, NULL, OPT_MAXCOPIES },
     { "nice", required_argument, NULL, OPT_NICE },
+    { "causal-timeout-ms", required_argument, NULL, OPT_CAUSAL },
+    { "no-reverse-capture", no_argument, NULL, OPT_NO_REVERSE },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -91,6 +94,10 @@ cp_opts_usage(FILE *fp)
           "      --user NAME                          run as NAME once sockets are open\n"
           "      --doctor                             probe every rule once, print where it breaks, exit\n"
           "      --capture-latency-ms N               batch capture wake-ups (4; 0 = per packet)\n"
+          "      --causal-timeout-ms N                longest wait for the target's answer where the\n"
+          "                                           client waited (2000; 0 = causal order off)\n"
+          "      --no-reverse-capture                 do not capture the online server's replies\n"
+          "                                           (causal order then uses tcpcopy's rule)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
@@ -176,6 +183,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->eng.copies = 1;
     cfg->eng.sample_percent = 100;
     cfg->eng.session_timeout_ms = 120000;
+    cfg->eng.causal_timeout_ms = 2000;
     cfg->eng.mtu = 1500;
     cfg->eng.mss = 1460;
     cfg->eng.memory_bytes = 256u << 20;
@@ -333,6 +341,8 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         }
         case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, 1023); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
+        case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
+        case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
         case OPT_USER:
             if (copy_str(cfg->user, sizeof(cfg->user), "--user", optarg, err) != 0)
                 return RF_EPARSE;

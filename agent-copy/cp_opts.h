@@ -47,6 +47,7 @@ typedef struct {
     unsigned        pcap_buffer_mb;
     char            user[64];
     unsigned        capture_latency_ms;
+    int             no_reverse;     /* --no-reverse-capture */
     unsigned        max_copies;        /* local cap on assigned copies */
     int             nice;              /* scheduling priority, -20..19 */
     int             doctor;            /* probe each rule once, print, exit */          /* drop to this user after opening sockets */

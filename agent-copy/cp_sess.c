@@ -24,21 +24,35 @@
 #define RTO_MAX_MS 6400u
 #define MAX_RETRIES 7u
 #define TIME_WAIT_MS 1000u
-#define GREET_WAIT_MS 500u
+#define REV_RING 4u         /* online server turns remembered per session */
 #define RST_QUIET_MS 100u      /* target silent this long: a held RST may go */
 #define RST_HOLD_MAX_MS 30000u /* never hold a RST longer than this */
-#define MAX_SLOTS_PER_SESS 2048u
+#define MIN_SLOTS_PER_SESS 2048u   /* a session may hold max(this, pool / 8) */
 #define PENDING_MAX 8192u
 #define SKIP_CACHE 4096u
 #define RST_NO_ACK 0x80u   /* send_synth: a bare RST (no ACK bit) */
 
+/* slot_t.held. A queued segment's wait point is resolved when it is next
+ * to go, not when it is captured: the server turn it depends on is then
+ * more likely read from the reverse handle (see "causal order"). */
+enum {
+    HELD_NEW_ACK = 0,   /* wait = the client's ack as captured: resolve */
+    HELD_NEW,           /* no ack bit: inherits the previous wait point */
+    HELD_NO,            /* wait point resolved, not held (yet) */
+    HELD_WAITING,       /* held for the target's answer */
+    HELD_DONE,          /* released */
+};
+
 typedef struct {
     uint32_t next;       /* queue link (index+1) */
     uint32_t seq;        /* first sequence number */
+    uint32_t wait;       /* causal order: the client's ack, then the wait point */
     uint16_t len;        /* IP datagram length */
     uint16_t plen;       /* payload bytes */
     uint8_t  flags;      /* TCP flags of this segment */
     uint8_t  sent;
+    uint8_t  held;       /* HELD_*: why it waited for the target */
+    uint8_t  pad;
     int16_t  ts_off;     /* TSval offset from IP start, -1 if none */
     uint8_t  data[];     /* rewritten IP datagram */
 } slot_t;
@@ -50,8 +64,8 @@ typedef struct {
     uint32_t q_head, q_tail, q_unsent;
     uint32_t q_count;
     uint8_t  state, in_orig, ts_ok, ack_pending;
-    uint8_t  greet_wait, t_wscale, c_wscale, retries;
-    uint8_t  dupacks, have_oack, pad1, pad2;
+    uint8_t  rev_seen, t_wscale, c_wscale, retries;
+    uint8_t  dupacks, have_oack, rev_n, unordered;
     uint16_t copy, ip_id;
     uint16_t o_cport, o_sport, r_cport, t_port;
     uint32_t o_cip, o_sip, r_cip, t_ip;
@@ -59,7 +73,13 @@ typedef struct {
     uint32_t t_wnd, ts_recent, ts_last, o_ack0;
     uint16_t c_win, t_mss;
     uint32_t rto_ms;
-    uint64_t last_ms, rto_due, greet_due, tw_due, wake_ms;
+    /* Causal order (see "causal order" below). Client sequence space. */
+    uint32_t o_ack_data;           /* the client's ack on its last data segment */
+    uint32_t wait_cur;             /* wait point of the last queued segment */
+    uint32_t t_answered;           /* the target sent data acking up to here */
+    uint32_t rev_end[REV_RING];    /* online server turns: end (server seq) ... */
+    uint32_t rev_ack[REV_RING];    /* ... and how much client data it had then */
+    uint64_t last_ms, rto_due, causal_due, tw_due, wake_ms;
     uint64_t resp_ms;              /* last response payload/FIN from the target */
     uint64_t rst_due;              /* a held client RST is re-checked then */
     uint64_t rst_deadline;         /* ... and sent at the latest then */
@@ -76,6 +96,11 @@ struct cp_engine {
     uint8_t  *slots;           /* [nslots] of slot_stride bytes */
     size_t    slot_stride;
     uint32_t  nslots, slot_bump, slot_free, slots_used;
+    /* One session's share of the slots. The causal order makes a replay
+     * lag a client that is faster than the target's round trip (a serial
+     * client next to its server): the lag is held here, so a long
+     * keep-alive session needs far more than one window's worth. */
+    uint32_t  sess_slot_cap;
     uint32_t *o_heads, *r_heads;  /* [nbuckets] */
     uint32_t  bucket_mask;
 
@@ -227,8 +252,8 @@ wheel_insert(cp_engine_t *e, sess_t *s, uint64_t due_ms)
     e->wheel[b] = id;
 }
 
-/* The session's next deadline: the earliest of retransmission, greeting
- * hold, TIME_WAIT end and idle timeout. */
+/* The session's next deadline: the earliest of retransmission, causal
+ * hold, held RST, TIME_WAIT end and idle timeout. */
 static void
 rearm(cp_engine_t *e, sess_t *s)
 {
@@ -239,8 +264,8 @@ rearm(cp_engine_t *e, sess_t *s)
         due = s->last_ms + e->cfg.session_timeout_ms;
         if (s->rto_due && s->rto_due < due)
             due = s->rto_due;
-        if (s->greet_wait && s->greet_due < due)
-            due = s->greet_due;
+        if (s->causal_due && s->causal_due < due)
+            due = s->causal_due;
         if (s->rst_due && s->rst_due < due)
             due = s->rst_due;
     }
@@ -324,6 +349,7 @@ cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx,
         nsl = 1u << 26;
     e->nsess = (uint32_t)ns;
     e->nslots = (uint32_t)nsl;
+    e->sess_slot_cap = e->nslots / 8 > MIN_SLOTS_PER_SESS ? e->nslots / 8 : MIN_SLOTS_PER_SESS;
     e->bucket_mask = nb - 1;
     e->sess = calloc(ns, sizeof(sess_t));
     e->slots = calloc(nsl, e->slot_stride);
@@ -544,7 +570,140 @@ rst_must_wait(sess_t *s, uint64_t now_ms)
     return 0;
 }
 
-/* Send what the state, the target's window and the greeting rule allow. */
+/* ---------- causal order ----------
+ *
+ * A client that waited for the online server before sending must not be
+ * replayed before the target has answered the same point: PostgreSQL kills
+ * a session whose StartupMessage arrives before its answer to SSLRequest,
+ * SMTP, MySQL, Expect: 100-continue and every non-pipelining
+ * request/response client behave alike. What the client had seen is in
+ * the ack field of each captured client segment (online server sequence
+ * space); what the server had received when it sent that data is in the
+ * ack field of the server's own segments, captured in the reverse
+ * direction. Both sides replay the client's sequence space unchanged, so
+ * that server ack is directly the point the target must have answered:
+ * a segment is sent once the target has sent data (or FIN) acknowledging
+ * up to its `wait` point. Lengths differ between versions; ack points do
+ * not. A pipelining client's segments carry no new ack, so they inherit
+ * the previous wait point and go at once.
+ *
+ * Without the reverse direction (a one-way capture, or a server segment
+ * not seen yet) the wait point is everything sent before the segment:
+ * tcpcopy's rule, applied only where the client's ack shows it waited.
+ * Every hold is bounded by causal_timeout_ms, then released and counted. */
+
+/* The online server's first sequence number the client acknowledged:
+ * from the handshake's ACK, the server's SYN-ACK or, lacking both, the
+ * first data segment. */
+static void
+learn_oack(sess_t *s, uint32_t ack)
+{
+    if (s->have_oack)
+        return;
+    s->have_oack = 1;
+    s->o_ack0 = s->o_ack_data = ack;
+}
+
+/* One online server->client segment (headers suffice): remember how much
+ * client data the server had received when it sent the bytes up to `end`.
+ * Consecutive segments with the same ack are one turn. A full ring extends
+ * its last turn: an earlier wait point releases sooner, never later. */
+static void
+rev_note(sess_t *s, uint32_t end, uint32_t ack)
+{
+    s->rev_seen = 1;
+    if (s->rev_n > 0) {
+        unsigned last = s->rev_n - 1u;
+        if (!seq_gt(end, s->rev_end[last]))
+            return;   /* a retransmission or keep-alive */
+        if (s->rev_ack[last] == ack || s->rev_n == REV_RING) {
+            s->rev_end[last] = end;
+            return;
+        }
+    }
+    s->rev_end[s->rev_n] = end;
+    s->rev_ack[s->rev_n] = ack;
+    s->rev_n++;
+}
+
+/* The wait point of a client segment (its seq, and its ack as captured).
+ * Called in queue order. */
+static uint32_t
+causal_wait(cp_engine_t *e, sess_t *s, uint32_t ack, uint32_t seq)
+{
+    if (e->cfg.causal_timeout_ms == 0 || !seq_gt(ack, s->o_ack_data))
+        return s->wait_cur;   /* nothing new seen since the last segment */
+    s->o_ack_data = ack;
+    uint32_t w = seq;
+    if (s->rev_seen) {
+        /* The server turn holding the last byte the client had seen:
+         * the first one ending at or after its ack. Older ones are done. */
+        unsigned i = 0;
+        while (i < s->rev_n && seq_lt(s->rev_end[i], ack))
+            i++;
+        if (i < s->rev_n) {
+            w = seq_lt(s->rev_ack[i], seq) ? s->rev_ack[i] : seq;
+            e->st.causal_by_reverse++;
+        } else {
+            e->st.causal_by_fallback++;   /* that turn not captured (yet) */
+        }
+        memmove(s->rev_end, s->rev_end + i, (s->rev_n - i) * sizeof(uint32_t));
+        memmove(s->rev_ack, s->rev_ack + i, (s->rev_n - i) * sizeof(uint32_t));
+        s->rev_n = (uint8_t)(s->rev_n - i);
+    } else {
+        e->st.causal_by_fallback++;
+    }
+    if (seq_gt(w, s->wait_cur))
+        s->wait_cur = w;
+    return s->wait_cur;
+}
+
+/* The next segment to send waits until the target has answered its wait
+ * point, or the hold times out (on_timer). */
+static int
+causal_must_wait(cp_engine_t *e, sess_t *s, slot_t *sl, uint64_t now_ms)
+{
+    if (sl->held == HELD_NEW_ACK || sl->held == HELD_NEW) {
+        sl->wait = sl->held == HELD_NEW_ACK ? causal_wait(e, s, sl->wait, sl->seq) : s->wait_cur;
+        sl->held = HELD_NO;
+    }
+    if (!seq_gt(sl->wait, s->t_answered)) {
+        if (sl->held == HELD_WAITING) {
+            sl->held = HELD_DONE;
+            e->st.causal_released++;
+            s->causal_due = 0;
+        }
+        return 0;
+    }
+    if (sl->held == HELD_NO) {
+        sl->held = HELD_WAITING;
+        e->st.causal_held++;
+        s->causal_due = now_ms + e->cfg.causal_timeout_ms;
+    }
+    return 1;
+}
+
+/* The hold ran out: the target did not answer where the online server did
+ * (a different version, a lost response). Go on, and say so. */
+static void
+causal_expire(cp_engine_t *e, sess_t *s)
+{
+    s->causal_due = 0;
+    if (s->q_unsent == NIL)
+        return;
+    slot_t *sl = slot_at(e, s->q_unsent);
+    if (sl->held != HELD_WAITING)
+        return;
+    sl->held = HELD_DONE;
+    s->t_answered = sl->wait;
+    e->st.causal_timeouts++;
+    if (!s->unordered) {
+        s->unordered = 1;
+        e->st.causal_sess_unordered++;
+    }
+}
+
+/* Send what the state, the target's window and the causal order allow. */
 static void
 pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
 {
@@ -558,11 +717,13 @@ pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
         arm_rto(s, now_ms);
         return;
     }
-    if (!cp_fsm_can_send((cp_state_t)s->state) || s->greet_wait)
+    if (!cp_fsm_can_send((cp_state_t)s->state))
         return;
     while (s->q_unsent != NIL && s->state != CP_ST_TIME_WAIT) {
         slot_t *sl = slot_at(e, s->q_unsent);
         uint32_t end = seg_end(sl);
+        if (causal_must_wait(e, s, sl, now_ms))
+            break;
         /* Flow control: never more in flight than the target offered;
          * a zero window is probed by the retransmission timer. */
         if (s->snd_una != s->snd_nxt && seq_gt(end, s->snd_una + s->t_wnd))
@@ -595,7 +756,7 @@ static uint32_t
 make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_off, uint16_t plen,
           uint8_t flags)
 {
-    if (s->q_count >= MAX_SLOTS_PER_SESS)
+    if (s->q_count >= e->sess_slot_cap)
         return NIL;
     uint32_t id = slot_alloc(e);
     if (id == NIL)
@@ -620,6 +781,8 @@ make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_of
     sl->plen = plen;
     sl->flags = flags;
     sl->sent = 0;
+    sl->held = (v->flags & RF_TH_ACK) ? HELD_NEW_ACK : HELD_NEW;
+    sl->wait = v->ack;
     rf_tcp_opts_t o;
     rf_tcp_opts(&o, tcp, v->tcp_hlen);
     sl->ts_off = o.ts_off >= 0 ? (int16_t)(v->ip_hlen + o.ts_off) : -1;
@@ -651,7 +814,7 @@ queue_append(cp_engine_t *e, sess_t *s, uint32_t id)
 /* Queue a captured data/FIN/RST segment, split to the MTU. Returns 1 when
  * something new was queued, 0 for a duplicate, -1 when out of slots. */
 static int
-enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
+enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v)
 {
     uint32_t seq = v->seq, off = 0, plen = v->payload_len;
     uint8_t fin = v->flags & RF_TH_FIN, rst = v->flags & RF_TH_RST;
@@ -659,6 +822,7 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
         uint32_t id = make_slot(e, s, v, 0, 0, RF_TH_RST | RF_TH_ACK);
         if (id == NIL)
             return -1;
+        learn_oack(s, v->ack);
         slot_at(e, id)->seq = s->cap_nxt;
         wr32(slot_at(e, id)->data + v->ip_hlen + 4, s->cap_nxt);
         queue_append(e, s, id);
@@ -678,17 +842,10 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_ms)
     }
     if (plen == 0 && !fin)
         return 0;
-    if (s->have_oack == 0) {
-        s->have_oack = 1;
-        s->o_ack0 = v->ack;
-    }
-    if (plen > 0 && s->cap_nxt == s->isn + 1 && v->ack != s->o_ack0 &&
-        (s->state == CP_ST_SYN_SENT || s->rcv_nxt == s->t_isn + 1)) {
-        /* The online server spoke first (a greeting): hold the client's
-         * first request until the target has greeted too. */
-        s->greet_wait = 1;
-        s->greet_due = now_ms + GREET_WAIT_MS;
-    }
+    /* First data without the handshake's ACK or the server's SYN-ACK:
+     * nothing tells what the client had seen before it, so it waits for
+     * nothing. (A greeting shows as an ack past the SYN-ACK's.) */
+    learn_oack(s, v->ack);
     s->c_win = v->win;
     uint32_t room = (uint32_t)e->cfg.mtu - v->ip_hlen - v->tcp_hlen;
     if (room < 64)
@@ -801,6 +958,7 @@ start_with_syn(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_m
     rf_tcp_opts(&o, v->tcp, v->tcp_hlen);
     s->isn = v->seq;
     s->snd_una = s->snd_nxt = s->cap_nxt = v->seq;
+    s->wait_cur = s->t_answered = v->seq;   /* nothing to wait for yet */
     s->c_wscale = o.wscale >= 0 ? (uint8_t)(o.wscale + 1) : 0;   /* 0 = not offered */
     s->ts_ok = o.has_ts;   /* confirmed by the SYN-ACK */
     s->ts_last = o.ts_val;
@@ -821,10 +979,10 @@ start_synthetic(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_
     s->isn = v->seq - 1;
     s->snd_una = s->snd_nxt = s->isn;
     s->cap_nxt = v->seq;
+    s->wait_cur = s->t_answered = s->isn;
     s->c_wscale = 0;
     s->ts_ok = 0;
-    s->have_oack = 1;
-    s->o_ack0 = v->ack;
+    learn_oack(s, v->ack);
     send_synth(e, s, RF_TH_SYN, s->isn, e->cfg.mss ? e->cfg.mss : 1460);
     s->snd_nxt = s->isn + 1;
     arm_rto(s, now_ms);
@@ -842,6 +1000,46 @@ match_rule(const cp_engine_t *e, const rf_tcp_view_t *v)
             return r;
     }
     return NULL;
+}
+
+/* A segment from an online server (source = a rule's online address). */
+static int
+is_server_side(const cp_engine_t *e, const rf_tcp_view_t *v)
+{
+    for (unsigned i = 0; i < e->cfg.nrules; i++) {
+        const rf_rule_t *r = &e->cfg.rules[i];
+        if (r->online_port == v->sport && (r->online_ip == 0 || r->online_ip == v->saddr))
+            return 1;
+    }
+    return 0;
+}
+
+/* The reverse direction: teach every copy of the session what the online
+ * server had received when it sent its data. Nothing is sent. */
+static void
+on_server(cp_engine_t *e, const rf_tcp_view_t *v)
+{
+    e->st.server_pkts++;
+    if (!(v->flags & RF_TH_ACK) || (v->flags & RF_TH_RST))
+        return;
+    uint32_t ob = orig_bucket(e, v->daddr, v->dport, v->saddr, v->sport);
+    for (uint32_t id = e->o_heads[ob]; id != NIL; id = sess_at(e, id)->o_next) {
+        sess_t *s = sess_at(e, id);
+        if (s->o_cip != v->daddr || s->o_cport != v->dport || s->o_sip != v->saddr ||
+            s->o_sport != v->sport || s->state == CP_ST_TIME_WAIT)
+            continue;
+        if (v->flags & RF_TH_SYN) {
+            /* Before any client data, the SYN-ACK says where the server's
+             * data starts: a first request acking past it saw a greeting. */
+            if (v->ack == s->isn + 1 && s->cap_nxt == s->isn + 1)
+                learn_oack(s, v->seq + 1);
+            s->rev_seen = 1;
+            continue;
+        }
+        uint32_t end = v->seq + v->payload_len + ((v->flags & RF_TH_FIN) ? 1u : 0u);
+        if (end != v->seq)
+            rev_note(s, end, v->ack);
+    }
 }
 
 static void
@@ -862,14 +1060,23 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
     e->st.cap_pkts++;
     e->st.cap_bytes += len;
     rf_tcp_view_t v;
-    /* The view is read only here; slots get their own rewritten copies. */
-    if (rf_tcp_parse(&v, (uint8_t *)(uintptr_t)ip, len, 1) != RF_PKT_OK) {
+    /* The view is read only here; slots get their own rewritten copies.
+     * The reverse direction may be captured headers only; a client
+     * segment needs its payload. */
+    if (rf_tcp_parse(&v, (uint8_t *)(uintptr_t)ip, len, 0) != RF_PKT_OK) {
         e->st.bad_pkts++;
         return;
     }
     const rf_rule_t *rule = match_rule(e, &v);
     if (rule == NULL) {
-        e->st.no_rule++;
+        if (is_server_side(e, &v))
+            on_server(e, &v);
+        else
+            e->st.no_rule++;
+        return;
+    }
+    if (v.tot_len > len) {
+        e->st.bad_pkts++;
         return;
     }
     if (!cp_map_shard_mine(v.saddr, v.sport, v.daddr, v.dport, e->cfg.shard_idx, e->cfg.shard_n)) {
@@ -905,17 +1112,15 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
             continue;
         }
         if (pure_ack) {
-            if (!s->have_oack && s->state != CP_ST_TIME_WAIT) {
-                s->have_oack = 1;
-                s->o_ack0 = v.ack;
-            }
+            if (s->state != CP_ST_TIME_WAIT)
+                learn_oack(s, v.ack);
             continue;
         }
         if (s->state == CP_ST_TIME_WAIT) {
             dup = 1;
             continue;
         }
-        int r = enqueue(e, s, &v, now_ms);
+        int r = enqueue(e, s, &v);
         if (r < 0) {
             failed = 1;
             abort_sess(e, s, &e->st.sess_aborted);
@@ -986,7 +1191,7 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         if (s == NULL)
             continue;
         start_synthetic(e, s, &v, now_ms);
-        if (enqueue(e, s, &v, now_ms) < 0) {
+        if (enqueue(e, s, &v) < 0) {
             abort_sess(e, s, &e->st.sess_aborted);
             continue;
         }
@@ -1130,8 +1335,6 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
             /* Complete the handshake ourselves: the client's own third
              * packet was usually captured long before this SYN-ACK. */
             send_synth(e, s, 0, s->snd_nxt, 0);
-            if (s->greet_wait && s->greet_due == 0)
-                s->greet_due = now_ms + GREET_WAIT_MS;
             pump(e, s, now_ms);
         } else if (s->state != CP_ST_TIME_WAIT) {
             want_ack(e, s, now_ms);   /* our ACK was lost */
@@ -1174,8 +1377,10 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
             s->rcv_nxt = end;
         s->resp_ms = now_ms;
         want_ack(e, s, now_ms);
-        if (s->greet_wait)
-            s->greet_wait = 0;
+        /* The target's answer to everything it had received: it opens the
+         * causal holds up to that point. */
+        if ((v.flags & RF_TH_ACK) && seq_gt(v.ack, s->t_answered) && seq_le(v.ack, s->snd_nxt))
+            s->t_answered = v.ack;
     }
     if (v.flags & RF_TH_FIN)
         fsm(e, s, CP_EV_TARGET_FIN, now_ms);
@@ -1217,9 +1422,13 @@ on_timer(cp_engine_t *e, sess_t *s, uint64_t now_ms)
         abort_sess(e, s, &e->st.sess_timedout);
         return;
     }
-    if (s->greet_wait && now_ms >= s->greet_due) {
-        s->greet_wait = 0;
+    if (s->causal_due && now_ms >= s->causal_due) {
+        causal_expire(e, s);
         pump(e, s, now_ms);
+        if (s->state == CP_ST_TIME_WAIT) {
+            rearm(e, s);
+            return;
+        }
     }
     if (s->rst_due && now_ms >= s->rst_due && s->state != CP_ST_TIME_WAIT) {
         pump(e, s, now_ms);   /* a held RST may go now */

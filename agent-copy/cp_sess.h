@@ -25,6 +25,7 @@ typedef struct {
     unsigned  sample_percent;     /* 1..100 */
     unsigned  shard_idx, shard_n; /* n <= 1: no sharding */
     uint32_t  session_timeout_ms;
+    uint32_t  causal_timeout_ms;  /* longest causal hold; 0: causal order off */
     uint64_t  rate_limit_pps;     /* 0: unlimited */
     uint16_t  mtu, mss;
     int       adopt_midstream;
@@ -51,7 +52,9 @@ void         cp_engine_free(cp_engine_t *e);
  * keep their replayed tuple and target, so nothing is dropped. */
 void         cp_engine_reconfigure(cp_engine_t *e, const cp_engine_cfg_t *cfg);
 
-/* One captured client->server IPv4 datagram (borrowed, read only). */
+/* One captured IPv4 datagram (borrowed, read only): client->server, or
+ * server->client (the reverse direction, headers suffice), which only
+ * teaches the causal order. */
 void cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_ms);
 /* One response header (IP+TCP with options, payload absent) from an
  * intercept. */

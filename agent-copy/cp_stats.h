@@ -1,7 +1,7 @@
 /* cp_stats.h -- replay-copy counters: one field per counter, one name table.
  * Loss accounting: every captured packet ends in exactly one of
  *   bad_pkts, no_rule, shard_out, sampled_out, midstream_pkts, shed_pkts,
- *   pure_acks, client_dups, accepted_pkts
+ *   pure_acks, client_dups, accepted_pkts, server_pkts
  * so cap_pkts == their sum (checked by tests). */
 #ifndef CP_STATS_H
 #define CP_STATS_H
@@ -12,10 +12,10 @@
 
 typedef struct {
     /* capture */
-    uint64_t cap_pkts, cap_bytes, kernel_drops;
+    uint64_t cap_pkts, cap_bytes, kernel_drops, reverse_kernel_drops;
     /* where every captured packet went */
     uint64_t bad_pkts, no_rule, shard_out, sampled_out, midstream_pkts, shed_pkts, pure_acks,
-        client_dups, accepted_pkts;
+        client_dups, accepted_pkts, server_pkts;
     /* replay */
     uint64_t replayed_pkts, replayed_bytes, send_errors, retransmits, syn_retransmits;
     /* sessions (one per copy) */
@@ -23,6 +23,10 @@ typedef struct {
     uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,
         sess_skipped_midstream, sess_shed, sess_rate_limited, sess_aborted;
     uint64_t port_collisions, stale_resets;
+    /* causal order: segments held until the target answered the turn the
+     * client had waited for; how their wait point was known */
+    uint64_t causal_held, causal_released, causal_timeouts, causal_sess_unordered;
+    uint64_t causal_by_reverse, causal_by_fallback;
     /* feedback */
     uint64_t resp_received, resp_unmatched, resp_bad, icpt_up;
     /* decapsulation of mirrored traffic */

@@ -137,6 +137,7 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
     c.copies = copies;
     c.sample_percent = 100;
     c.session_timeout_ms = 60000;
+    c.causal_timeout_ms = 2000;   /* as shipped */
     c.mtu = 1500;
     c.mss = 1460;
     c.memory_bytes = 256u << 20;

@@ -5,6 +5,8 @@
 rf_add_integration_test(t_bed)
 rf_add_integration_test(t_copy_http)
 rf_add_integration_test(t_copy_redis)
+rf_add_integration_test(t_copy_pg)
+rf_add_integration_test(t_copy_expect)
 rf_add_integration_test(t_copy_copies)
 rf_add_integration_test(t_copy_sample)
 rf_add_integration_test(t_copy_offline)

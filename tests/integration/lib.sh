@@ -338,6 +338,14 @@ http {
     listen $ip:80 backlog=8192;
     root $d/www;
     location / { index index.html; }
+    # A location that reads request bodies (so it answers Expect:
+    # 100-continue): proxied to a loopback server that returns 200.
+    location /post { proxy_pass http://127.0.0.1:8081; }
+  }
+  server {
+    listen 127.0.0.1:8081;
+    access_log off;
+    location / { return 200 "posted\n"; }
   }
 }
 EOF
@@ -375,6 +383,34 @@ tb_redis_total() {
 tb_redis_cmdstats() {
   tb_redis_cli "$1" "$2" INFO commandstats | tr -d '\r' |
     sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p' | sort
+}
+
+# tb_postgres HOST: PostgreSQL (Debian's, as the postgres user) on HOST_IP:5432
+# with its cluster under the run dir, trust authentication for everyone,
+# ssl off (so libpq's default sslmode=prefer negotiates: SSLRequest, 'N',
+# then the StartupMessage: a client that waits for the server mid-stream).
+TB_PG_BIN=${TB_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+tb_postgres() {
+  local h=$1 d ip
+  d=$(tb_dir "$h"); ip=$(tb_ip "$h")
+  [[ -x $TB_PG_BIN/postgres ]] || tb_skip "PostgreSQL server not installed (apt-get install postgresql)"
+  mkdir -p "$d/pg"
+  chown postgres:postgres "$d/pg"
+  chmod 700 "$d/pg"
+  setpriv --reuid postgres --regid postgres --init-groups -- \
+    "$TB_PG_BIN/initdb" -D "$d/pg/data" -A trust -U postgres --no-sync >"$d/initdb.log" 2>&1 ||
+    { tail -n 20 "$d/initdb.log" >&2; tb_die "initdb on $h failed"; }
+  printf 'host all all 0.0.0.0/0 trust\n' >>"$d/pg/data/pg_hba.conf"
+  tb_bg "$h" "$d/postgres.log" setpriv --reuid postgres --regid postgres --init-groups -- \
+    "$TB_PG_BIN/postgres" -D "$d/pg/data" -c listen_addresses="$ip" -c port=5432 \
+    -c unix_socket_directories="$d/pg" -c ssl=off -c fsync=off -c max_connections=200 \
+    -c shared_buffers=32MB
+  wait_for "tb_listening $h 5432" 20 || { tail -n 20 "$d/postgres.log" >&2; tb_die "postgres on $h did not start"; }
+}
+
+# tb_psql FROMHOST SERVERHOST DB SQL: one bounded query, unaligned output.
+tb_psql() {
+  tb_exec "$1" timeout 20 psql -X -q -A -t -h "$(tb_ip "$2")" -U postgres -d "$3" -c "$4"
 }
 
 # tb_wrk_delay_lua MS: path of a wrk script whose delay() pauses MS ms between

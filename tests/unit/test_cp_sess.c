@@ -100,6 +100,7 @@ base_cfg(void)
     c.copies = 1;
     c.sample_percent = 100;
     c.session_timeout_ms = 60000;
+    c.causal_timeout_ms = 2000;
     c.mtu = 1500;
     c.mss = 1460;
     c.memory_bytes = 8u << 20;
@@ -112,7 +113,7 @@ check_accounting(cp_engine_t *e)
     const cp_stats_t *s = cp_engine_stats(e);
     assert_int_equal(s->cap_pkts, s->bad_pkts + s->no_rule + s->shard_out + s->sampled_out +
                                       s->midstream_pkts + s->shed_pkts + s->pure_acks +
-                                      s->client_dups + s->accepted_pkts);
+                                      s->client_dups + s->accepted_pkts + s->server_pkts);
 }
 
 /* Feed one client packet. */
@@ -450,6 +451,201 @@ client_rst_held_until_served(void **state)
     cp_engine_free(e);
 }
 
+/* ---------- causal order ---------- */
+
+/* Feed one online server->client segment as the reverse capture sees it:
+ * headers only. */
+static void
+server(cp_engine_t *e, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t plen,
+       uint64_t now)
+{
+    uint8_t p[1600];
+    size_t n = build(p, ONLINE, 80, CLIENT, cport, seq, ack, flags, plen, 1, 9000, 1);
+    cp_engine_on_client(e, p, n - plen, now);
+}
+
+/* Count the payload segments sent so far, and the last one's seq. */
+static unsigned
+data_sent(uint32_t *last_seq)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < rec.n && i < 64; i++) {
+        rf_tcp_view_t v;
+        assert_int_equal(rf_tcp_parse(&v, rec.pkt[i], rec.len[i], 1), RF_PKT_OK);
+        if (v.payload_len > 0) {
+            k++;
+            if (last_seq)
+                *last_seq = v.seq;
+        }
+    }
+    return k;
+}
+
+/* libpq: SSLRequest (8 bytes), wait for 'N', then StartupMessage. Without
+ * the reverse direction the client's ack alone shows it waited. */
+static void
+causal_waits_where_client_waited(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41000, 1000, 0, RF_TH_SYN, 0, 1);
+    client(e, 41000, 1001, 5001, RF_TH_ACK, 0, 2);
+    client(e, 41000, 1001, 5001, RF_TH_ACK | RF_TH_PSH, 8, 3);    /* SSLRequest */
+    client(e, 41000, 1009, 5002, RF_TH_ACK | RF_TH_PSH, 40, 4);   /* after 'N' */
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+    uint32_t seq = 0;
+    assert_int_equal(data_sent(&seq), 1);   /* SSLRequest only */
+    assert_int_equal(seq, 1001);
+    assert_int_equal(st->causal_held, 1);
+    /* The target acks the SSLRequest without answering: still held. */
+    target(e, syn_out, 700001, 1009, RF_TH_ACK, 0, 11);
+    assert_int_equal(data_sent(NULL), 1);
+    /* Its 'N' (acking the 8 bytes) releases the StartupMessage. */
+    target(e, syn_out, 700001, 1009, RF_TH_ACK | RF_TH_PSH, 1, 12);
+    assert_int_equal(data_sent(&seq), 2);
+    assert_int_equal(seq, 1009);
+    assert_int_equal(st->causal_released, 1);
+    assert_int_equal(st->causal_timeouts, 0);
+    assert_int_equal(st->causal_by_fallback, 1);
+    assert_int_equal(st->causal_by_reverse, 0);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+/* A pipelining client did not wait: its segments carry no new ack and go
+ * at once, however many, before any answer. */
+static void
+causal_pipelined_not_held(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41001, 1000, 0, RF_TH_SYN, 0, 1);
+    client(e, 41001, 1001, 5001, RF_TH_ACK, 0, 2);
+    for (uint32_t k = 0; k < 16; k++)
+        client(e, 41001, 1001 + 30 * k, 5001, RF_TH_ACK | RF_TH_PSH, 30, 3);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+    assert_int_equal(data_sent(NULL), 16);
+    assert_int_equal(st->causal_held, 0);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+/* With the reverse direction the wait point is what the online server had
+ * received when it sent what the client saw: here the answer to request 1
+ * only, although request 2 had been sent before the client's next
+ * segment. tcpcopy's rule would wait for an answer to request 2 too. */
+static void
+causal_reverse_direction_is_precise(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41002, 1000, 0, RF_TH_SYN, 0, 1);
+    server(e, 41002, 5000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 1);
+    client(e, 41002, 1001, 5001, RF_TH_ACK, 0, 2);
+    client(e, 41002, 1001, 5001, RF_TH_ACK | RF_TH_PSH, 10, 3);   /* request 1 */
+    client(e, 41002, 1011, 5001, RF_TH_ACK | RF_TH_PSH, 10, 3);   /* request 2, pipelined */
+    server(e, 41002, 5001, 1011, RF_TH_ACK | RF_TH_PSH, 100, 4);  /* answer to 1 */
+    client(e, 41002, 1021, 5101, RF_TH_ACK | RF_TH_PSH, 10, 5);   /* saw it: depends on 1 */
+    /* The client's next segment was captured before the server turn it
+     * saw (two capture handles race): resolved when it is next to go, it
+     * still finds it. */
+    client(e, 41002, 1031, 5151, RF_TH_ACK | RF_TH_PSH, 10, 6);
+    server(e, 41002, 5101, 1031, RF_TH_ACK | RF_TH_PSH, 50, 6);   /* answer to 2 and 3 */
+    assert_int_equal(st->server_pkts, 3);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+    assert_int_equal(data_sent(NULL), 2);
+    assert_int_equal(st->causal_by_reverse, 1);
+    /* The target answers request 1 (its ack says it had only request 1). */
+    target(e, syn_out, 700001, 1011, RF_TH_ACK | RF_TH_PSH, 80, 11);
+    uint32_t seq = 0;
+    assert_int_equal(data_sent(&seq), 3);
+    assert_int_equal(seq, 1021);
+    assert_int_equal(st->causal_released, 1);
+    /* The last one waits for an answer to request 3 (the server's ack
+     * 1031), not to what the target had when it answered request 1. */
+    target(e, syn_out, 700081, 1021, RF_TH_ACK | RF_TH_PSH, 30, 12);
+    assert_int_equal(data_sent(NULL), 3);
+    target(e, syn_out, 700111, 1031, RF_TH_ACK | RF_TH_PSH, 30, 13);
+    assert_int_equal(data_sent(&seq), 4);
+    assert_int_equal(seq, 1031);
+    assert_int_equal(st->causal_by_reverse, 2);
+    assert_int_equal(st->causal_by_fallback, 0);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+/* The target never answers where the online server did: the hold ends at
+ * causal_timeout_ms, counted, and the session is marked unordered once. */
+static void
+causal_timeout_releases_and_counts(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.causal_timeout_ms = 500;
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41003, 1000, 0, RF_TH_SYN, 0, 1);
+    client(e, 41003, 1001, 5001, RF_TH_ACK, 0, 2);
+    client(e, 41003, 1001, 5001, RF_TH_ACK | RF_TH_PSH, 10, 3);
+    client(e, 41003, 1011, 5020, RF_TH_ACK | RF_TH_PSH, 10, 4);
+    client(e, 41003, 1021, 5040, RF_TH_ACK | RF_TH_PSH, 10, 5);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+    target(e, syn_out, 700001, 1011, RF_TH_ACK, 0, 11);   /* ack, no answer */
+    cp_engine_tick(e, 400);
+    assert_int_equal(data_sent(NULL), 1);
+    cp_engine_tick(e, 530);   /* first hold expires; the next one starts */
+    assert_int_equal(data_sent(NULL), 2);
+    assert_int_equal(st->causal_timeouts, 1);
+    target(e, syn_out, 700001, 1021, RF_TH_ACK | RF_TH_PSH, 5, 600);   /* answers the 2nd */
+    assert_int_equal(data_sent(NULL), 3);
+    assert_int_equal(st->causal_held, 2);
+    assert_int_equal(st->causal_released, 1);
+    assert_int_equal(st->causal_sess_unordered, 1);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+/* A server that speaks first (SMTP, MySQL): the first request waits for
+ * the target's greeting; causal_timeout_ms 0 turns the order off. */
+static void
+causal_greeting_and_off_switch(void **state)
+{
+    for (int off = 0; off <= 1; off++) {
+        memset(&rec, 0, sizeof(rec));
+        cp_engine_cfg_t c = base_cfg();
+        if (off)
+            c.causal_timeout_ms = 0;
+        cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+        const cp_stats_t *st = cp_engine_stats(e);
+        client(e, 41004, 1000, 0, RF_TH_SYN, 0, 1);
+        client(e, 41004, 1001, 5001, RF_TH_ACK, 0, 2);
+        client(e, 41004, 1001, 5030, RF_TH_ACK | RF_TH_PSH, 12, 3);   /* EHLO after 220 */
+        uint8_t syn_out[64];
+        memcpy(syn_out, rec.pkt[0], 64);
+        target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
+        assert_int_equal(data_sent(NULL), off ? 1 : 0);
+        target(e, syn_out, 700001, 1001, RF_TH_ACK | RF_TH_PSH, 25, 11);   /* 220 */
+        assert_int_equal(data_sent(NULL), 1);
+        assert_int_equal(st->causal_held, off ? 0 : 1);
+        check_accounting(e);
+        cp_engine_free(e);
+    }
+}
+
 int
 main(void)
 {
@@ -465,6 +661,11 @@ main(void)
         cmocka_unit_test(garbage_counted),
         cmocka_unit_test(no_range_registers_tuples),
         cmocka_unit_test(client_rst_held_until_served),
+        cmocka_unit_test(causal_waits_where_client_waited),
+        cmocka_unit_test(causal_pipelined_not_held),
+        cmocka_unit_test(causal_reverse_direction_is_precise),
+        cmocka_unit_test(causal_timeout_releases_and_counts),
+        cmocka_unit_test(causal_greeting_and_off_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

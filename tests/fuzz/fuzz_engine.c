@@ -1,0 +1,157 @@
+/* fuzz_engine.c -- fuzz target for the replay engine (agent-copy/cp_sess.c):
+ * sequences of captured client segments, captured server segments (the
+ * reverse direction that drives the causal order), target responses from
+ * the intercept, and timer ticks. Owns the input layout and the
+ * properties; not the engine.
+ *
+ * Input: 10-byte records. Byte 0 low 2 bits: 0 client segment, 1 online
+ * server segment, 2 target response, 3 tick; byte 1 TCP flags; byte 2
+ * session selector (4 client ports; for responses, one of the replayed
+ * tuples seen so far); byte 3 time advance in 4 ms steps; bytes 4-5 seq
+ * offset, 6-7 ack offset, 8-9 payload length (mod 1500), big endian.
+ * Packets are built well formed, so the fuzzer spends its time in the state
+ * machine, not in the parser (fuzz_pkt covers that).
+ *
+ * Properties, after every record: every captured packet is in exactly one
+ * counter; live sessions never exceed the table; held segments released by
+ * the target or by the timeout never outnumber those held. */
+#include <stdint.h>
+#include <string.h>
+
+#include "cp_sess.h"
+#include "rf_pkt.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+
+#define CLIENT 0x0ac70a0au   /* 10.199.10.10 */
+#define ONLINE 0x0ac70014u   /* 10.199.0.20 */
+#define TARGET 0x0ac7001eu   /* 10.199.0.30 */
+#define MAX_TUPLES 16
+
+typedef struct {
+    uint32_t ip[MAX_TUPLES];
+    uint16_t port[MAX_TUPLES];
+    unsigned n;
+} seen_t;
+
+static void
+on_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    seen_t *s = ctx;
+    FUZZ_CHECK(len >= 40 && daddr == TARGET);
+    uint32_t src = rd32(ip + 12);
+    uint16_t sport = rd16(ip + 20);
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->ip[i] == src && s->port[i] == sport)
+            return;
+    if (s->n < MAX_TUPLES) {
+        s->ip[s->n] = src;
+        s->port[s->n] = sport;
+        s->n++;
+    }
+}
+
+static size_t
+build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq, uint32_t ack,
+      uint8_t flags, uint16_t plen)
+{
+    uint16_t th = (uint16_t)(20 + 12);
+    uint16_t tot = (uint16_t)(20 + th + plen);
+    memset(p, 0, tot);
+    p[0] = 0x45;
+    wr16(p + 2, tot);
+    p[8] = 64;
+    p[9] = 6;
+    wr32(p + 12, s);
+    wr32(p + 16, d);
+    uint8_t *t = p + 20;
+    wr16(t, sp);
+    wr16(t + 2, dp);
+    wr32(t + 4, seq);
+    wr32(t + 8, ack);
+    t[12] = (uint8_t)((th / 4) << 4);
+    t[13] = flags;
+    wr16(t + 14, 512);
+    t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;   /* timestamps */
+    wr32(t + 24, seq ^ 0x5a5a);
+    wr32(t + 28, 7);
+    rf_pkt_fix_checksums(p);
+    return tot;
+}
+
+static void
+check(cp_engine_t *e)
+{
+    const cp_stats_t *s = cp_engine_stats(e);
+    FUZZ_CHECK(s->cap_pkts == s->bad_pkts + s->no_rule + s->shard_out + s->sampled_out +
+                                  s->midstream_pkts + s->shed_pkts + s->pure_acks +
+                                  s->client_dups + s->accepted_pkts + s->server_pkts);
+    FUZZ_CHECK(s->sess_active <= cp_engine_session_capacity(e));
+    FUZZ_CHECK(s->causal_released + s->causal_timeouts <= s->causal_held);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t pkt[1600];
+    seen_t seen;
+    memset(&seen, 0, sizeof(seen));
+    cp_engine_cfg_t c;
+    memset(&c, 0, sizeof(c));
+    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
+    c.has_range = 1;
+    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
+    c.copies = size > 0 && (data[0] & 0x80) ? 2 : 1;
+    c.sample_percent = 100;
+    c.session_timeout_ms = 5000;
+    c.causal_timeout_ms = 300;
+    c.mtu = 576;   /* small: long segments get split */
+    c.mss = 536;
+    c.memory_bytes = 256u << 10;   /* the smallest tables: fast runs, full pools */
+    cp_sink_t sink = { on_emit, NULL };
+    uint64_t now = 1000;
+    cp_engine_t *e = cp_engine_new(&c, &sink, &seen, now);
+    if (e == NULL)
+        return 0;
+    for (size_t off = 0; off + 10 <= size; off += 10) {
+        const uint8_t *r = data + off;
+        uint8_t flags = r[1];
+        uint32_t seq = 100000u + rd16(r + 4), ack = 500000u + rd16(r + 6);
+        uint16_t plen = (uint16_t)(rd16(r + 8) % 1500u);
+        uint16_t cport = (uint16_t)(40000u + (r[2] & 3u));
+        now += (uint64_t)r[3] * 4u;
+        size_t n;
+        switch (r[0] & 3u) {
+        case 0:
+            n = build(pkt, CLIENT, cport, ONLINE, 80, seq, ack, flags, plen);
+            cp_engine_on_client(e, pkt, n, now);
+            break;
+        case 1:   /* the reverse capture: headers only */
+            n = build(pkt, ONLINE, 80, CLIENT, cport, ack, seq, flags, plen);
+            cp_engine_on_client(e, pkt, n - plen, now);
+            break;
+        case 2:
+            if (seen.n == 0)
+                break;
+            {
+                unsigned k = r[2] % seen.n;
+                n = build(pkt, TARGET, 8080, seen.ip[k], seen.port[k], 700000u + rd16(r + 6), seq,
+                          flags, plen);
+                cp_engine_on_response(e, pkt, n - plen, now);
+                cp_engine_flush(e, now);
+            }
+            break;
+        default:
+            cp_engine_tick(e, now);
+            break;
+        }
+        check(e);
+    }
+    cp_engine_abort_all(e, now);
+    check(e);
+    FUZZ_CHECK(cp_engine_stats(e)->sess_active == 0);
+    cp_engine_free(e);
+    return 0;
+}
