@@ -23,6 +23,7 @@
 #include "rf_conn.h"
 #include "rf_ctlclient.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
 #include "rf_keys.h"
 #include "rf_log.h"
@@ -362,10 +363,12 @@ icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
         a->st->icpt_up++;
         rf_log_info("intercept %s:%u: connected", ic->ep.host, ic->ep.port);
         break;
-    case RFPB__ENVELOPE__MSG_ERROR:
+    case RFPB__ENVELOPE__MSG_ERROR: {
+        char esc[128];
         rf_log_error("intercept %s:%u refused us: %s", ic->ep.host, ic->ep.port,
-                     env->error->reason ? env->error->reason : "?");
+                     rf_esc(esc, sizeof(esc), env->error->reason));
         break;
+    }
     case RFPB__ENVELOPE__MSG_RESPONSES: {
         const uint8_t *p = env->responses->headers.data;
         size_t left = env->responses->headers.len;

@@ -15,6 +15,7 @@
 
 #include "rf_conn.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
 
@@ -323,12 +324,14 @@ ctl_on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
             break;
         handle_assignment(c, env->assignment);
         return;
-    case RFPB__ENVELOPE__MSG_ERROR:
+    case RFPB__ENVELOPE__MSG_ERROR: {
         /* The controller closes right after: the close logs this reason (one
          * line per attempt, quiet after the first few) and retries. */
+        char esc[128];
         snprintf(c->refusal, sizeof(c->refusal), "refused: %s (code %u)",
-                 env->error->reason ? env->error->reason : "", env->error->code);
+                 rf_esc(esc, sizeof(esc), env->error->reason), env->error->code);
         return;
+    }
     case RFPB__ENVELOPE__MSG_HEARTBEAT:
         return;
     default:

@@ -286,8 +286,9 @@ on_agent_hello(peer_t *p, const Rfpb__Hello *h)
     p->st = PEER_AGENT;
     if (rf_hs_send_welcome(p->conn, "replayd " RD_VERSION) != 0)
         return;
+    char hesc[80];
     rf_log_info("agent %s (%s) up from %s host \"%s\" running generation %llu", a->id,
-                rd_role_name(a->role), rf_conn_peer(p->conn), a->host,
+                rd_role_name(a->role), rf_conn_peer(p->conn), rf_esc(hesc, sizeof(hesc), a->host),
                 (unsigned long long)h->last_generation);
     push_assignment(s->ctx, a);
 }
@@ -319,8 +320,9 @@ on_agent_msg(peer_t *p, const Rfpb__Envelope *env)
             c->ctr.acks_failed++;
             snprintf(a->last_error, sizeof(a->last_error), "gen %llu refused: %s",
                      (unsigned long long)k->generation, k->error ? k->error : "");
+            char eesc[200];
             rf_log_warn("agent %s refused generation %llu: %s", a->id,
-                        (unsigned long long)k->generation, k->error ? k->error : "");
+                        (unsigned long long)k->generation, rf_esc(eesc, sizeof(eesc), k->error));
         }
         return;
     }
