@@ -44,7 +44,9 @@ rf_id_valid(const char *id, size_t len)
 int
 rf_ident_parse(const char *s, size_t len, rf_krole_t *role, char *id)
 {
-    if (s == NULL || len == 0 || len > RF_IDENT_MAXLEN)
+    /* Bytes off the wire: a NUL inside would make the role compare as a
+     * prefix ("copy\0junk/x" as "copy/x"); found by fuzz_tls. */
+    if (s == NULL || len == 0 || len > RF_IDENT_MAXLEN || memchr(s, '\0', len) != NULL)
         return RF_EPARSE;
     const char *slash = memchr(s, '/', len);
     if (slash == NULL)

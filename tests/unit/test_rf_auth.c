@@ -122,6 +122,7 @@ identity_parse(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(rf_ident_parse(bad[i], strlen(bad[i]), &r, id), RF_EPARSE);
     assert_int_equal(rf_ident_parse("copy/a\0b", 8, &r, id), RF_EPARSE);
+    assert_int_equal(rf_ident_parse("copy\0junk/cap-1", 15, &r, id), RF_EPARSE);   /* fuzz_tls */
     char out[RF_IDENT_MAXLEN + 1];
     assert_int_equal(rf_ident_format(out, sizeof(out), RF_KROLE_INTERCEPT, "i1"), 0);
     assert_string_equal(out, "intercept/i1");
