@@ -23,7 +23,9 @@
 #include "rf_conn.h"
 #include "rf_ctlclient.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
+#include "rf_keys.h"
 #include "rf_log.h"
 #include "rf_pkt.h"
 #include "rf_priv.h"
@@ -179,8 +181,8 @@ icpt_send_hello(icpt_t *ic, const Rfpb__Challenge *ch)
 {
     cp_agent_t *a = ic->agent;
     Rfpb__Hello h = RFPB__HELLO__INIT;
-    uint8_t mac[RF_AUTH_MAC];
     char host[64] = "";
+    (void)ch;
     gethostname(host, sizeof(host) - 1);
     h.role = RFPB__ROLE__ROLE_COPY;
     h.id = a->cfg.id;
@@ -194,7 +196,7 @@ icpt_send_hello(icpt_t *ic, const Rfpb__Challenge *ch)
         h.n_owned = 1;
         h.owned = &ppfx;
     }
-    rf_hs_answer(&h, mac, &a->key, ch);
+    rf_hs_answer(&h);
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_HELLO;
     env.hello = &h;
@@ -349,10 +351,12 @@ icpt_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
         a->st->icpt_up++;
         rf_log_info("intercept %s:%u: connected", ic->ep.host, ic->ep.port);
         break;
-    case RFPB__ENVELOPE__MSG_ERROR:
+    case RFPB__ENVELOPE__MSG_ERROR: {
+        char esc[128];
         rf_log_error("intercept %s:%u refused us: %s", ic->ep.host, ic->ep.port,
-                     env->error->reason ? env->error->reason : "?");
+                     rf_esc(esc, sizeof(esc), env->error->reason));
         break;
+    }
     case RFPB__ENVELOPE__MSG_RESPONSES: {
         const uint8_t *p = env->responses->headers.data;
         size_t left = env->responses->headers.len;
@@ -410,9 +414,28 @@ static const rf_conn_ops_t icpt_ops = {
 static void
 icpt_connect(icpt_t *ic)
 {
-    ic->conn = rf_conn_new(ic->agent->loop, &icpt_ops, ic, 8u << 20, 4u << 20);
+    cp_agent_t *a = ic->agent;
+    ic->conn = rf_conn_new(a->loop, &icpt_ops, ic, 8u << 20, 4u << 20);
     if (ic->conn == NULL)
         return;
+    /* TLS with identity copy/ID and the pair key for this intercept: from
+     * the controller's Assignment, or standalone derived from --key-file
+     * (the intercept's key, shared by both sides). Plain without either. */
+    uint8_t pair[RF_KEY_LEN];
+    const uint8_t *psk = NULL;
+    if (ic->ep.has_psk)
+        psk = ic->ep.psk;
+    else if (!a->cfg.controller[0] && a->key.len > 0 &&
+             rf_key_pair(pair, a->key.key, a->key.len, a->cfg.id) == 0)
+        psk = pair;
+    char ident[RF_IDENT_MAXLEN + 1];
+    if (psk != NULL && (rf_ident_format(ident, sizeof(ident), RF_KROLE_COPY, a->cfg.id) != 0 ||
+                        rf_conn_tls_client(ic->conn, ident, psk) != 0)) {
+        explicit_bzero(pair, sizeof(pair));
+        rf_conn_close(ic->conn, "bad id for TLS");
+        return;
+    }
+    explicit_bzero(pair, sizeof(pair));
     if (rf_conn_connect(ic->conn, ic->ep.host, ic->ep.port) != 0)
         rf_conn_close(ic->conn, "connect failed");
 }
@@ -450,15 +473,22 @@ icpt_remove(cp_agent_t *a, unsigned i)
         a->dead[a->ndead++] = ic;
 }
 
-/* Make the intercept set equal to cfg->icpt, keeping unchanged ones. */
+static int
+ep_same(const cp_endpoint_t *x, const cp_endpoint_t *y)
+{
+    return strcmp(x->host, y->host) == 0 && x->port == y->port && x->has_psk == y->has_psk &&
+           (!x->has_psk || memcmp(x->psk, y->psk, sizeof(x->psk)) == 0);
+}
+
+/* Make the intercept set equal to cfg->icpt, keeping unchanged ones (a new
+ * pair key is a new endpoint: reconnect with it). */
 static void
 icpt_sync(cp_agent_t *a)
 {
     for (unsigned i = 0; i < a->nicpts;) {
         int keep = 0;
         for (unsigned j = 0; j < a->cfg.nicpt && !keep; j++)
-            keep = strcmp(a->icpts[i]->ep.host, a->cfg.icpt[j].host) == 0 &&
-                   a->icpts[i]->ep.port == a->cfg.icpt[j].port;
+            keep = ep_same(&a->icpts[i]->ep, &a->cfg.icpt[j]);
         if (keep)
             i++;
         else
@@ -467,8 +497,7 @@ icpt_sync(cp_agent_t *a)
     for (unsigned j = 0; j < a->cfg.nicpt; j++) {
         int have = 0;
         for (unsigned i = 0; i < a->nicpts && !have; i++)
-            have = strcmp(a->icpts[i]->ep.host, a->cfg.icpt[j].host) == 0 &&
-                   a->icpts[i]->ep.port == a->cfg.icpt[j].port;
+            have = ep_same(&a->icpts[i]->ep, &a->cfg.icpt[j]);
         if (!have)
             icpt_add(a, &a->cfg.icpt[j]);
     }
@@ -647,6 +676,9 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
                 return rf_err_set(err, RF_EPLAN, "intercepts[%zu] invalid", i);
             strcpy(n.icpt[n.nicpt].host, ep->host);
             n.icpt[n.nicpt].port = (uint16_t)ep->port;
+            n.icpt[n.nicpt].has_psk = ep->psk.len == sizeof(n.icpt[0].psk);
+            if (n.icpt[n.nicpt].has_psk)
+                memcpy(n.icpt[n.nicpt].psk, ep->psk.data, ep->psk.len);
             n.nicpt++;
         }
     }
@@ -775,8 +807,10 @@ cp_agent_run(const cp_config_t *cfg)
     a->loop = uv_default_loop();
     uv_update_time(a->loop);
     a->start_ms = now_ms(a);
-    if (a->cfg.key_file[0] && rf_auth_key_load(&a->key, a->cfg.key_file) != 0) {
-        rf_log_error("--key-file %s: unreadable or shorter than 16 bytes", a->cfg.key_file);
+    char kwhy[200];
+    if (a->cfg.key_file[0] && rf_auth_key_load_err(&a->key, a->cfg.key_file, kwhy,
+                                                   sizeof(kwhy)) != 0) {
+        rf_log_error("--key-file %s: %s", a->cfg.key_file, kwhy);
         free(a);
         return 2;
     }

@@ -44,9 +44,9 @@ main(int argc, char **argv)
     if (cfg.check_config) {
         if (cfg.key_file[0]) {
             rf_auth_key_t k;
-            if (rf_auth_key_load(&k, cfg.key_file) != 0) {
-                fprintf(stderr, "replay-copy: --key-file %s: unreadable or shorter than 16 bytes\n",
-                        cfg.key_file);
+            char why[200];
+            if (rf_auth_key_load_err(&k, cfg.key_file, why, sizeof(why)) != 0) {
+                fprintf(stderr, "replay-copy: --key-file %s: %s\n", cfg.key_file, why);
                 return 2;
             }
         }

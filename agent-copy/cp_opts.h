@@ -15,6 +15,8 @@
 typedef struct {
     char     host[64];
     uint16_t port;
+    int      has_psk;       /* TLS pair key from the controller's Assignment */
+    uint8_t  psk[32];
 } cp_endpoint_t;
 
 typedef struct {

@@ -15,13 +15,21 @@
 #include "ic_engine.h"
 #include "rf_conn.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
+#include "rf_keys.h"
+#include "rf_limit.h"
 #include "rf_log.h"
 #include "rf_priv.h"
 
 #define IC_MAX_PEERS        1024u           /* authenticated copy connections */
-#define IC_MAX_PENDING      256u            /* connections still in the handshake */
-#define IC_HS_TIMEOUT_MS    5000u
+/* Flood limits before TLS + Hello: a full pending table drops its OLDEST
+ * entry (idle attackers age, a real copy agent finishes in milliseconds);
+ * one source holds at most IC_PENDING_PER_IP of them. */
+#define IC_MAX_PENDING      256u
+#define IC_PENDING_PER_IP   16u
+#define IC_HS_TIMEOUT_MS    3000u
+#define IC_REFUSAL_LOG_MS   10000u
 #define IC_PEER_MAX_FRAME   (1u << 20)      /* Hello / TupleRegister are small */
 #define IC_PEER_MAX_WQ      (8u << 20)      /* ~1000 full batches behind: slow peer */
 #define IC_MAX_OWNED        256u            /* prefixes per Hello */
@@ -44,6 +52,8 @@ typedef struct ic_peer {
     rf_conn_t      *conn;
     peer_state_t    state;
     uint64_t        accepted_ms;
+    uint32_t        ip;
+    int             counted;    /* in L->npending and L->src */
     rf_hs_server_t  hs;
     uint32_t        owner;      /* engine id once added, else IC_OWNER_NONE */
     char            id[64];     /* from Hello, printable */
@@ -64,6 +74,8 @@ struct ic_loop {
     ic_stats_t           st;
     ic_peer_t           *peers;
     unsigned             npending;
+    rf_srcmap_t          src;            /* pending connections per source */
+    rf_ratelog_t         refusals;       /* one line per 10 s in a flood */
     ic_ctl_t             ctl;
     int                  ctl_started;
     FILE                *stats_fp;
@@ -147,12 +159,17 @@ peer_send_batch(void *ctx, const uint8_t *hdrs, size_t len, uint32_t count)
 
 static const ic_engine_ops_t engine_ops = { peer_send_batch };
 
-/* `reason` must be a static string: rf_conn keeps the pointer. */
+/* `reason` must be a static string: rf_conn keeps the pointer. Logged at
+ * most once per IC_REFUSAL_LOG_MS with the count of the others. */
 static void
 peer_refuse(ic_peer_t *p, int code, const char *detail, const char *reason)
 {
-    rf_log_warn("copy agent %s%s%s%s: %s; closing", rf_conn_peer(p->conn),
-                p->id[0] ? " (" : "", p->id, p->id[0] ? ")" : "", detail);
+    uint64_t more;
+    char note[48];
+    if (rf_ratelog_hit(&p->L->refusals, uv_now(&p->L->loop), &more))
+        rf_log_warn("copy agent %s%s%s%s: %s; closing%s",
+                    rf_conn_peer(p->conn), p->id[0] ? " (" : "", p->id, p->id[0] ? ")" : "",
+                    detail, rf_ratelog_note(note, sizeof(note), more));
     (void)rf_hs_send_error(p->conn, (uint32_t)(code < 0 ? -code : code), detail);
     rf_conn_close(p->conn, reason);
 }
@@ -186,13 +203,26 @@ owner_name(ic_loop_t *L, uint32_t owner, char *buf, size_t len)
 }
 
 static void
+pending_done(ic_loop_t *L, ic_peer_t *p)
+{
+    if (!p->counted)
+        return;
+    p->counted = 0;
+    L->npending--;
+    rf_srcmap_dec(&L->src, p->ip);
+}
+
+static void
 on_hello(ic_peer_t *p, const Rfpb__Hello *h)
 {
     ic_loop_t *L = p->L;
     rf_errbuf_t err;
     set_id(p, h->id);
-    int r = rf_hs_check_hello(&p->hs, h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY), L->key,
-                              rf_conn_is_loopback(p->conn), L->cfg->insecure, &err);
+    /* With a key the channel is TLS and the Hello must name the copy agent
+     * whose pair key opened it. */
+    int r = rf_hs_check_hello(h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY),
+                              rf_conn_tls_identity(p->conn), rf_conn_is_loopback(p->conn),
+                              L->cfg->insecure, &err);
     if (r != 0) {
         L->st.auth_failures++;
         peer_refuse(p, r, err.msg, "hello refused");
@@ -249,7 +279,7 @@ on_hello(ic_peer_t *p, const Rfpb__Hello *h)
         }
     }
     p->state = PEER_READY;
-    L->npending--;
+    pending_done(L, p);
     L->st.copy_conns++;
     char srv[160];
     snprintf(srv, sizeof(srv), "replay-intercept %s", L->cfg->id);
@@ -337,7 +367,15 @@ peer_on_close(rf_conn_t *conn, const char *reason)
             rf_log_info("copy agent %s (%s) disconnected: %s", p->id, rf_conn_peer(conn),
                         reason);
     } else {
-        L->npending--;
+        pending_done(L, p);
+        if (strncmp(reason, "TLS", 3) == 0) {
+            L->st.auth_failures++;
+            uint64_t more;
+            char note[48];
+            if (!L->stopping && rf_ratelog_hit(&L->refusals, uv_now(&L->loop), &more))
+                rf_log_warn("copy agent %s: %s%s",
+                            rf_conn_peer(conn), reason, rf_ratelog_note(note, sizeof(note), more));
+        }
         rf_log_debug("connection %s closed before its handshake: %s", rf_conn_peer(conn),
                      reason);
     }
@@ -351,6 +389,42 @@ peer_on_close(rf_conn_t *conn, const char *reason)
 }
 
 static const rf_conn_ops_t peer_ops = { NULL, peer_on_msg, peer_on_close };
+
+/* TLS PSK lookup: only "copy/ID", keyed with the pair key this intercept
+ * derives from its own key for that copy agent (rf_keys.h). */
+static int
+psk_lookup(void *arg, const char *ident, size_t len, uint8_t key[RF_KEY_LEN])
+{
+    ic_loop_t *L = arg;
+    rf_krole_t role;
+    char id[RF_ID_MAXLEN + 1];
+    if (rf_ident_parse(ident, len, &role, id) != 0 || role != RF_KROLE_COPY)
+        return -1;
+    return rf_key_pair(key, L->key->key, L->key->len, id);
+}
+
+/* Full pending table: the oldest pending connection of the source with the
+ * most pending ones goes (a copy agent has one; a flood has many). */
+static void
+drop_oldest_pending(ic_loop_t *L)
+{
+    uint32_t most = 0, ip = 0;
+    for (size_t i = 0; i < L->src.n; i++)
+        if (L->src.e[i].n > most) {
+            most = L->src.e[i].n;
+            ip = L->src.e[i].ip;
+        }
+    ic_peer_t *old = NULL;
+    for (ic_peer_t *q = L->peers; q != NULL; q = q->next)
+        if (q->state == PEER_WAIT_HELLO && q->ip == ip && !rf_conn_is_closing(q->conn) &&
+            (old == NULL || q->accepted_ms <= old->accepted_ms))
+            old = q;
+    if (old != NULL) {
+        L->st.copy_refused++;
+        pending_done(L, old);
+        peer_refuse(old, RF_EFULL, "pending table full: oldest dropped", "pending table full");
+    }
+}
 
 static void
 on_connection(uv_stream_t *srv, int status)
@@ -378,16 +452,33 @@ on_connection(uv_stream_t *srv, int status)
     if (L->peers != NULL)
         L->peers->prev = p;
     L->peers = p;
-    L->npending++;
     int r = rf_conn_accept(p->conn, srv);
     if (r < 0) {
         rf_conn_close(p->conn, "accept failed");
         return;
     }
     L->st.copy_accepted++;
-    if (L->stopping || L->npending > IC_MAX_PENDING || L->st.copy_conns >= IC_MAX_PEERS) {
+    p->ip = rf_conn_peer_ip(p->conn);
+    if (L->stopping || L->st.copy_conns >= IC_MAX_PEERS) {
         L->st.copy_refused++;
         peer_refuse(p, RF_EFULL, "too many connections", "too many connections");
+        return;
+    }
+    if (rf_srcmap_inc(&L->src, p->ip, IC_PENDING_PER_IP) != 0) {
+        if (L->npending >= IC_MAX_PENDING)
+            drop_oldest_pending(L);
+        if (rf_srcmap_inc(&L->src, p->ip, IC_PENDING_PER_IP) != 0) {
+            L->st.copy_refused++;
+            peer_refuse(p, RF_EFULL, "too many pending connections from this source",
+                        "too many pending connections");
+            return;
+        }
+    }
+    p->counted = 1;
+    if (++L->npending > IC_MAX_PENDING)
+        drop_oldest_pending(L);
+    if (L->key->len > 0 && rf_conn_tls_server(p->conn, psk_lookup, L) != 0) {
+        rf_conn_close(p->conn, "out of memory");
         return;
     }
     (void)rf_hs_send_challenge(p->conn, &p->hs);
@@ -475,13 +566,21 @@ on_tick(uv_timer_t *t)
     ic_engine_tick(&L->eng, now);
     if (++L->ticks % (1000 / IC_TICK_MS) != 0)
         return;
+    uint64_t more = rf_ratelog_flush(&L->refusals, now);
+    if (more > 0)
+        rf_log_warn("%llu more copy-channel refusals in the last %u s", (unsigned long long)more,
+                    IC_REFUSAL_LOG_MS / 1000);
     /* Once a second: connections that never said Hello. */
     for (ic_peer_t *p = L->peers; p != NULL; p = p->next) {
         if (p->state == PEER_WAIT_HELLO && !rf_conn_is_closing(p->conn) &&
             now - p->accepted_ms >= IC_HS_TIMEOUT_MS) {
             L->st.hs_timeouts++;
-            rf_log_warn("connection %s: no Hello within %u ms, closing", rf_conn_peer(p->conn),
-                        IC_HS_TIMEOUT_MS);
+            uint64_t skipped;
+            char note[48];
+            if (rf_ratelog_hit(&L->refusals, now, &skipped))
+                rf_log_warn("connection %s: no TLS handshake + Hello within %u ms, closing%s",
+                            rf_conn_peer(p->conn), IC_HS_TIMEOUT_MS,
+                            rf_ratelog_note(note, sizeof(note), skipped));
             rf_conn_close(p->conn, "handshake timeout");
         }
     }
@@ -561,6 +660,12 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
     L->cfg = cfg;
     L->key = key;
     L->cap = cap;
+    rf_ratelog_init(&L->refusals, IC_REFUSAL_LOG_MS);
+    if (rf_srcmap_init(&L->src, 4 * IC_MAX_PENDING) != 0) {
+        ic_capture_close(cap);
+        free(L);
+        return 1;
+    }
     ic_engine_cfg_t ecfg = {
         .route = { .max_owners = IC_MAX_PEERS, .max_prefixes = IC_MAX_PREFIXES,
                    .max_tuples = IC_MAX_TUPLES, .tuple_ttl_ms = IC_TUPLE_TTL_MS },
@@ -632,11 +737,15 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
         uv_signal_start(&L->sigterm, on_signal, SIGTERM);
         rf_log_info("listening on %s:%u for copy agents (%s); capturing on %s, filter \"%s\"",
                     cfg->bind, cfg->port,
-                    key->len ? "key required" : cfg->insecure ? "INSECURE: no key"
-                                                              : "no key: loopback peers only",
+                    key->len ? "TLS 1.3, pair keys of this intercept's key"
+                    : cfg->insecure ? "INSECURE: plain, no key"
+                                    : "no key: plain, loopback peers only",
                     cfg->iface, L->filter);
         if (cfg->user[0] != '\0')
             rf_log_info("running as user %s with no capabilities", cfg->user);
+        if (!key->len && cfg->insecure)
+            rf_log_warn("INSECURE: --insecure: plain, unauthenticated copy agents accepted from "
+                        "any address on %s:%u", cfg->bind, cfg->port);
         if (cfg->fleet) {
             if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
                 L->ctl_started = 1;
@@ -650,6 +759,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
     if (uv_loop_close(loop) != 0)
         rf_log_warn("event loop closed with handles still open");
     ic_engine_fini(&L->eng);
+    rf_srcmap_fini(&L->src);
     ic_capture_close(cap);
     if (L->stats_fp != NULL && L->stats_fp != stdout)
         fclose(L->stats_fp);

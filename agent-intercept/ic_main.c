@@ -64,11 +64,10 @@ main(int argc, char **argv)
         goto out;
     }
     if (cfg.key_file[0] != '\0') {
-        int r = rf_auth_key_load(&key, cfg.key_file);
+        char why[200];
+        int r = rf_auth_key_load_err(&key, cfg.key_file, why, sizeof(why));
         if (r != 0) {
-            fprintf(stderr, "replay-intercept: --key-file %s: %s\n", cfg.key_file,
-                    r == -EINVAL ? "no key of 16..256 characters on the first line"
-                                 : strerror(-r));
+            fprintf(stderr, "replay-intercept: --key-file %s: %s\n", cfg.key_file, why);
             rc = 2;
             goto out;
         }

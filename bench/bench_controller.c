@@ -91,7 +91,7 @@ static void
 send_hello(rf_conn_t *c, Rfpb__Role role, const char *id, const Rfpb__Challenge *ch)
 {
     Rfpb__Hello h = RFPB__HELLO__INIT;
-    uint8_t mac[RF_AUTH_MAC];
+    (void)ch;
     h.role = role;
     h.id = (char *)id;
     h.host = (char *)"bench";
@@ -100,7 +100,7 @@ send_hello(rf_conn_t *c, Rfpb__Role role, const char *id, const Rfpb__Challenge 
         h.advertise = (char *)"127.0.0.1";
         h.listen_port = 36524;
     }
-    rf_hs_answer(&h, mac, NULL, ch);
+    rf_hs_answer(&h);
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_HELLO;
     env.hello = &h;

@@ -21,6 +21,8 @@
 #   BENCH_KA        keep-alive levels, CONNS:DELAY_MS (default "10:10 50:10 50:2 50:0")
 #   BENCH_SHORT     short levels (default "10:10 50:10 50:5 50:3 50:2 50:0")
 #   BENCH_COPY_ARGS extra replay-copy flags (e.g. "-n 3")
+#   BENCH_TLS       1: the copy<->intercept channel runs TLS 1.3 (one key
+#                   file from `replayctl keys new-fleet`, --key-file on both)
 #   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
 set -euo pipefail
 # shellcheck source=../tests/integration/lib.sh source-path=SCRIPTDIR
@@ -33,6 +35,7 @@ MODES=${BENCH_MODES:-ka short}
 KA_LEVELS=${BENCH_KA:-10:10 50:10 50:2 50:0}
 SHORT_LEVELS=${BENCH_SHORT:-10:10 50:10 50:5 50:3 50:2 50:0}
 read -r -a COPY_EXTRA <<<"${BENCH_COPY_ARGS:-}"
+KEY_ARGS=()
 OUT=${BENCH_OUT:-/tmp/rf-bench-$(date +%Y%m%d-%H%M%S)}
 RANGE=10.250.0.0/16
 
@@ -48,6 +51,11 @@ if awk -v l="$LOAD0" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 TB_KEEP=1
 tb_up
+if [[ ${BENCH_TLS:-0} == 1 ]]; then
+  mkdir -m 700 "$TB_RUN/keys"
+  "$RF_BIN/replayctl" keys new-fleet --out "$TB_RUN/keys/pair.key"
+  KEY_ARGS=(--key-file "$TB_RUN/keys/pair.key")
+fi
 tb_nginx online
 tb_nginx target
 URL="http://$(tb_ip online)/"
@@ -75,9 +83,9 @@ row() {
   local cpid="" ipid=""
   if ((replay)); then
     rm -f "$(tb_dir online)/copy.stats" "$(tb_dir assistant)/intercept.stats"
-    tb_start_intercept assistant "tcp and src host $TIP and src port 80"
+    tb_start_intercept assistant "tcp and src host $TIP and src port 80" "${KEY_ARGS[@]}"
     ipid=$TB_LASTPID
-    tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}"
+    tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}" "${KEY_ARGS[@]}"
     cpid=$TB_LASTPID
   fi
   local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1
@@ -138,7 +146,7 @@ done
 {
   echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
   echo
-  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy extra flags: ${COPY_EXTRA[*]:-none}"
+  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
   echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | replay-copy RSS MB | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -1,13 +1,14 @@
-/* rf_auth.c -- no hand-written crypto: libsodium's HMAC-SHA256 and
- * sodium_memcmp. The role is bound into the MAC so an agent key cannot be
- * replayed as an admin answer. */
+/* rf_auth.c -- key files (strict owner/mode checks) and the nonce. No
+ * hand-written crypto: libsodium's randombytes and sodium_memcmp. */
 #include "rf_auth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 rf_auth_init(void)
@@ -16,64 +17,75 @@ rf_auth_init(void)
 }
 
 int
-rf_auth_key_load(rf_auth_key_t *k, const char *path)
+rf_auth_key_load_err(rf_auth_key_t *k, const char *path, char *why, size_t whylen)
 {
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return -errno;
+    char dummy[8];
+    if (why == NULL) {
+        why = dummy;
+        whylen = sizeof(dummy);
+    }
+    why[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(why, whylen, "%s", strerror(e));
+        return -e;
+    }
     struct stat sb;
-    /* A key anyone on the host can read is no key: refuse it. */
-    if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH)) {
-        fclose(fp);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        snprintf(why, whylen, "not a regular file");
+        return -EINVAL;
+    }
+    if (sb.st_uid != geteuid()) {
+        close(fd);
+        snprintf(why, whylen, "owned by uid %u, not by the running user (uid %u)",
+                 (unsigned)sb.st_uid, (unsigned)geteuid());
         return -EPERM;
     }
-    char line[RF_AUTH_KEY_MAX + 2];
-    if (fgets(line, sizeof(line), fp) == NULL) {
-        fclose(fp);
-        return -EINVAL;
+    if (sb.st_mode & 077) {
+        close(fd);
+        snprintf(why, whylen, "mode %03o: group/other bits set (chmod 600)",
+                 (unsigned)(sb.st_mode & 0777));
+        return -EPERM;
     }
-    fclose(fp);
-    size_t n = strcspn(line, "\r\n");
-    if (memchr(line, '\0', n) != NULL) {   /* a NUL would silently cut the key */
-        sodium_memzero(line, sizeof(line));
-        return -EINVAL;
+    char line[130];
+    ssize_t n = read(fd, line, sizeof(line) - 1);
+    close(fd);
+    if (n < 0) {
+        int e = errno;
+        snprintf(why, whylen, "%s", strerror(e));
+        return -e;
     }
-    while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-        n--;
-    if (n < 16 || n > RF_AUTH_KEY_MAX)
-        return -EINVAL;
-    memcpy(k->key, line, n);
-    k->len = n;
+    line[n] = '\0';
+    size_t len = strcspn(line, "\r\n");
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    int r = rf_hex_decode(k->key, RF_KEY_LEN, line, len);
     sodium_memzero(line, sizeof(line));
+    if (r != 0) {
+        snprintf(why, whylen, "the first line is not a key of 64 hex digits "
+                              "(make one with `replayctl keys`)");
+        return -EINVAL;
+    }
+    k->len = RF_KEY_LEN;
     return 0;
+}
+
+int
+rf_auth_key_load(rf_auth_key_t *k, const char *path)
+{
+    return rf_auth_key_load_err(k, path, NULL, 0);
+}
+
+int
+rf_auth_key_equal(const rf_auth_key_t *a, const rf_auth_key_t *b)
+{
+    return a->len == b->len && a->len > 0 && sodium_memcmp(a->key, b->key, a->len) == 0;
 }
 
 void
 rf_auth_nonce(uint8_t nonce[RF_AUTH_NONCE])
 {
     randombytes_buf(nonce, RF_AUTH_NONCE);
-}
-
-void
-rf_auth_mac(uint8_t out[RF_AUTH_MAC], const rf_auth_key_t *k, const uint8_t *nonce,
-            size_t nonce_len, uint32_t role)
-{
-    crypto_auth_hmacsha256_state st;
-    uint8_t r[4] = { (uint8_t)(role >> 24), (uint8_t)(role >> 16), (uint8_t)(role >> 8),
-                     (uint8_t)role };
-    crypto_auth_hmacsha256_init(&st, k->key, k->len);
-    crypto_auth_hmacsha256_update(&st, nonce, nonce_len);
-    crypto_auth_hmacsha256_update(&st, r, sizeof(r));
-    crypto_auth_hmacsha256_final(&st, out);
-}
-
-int
-rf_auth_verify(const rf_auth_key_t *k, const uint8_t *nonce, size_t nonce_len, uint32_t role,
-               const uint8_t *mac, size_t mac_len)
-{
-    if (k->len == 0 || mac_len != RF_AUTH_MAC || nonce_len != RF_AUTH_NONCE)
-        return 0;
-    uint8_t want[RF_AUTH_MAC];
-    rf_auth_mac(want, k, nonce, nonce_len, role);
-    return sodium_memcmp(want, mac, RF_AUTH_MAC) == 0;
 }

@@ -1,28 +1,31 @@
-/* rf_auth.h -- pre-shared-key challenge/response (libsodium HMAC-SHA256).
- * Server: nonce in Challenge; client: HMAC(key, nonce || role) in Hello. */
+/* rf_auth.h -- key files and the Challenge nonce.
+ *
+ * A key file holds one 32-byte key as 64 hex digits on its first line
+ * (`replayctl keys new-fleet` / `keys derive` write them). It must be a
+ * regular file owned by the user reading it with no group/other bits: a key
+ * others can read or replace is no key. */
 #ifndef RF_AUTH_H
 #define RF_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rf_keys.h"
+
 #define RF_AUTH_NONCE 32
-#define RF_AUTH_MAC   32
-#define RF_AUTH_KEY_MAX 256
 
 typedef struct {
-    uint8_t key[RF_AUTH_KEY_MAX];
-    size_t  len;    /* 0 = no key configured */
+    uint8_t key[RF_KEY_LEN];
+    size_t  len;    /* 0 = no key configured, else RF_KEY_LEN */
 } rf_auth_key_t;
 
 int  rf_auth_init(void);                                   /* sodium_init */
-/* Load a key file (first line, whitespace trimmed, >= 16 bytes). */
+/* Load a key file. 0; -EPERM (mode or owner, why in err); -EINVAL (not 64
+ * hex digits); -errno. err may be NULL. */
+int  rf_auth_key_load_err(rf_auth_key_t *k, const char *path, char *why, size_t whylen);
 int  rf_auth_key_load(rf_auth_key_t *k, const char *path);
+/* Same key in both? (constant time). */
+int  rf_auth_key_equal(const rf_auth_key_t *a, const rf_auth_key_t *b);
 void rf_auth_nonce(uint8_t nonce[RF_AUTH_NONCE]);
-void rf_auth_mac(uint8_t out[RF_AUTH_MAC], const rf_auth_key_t *k,
-                 const uint8_t *nonce, size_t nonce_len, uint32_t role);
-/* Constant-time. 1 = valid. */
-int  rf_auth_verify(const rf_auth_key_t *k, const uint8_t *nonce, size_t nonce_len,
-                    uint32_t role, const uint8_t *mac, size_t mac_len);
 
 #endif

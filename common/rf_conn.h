@@ -50,8 +50,21 @@ int  rf_conn_accept(rf_conn_t *c, uv_stream_t *server);
 int  rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env);
 void rf_conn_close(rf_conn_t *c, const char *reason);
 
-/* Frame cap for accepted connections until the handshake succeeded. */
-#define RF_CONN_PREAUTH_MAX (64u * 1024u)
+/* Frame cap and read buffer of accepted connections until the handshake
+ * succeeded (a Hello is a few hundred bytes). */
+#define RF_CONN_PREAUTH_MAX (16u * 1024u)
+
+/* TLS 1.3 PSK (rf_tls.h) on this connection; plain without a call.
+ * Client: before rf_conn_connect. Server: right after rf_conn_accept,
+ * before any send (frames sent before the handshake is done are held and
+ * go out after it). <0 on ENOMEM. */
+typedef int (*rf_conn_lookup_fn)(void *arg, const char *ident, size_t len, uint8_t key[32]);
+int  rf_conn_tls_client(rf_conn_t *c, const char *ident, const uint8_t key[32]);
+int  rf_conn_tls_server(rf_conn_t *c, rf_conn_lookup_fn fn, void *arg);
+/* The identity proved by the TLS handshake ("copy/cap-1"); NULL when the
+ * connection is plain or the handshake is not done. */
+const char *rf_conn_tls_identity(const rf_conn_t *c);
+int  rf_conn_is_tls(const rf_conn_t *c);
 /* Lift the pre-authentication frame cap (rf_hs_send_welcome does this). */
 void        rf_conn_mark_authed(rf_conn_t *c);
 int         rf_conn_is_closing(const rf_conn_t *c);
@@ -60,6 +73,8 @@ void        rf_conn_set_data(rf_conn_t *c, void *data);
 const char *rf_conn_peer(const rf_conn_t *c);   /* "10.0.0.1:5555" */
 uint32_t    rf_conn_peer_ip(const rf_conn_t *c); /* host order, 0 unknown */
 int         rf_conn_is_loopback(const rf_conn_t *c);
+/* Loopback, or the peer's address is the local end's (same host/netns). */
+int         rf_conn_is_local(const rf_conn_t *c);
 size_t      rf_conn_wq_bytes(const rf_conn_t *c);
 
 /* Bind + listen on "ADDR" (numeric IPv4) and port. */

@@ -15,6 +15,7 @@
 
 #include "rf_conn.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
 
@@ -55,6 +56,7 @@ struct rf_ctlclient {
     char               advertise[64];
     uint16_t           listen_port;
     rf_auth_key_t      key;
+    char               ident[RF_IDENT_MAXLEN + 1];   /* TLS PSK identity */
     char             **ifaces;
     size_t             n_ifaces;
     unsigned           stats_ms;
@@ -119,7 +121,7 @@ send_env(rf_ctlclient_t *c, Rfpb__Envelope *env)
 static void
 send_hello(rf_ctlclient_t *c, const Rfpb__Challenge *ch)
 {
-    uint8_t mac[RF_AUTH_MAC];
+    (void)ch;
     Rfpb__Hello h = RFPB__HELLO__INIT;
     h.role = c->role;
     h.id = c->id;
@@ -130,12 +132,11 @@ send_hello(rf_ctlclient_t *c, const Rfpb__Challenge *ch)
     h.advertise = c->advertise;
     h.listen_port = c->listen_port;
     h.last_generation = c->generation;
-    rf_hs_answer(&h, mac, &c->key, ch);
+    rf_hs_answer(&h);
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_HELLO;
     env.hello = &h;
     (void)send_env(c, &env);   /* a failure closes the conn: retry follows */
-    explicit_bzero(mac, sizeof(mac));
 }
 
 static void
@@ -323,12 +324,14 @@ ctl_on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
             break;
         handle_assignment(c, env->assignment);
         return;
-    case RFPB__ENVELOPE__MSG_ERROR:
+    case RFPB__ENVELOPE__MSG_ERROR: {
         /* The controller closes right after: the close logs this reason (one
          * line per attempt, quiet after the first few) and retries. */
+        char esc[128];
         snprintf(c->refusal, sizeof(c->refusal), "refused: %s (code %u)",
-                 env->error->reason ? env->error->reason : "", env->error->code);
+                 rf_esc(esc, sizeof(esc), env->error->reason), env->error->code);
         return;
+    }
     case RFPB__ENVELOPE__MSG_HEARTBEAT:
         return;
     default:
@@ -354,6 +357,13 @@ connect_now(rf_ctlclient_t *c)
         return;
     }
     uv_timer_start(&c->timer, on_timer, CTL_HS_TIMEOUT_MS, 0);
+    /* With a key: TLS 1.3, PSK identity "ROLE/ID" (rf_keys.h). The
+     * controller derives our key from the fleet master; a relay without it
+     * fails the handshake and never sees a frame. */
+    if (c->key.len > 0 && rf_conn_tls_client(c->conn, c->ident, c->key.key) != 0) {
+        rf_conn_close(c->conn, "out of memory");
+        return;
+    }
     int r = rf_conn_connect(c->conn, c->host, c->port);
     if (r < 0)
         rf_conn_close(c->conn, uv_strerror(r));   /* on_close schedules the retry */
@@ -374,6 +384,12 @@ rf_ctlclient_start(rf_ctlclient_t **out, uv_loop_t *loop, const rf_ctlclient_cfg
     }
     if (cfg->id == NULL || cfg->id[0] == '\0') {
         rf_log_error("controller: an agent id is required");
+        return RF_EPARSE;
+    }
+    char ident[RF_IDENT_MAXLEN + 1];
+    if (rf_ident_format(ident, sizeof(ident), (rf_krole_t)cfg->role, cfg->id) != 0) {
+        rf_log_error("controller: agent id \"%.64s\" is not 1..63 of [A-Za-z0-9._-]",
+                     cfg->id);
         return RF_EPARSE;
     }
     if (cfg->n_interfaces > CTL_MAX_IFACES ||
@@ -409,6 +425,7 @@ rf_ctlclient_start(rf_ctlclient_t **out, uv_loop_t *loop, const rf_ctlclient_cfg
     c->listen_port = cfg->listen_port;
     if (cfg->key != NULL)
         c->key = *cfg->key;
+    snprintf(c->ident, sizeof(c->ident), "%s", ident);
     c->stats_ms = cfg->stats_interval_ms ? cfg->stats_interval_ms : 1000;
     if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0)
         snprintf(c->hostname, sizeof(c->hostname), "unknown");
@@ -426,7 +443,8 @@ rf_ctlclient_start(rf_ctlclient_t **out, uv_loop_t *loop, const rf_ctlclient_cfg
     uv_timer_init(loop, &c->stats_timer);
     c->timer.data = c;
     c->stats_timer.data = c;
-    rf_log_info("controller %s:%u: connecting as %s", c->host, c->port, c->id);
+    rf_log_info("controller %s:%u: connecting as %s (%s)", c->host, c->port, c->id,
+                c->key.len ? "TLS 1.3, PSK identity" : "plain, no key");
     connect_now(c);
     *out = c;
     return 0;

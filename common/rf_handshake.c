@@ -1,7 +1,11 @@
 /* rf_handshake.c -- challenge/response framing around rf_auth. */
 #include "rf_handshake.h"
 
+#include <string.h>
+
 #include "rf_envelope.h"
+#include "rf_esc.h"
+#include "rf_keys.h"
 
 int
 rf_hs_send_challenge(rf_conn_t *c, rf_hs_server_t *hs)
@@ -18,19 +22,27 @@ rf_hs_send_challenge(rf_conn_t *c, rf_hs_server_t *hs)
 }
 
 int
-rf_hs_check_hello(const rf_hs_server_t *hs, const Rfpb__Hello *h, uint32_t expect_role_mask,
-                  const rf_auth_key_t *key, int peer_loopback, int insecure, rf_errbuf_t *err)
+rf_hs_check_hello(const Rfpb__Hello *h, uint32_t expect_role_mask, const char *tls_ident,
+                  int peer_loopback, int insecure, rf_errbuf_t *err)
 {
+    char esc[80];
+    const char *id = h->id ? h->id : "";
     if (h->version != RF_PROTO_VERSION)
         return rf_err_set(err, RF_ESTATE, "protocol version %u, expected %u", h->version,
                           RF_PROTO_VERSION);
     if ((unsigned)h->role >= 32 || !(expect_role_mask & RF_ROLE_BIT((unsigned)h->role)))
         return rf_err_set(err, RF_ESTATE, "role %d not accepted on this channel", (int)h->role);
-    if (key != NULL && key->len > 0) {
-        if (!rf_auth_verify(key, hs->nonce, RF_AUTH_NONCE, (uint32_t)h->role, h->auth_mac.data,
-                            h->auth_mac.len))
-            return rf_err_set(err, RF_EAUTH, "bad or missing auth MAC for id \"%s\"",
-                              h->id ? h->id : "");
+    if (tls_ident != NULL) {
+        rf_krole_t role;
+        char tid[RF_ID_MAXLEN + 1];
+        if (rf_ident_parse(tls_ident, strlen(tls_ident), &role, tid) != 0)
+            return rf_err_set(err, RF_EAUTH, "bad TLS identity");
+        /* rf_krole_t and Rfpb__Role share their numbering (1, 2, 3). */
+        if ((int)role != (int)h->role || strcmp(tid, id) != 0)
+            return rf_err_set(err, RF_EAUTH, "Hello claims %s/\"%s\" but the key is %s's",
+                              rf_krole_name((rf_krole_t)h->role) ? rf_krole_name((rf_krole_t)h->role)
+                                                                : "?",
+                              rf_esc(esc, sizeof(esc), id), tls_ident);
         return 0;
     }
     if (!peer_loopback && !insecure)
@@ -64,16 +76,9 @@ rf_hs_send_error(rf_conn_t *c, uint32_t code, const char *reason)
 }
 
 void
-rf_hs_answer(Rfpb__Hello *h, uint8_t macbuf[RF_AUTH_MAC], const rf_auth_key_t *key,
-             const Rfpb__Challenge *ch)
+rf_hs_answer(Rfpb__Hello *h)
 {
     h->version = RF_PROTO_VERSION;
-    if (key == NULL || key->len == 0 || ch == NULL) {
-        h->auth_mac.data = NULL;
-        h->auth_mac.len = 0;
-        return;
-    }
-    rf_auth_mac(macbuf, key, ch->nonce.data, ch->nonce.len, (uint32_t)h->role);
-    h->auth_mac.data = macbuf;
-    h->auth_mac.len = RF_AUTH_MAC;
+    h->auth_mac.data = NULL;   /* v1's HMAC answer: TLS replaced it */
+    h->auth_mac.len = 0;
 }

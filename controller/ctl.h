@@ -24,6 +24,7 @@ typedef struct {
     char          host[64];
     uint16_t      port;
     rf_auth_key_t key;
+    char          id[64];          /* TLS identity admin/ID (--id, default "admin") */
     unsigned      timeout_ms;
 } ctl_opts_t;
 
@@ -34,5 +35,6 @@ int ctl_agents_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_plan_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_routes_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_doctor_run(const ctl_opts_t *o, int argc, char **argv);
+int ctl_keys_run(const ctl_opts_t *o, int argc, char **argv);   /* offline */
 
 #endif

@@ -10,6 +10,7 @@
 #include "rf_conn.h"
 #include "rf_envelope.h"
 #include "rf_handshake.h"
+#include "rf_keys.h"
 
 typedef enum { ST_CONNECTING, ST_CHALLENGE, ST_WELCOME, ST_READY, ST_WAIT, ST_DONE } st_t;
 
@@ -76,11 +77,11 @@ on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
         char host[64] = "";
         (void)gethostname(host, sizeof(host) - 1);
         h.role = RFPB__ROLE__ROLE_ADMIN;
-        h.id = (char *)"";
+        /* Under TLS the id must be the one our key was derived for. */
+        h.id = c->o->key.len ? (char *)c->o->id : (char *)"";
         h.host = host;
         h.software = (char *)"replayctl 0.1.0";
-        uint8_t mac[RF_AUTH_MAC];
-        rf_hs_answer(&h, mac, &c->o->key, env->challenge);
+        rf_hs_answer(&h);
         Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
         out.msg_case = RFPB__ENVELOPE__MSG_HELLO;
         out.hello = &h;
@@ -136,9 +137,14 @@ on_close(rf_conn_t *conn, const char *reason)
     c->conn = NULL;
     if (!c->failed && c->st != ST_DONE) {
         char why[300];
-        snprintf(why, sizeof(why), "connection to replayd closed: %s", reason);
+        snprintf(why, sizeof(why), "connection to replayd closed: %s%s", reason,
+                 c->st == ST_CHALLENGE && c->o->key.len == 0
+                     ? " (no Challenge: this replayd may require TLS; give --key-file)"
+                     : "");
         c->failed = 1;
-        c->result = CTL_EUNREACHABLE;
+        /* A TLS handshake that fails is a key the server does not accept
+         * (or a server that is not the one holding the fleet key). */
+        c->result = strncmp(reason, "TLS handshake", 13) == 0 ? CTL_EAUTH : CTL_EUNREACHABLE;
         snprintf(c->why, sizeof(c->why), "%s", why);
     }
 }
@@ -191,6 +197,16 @@ ctl_connect(ctl_client_t **out, const ctl_opts_t *o)
     if (c->conn == NULL) {
         fprintf(stderr, "replayctl: out of memory\n");
         return CTL_EFAIL;
+    }
+    if (o->key.len > 0) {
+        char ident[RF_IDENT_MAXLEN + 1];
+        if (rf_ident_format(ident, sizeof(ident), RF_KROLE_ADMIN, o->id) != 0 ||
+            rf_conn_tls_client(c->conn, ident, o->key.key) != 0) {
+            fprintf(stderr, "replayctl: --id \"%s\" is not 1..63 of [A-Za-z0-9._-]\n", o->id);
+            c->failed = 1;
+            rf_conn_close(c->conn, "bad id");
+            return CTL_EUSAGE;
+        }
     }
     int r = rf_conn_connect(c->conn, o->host, o->port);
     if (r != 0) {

@@ -26,6 +26,8 @@ static const ctl_cmd_t cmds[] = {
       ctl_routes_run },
     { "doctor", "doctor [--timeout MS] [--json]         canary per rule: where does replay break?",
       ctl_doctor_run },
+    { "keys", "keys new-fleet --out F | keys derive --fleet-key-file F --role R --id ID --out F",
+      ctl_keys_run },
 };
 
 static void
@@ -34,7 +36,8 @@ usage(FILE *fp)
     fprintf(fp, "usage: replayctl [-c HOST:PORT] [--key-file F] [--timeout S] CMD ...\n"
                 "  -c, --controller HOST:PORT  replayd address (default 127.0.0.1:%d,\n"
                 "                              or $REPLAYCTL_CONTROLLER)\n"
-                "  --key-file F                admin key (or $REPLAYCTL_KEY_FILE)\n"
+                "  --key-file F                admin key (or $REPLAYCTL_KEY_FILE): TLS 1.3\n"
+                "  --id ID                     admin identity of that key (default \"admin\")\n"
                 "  --timeout S                 per-request deadline (default %d)\n"
                 "commands:\n",
             CTL_PORT_DEFAULT, CTL_TIMEOUT_MS / 1000);
@@ -51,6 +54,7 @@ main(int argc, char **argv)
     ctl_opts_t o;
     memset(&o, 0, sizeof(o));
     o.timeout_ms = CTL_TIMEOUT_MS;
+    snprintf(o.id, sizeof(o.id), "admin");
     const char *ctrl = getenv("REPLAYCTL_CONTROLLER"), *keyf = getenv("REPLAYCTL_KEY_FILE");
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -59,6 +63,8 @@ main(int argc, char **argv)
             ctrl = argv[++i];
         else if (strcmp(a, "--key-file") == 0 && i + 1 < argc)
             keyf = argv[++i];
+        else if (strcmp(a, "--id") == 0 && i + 1 < argc)
+            snprintf(o.id, sizeof(o.id), "%s", argv[++i]);
         else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
             char *end;
             double s = strtod(argv[++i], &end);
@@ -90,11 +96,12 @@ main(int argc, char **argv)
         fprintf(stderr, "replayctl: libsodium initialisation failed\n");
         return CTL_EFAIL;
     }
+    if (strcmp(argv[i], "keys") == 0)   /* offline: no controller, no key */
+        return ctl_keys_run(&o, argc - i, argv + i);
     if (keyf && keyf[0]) {
-        int r = rf_auth_key_load(&o.key, keyf);
-        if (r != 0) {
-            fprintf(stderr, "replayctl: key file %s: %s (a line of >= 16 bytes)\n", keyf,
-                    rf_strerror(r));
+        char why[200];
+        if (rf_auth_key_load_err(&o.key, keyf, why, sizeof(why)) != 0) {
+            fprintf(stderr, "replayctl: key file %s: %s\n", keyf, why);
             return CTL_EUSAGE;
         }
     }

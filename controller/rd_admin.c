@@ -225,7 +225,7 @@ rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *
                 c->ctr.state_write_errors++;
                 rf_log_warn("state write failed: %s", rf_strerror(r));
             }
-            rf_log_info("intercept %s now at %s:%u; updating its copy agents", id, a->advertise,
+            rf_log_warn("intercept %s now at %s:%u; updating its copy agents", id, a->advertise,
                         a->listen_port);
             for (size_t i = 0; i < c->table.n; i++) {
                 const rd_entry_t *ce = &c->table.e[i];
@@ -346,6 +346,11 @@ const rf_counter_def_t rd_self_defs[] = {
     C("canary_ignored", canary_ignored, "canary_results_ignored_total", "Canary results late, duplicate or for another run."),
     C("metrics_renders", metrics_renders, "metrics_renders_total", "Prometheus pages rendered."),
     C("metrics_scrapes", metrics_scrapes, "metrics_scrapes_total", "GET /metrics requests served."),
+    C("tls_handshake_failures", tls_handshake_failures, "tls_handshake_failures_total", "TLS handshakes that failed (wrong key, unknown identity, garbage)."),
+    C("tls_record_errors", tls_record_errors, "tls_record_errors_total", "TLS records that failed to decrypt or verify after the handshake (connection closed)."),
+    C("preauth_dropped", preauth_dropped, "preauth_dropped_total", "Unauthenticated connections dropped to make room (oldest of the busiest source first)."),
+    C("preauth_refused", preauth_refused, "preauth_refused_total", "Unauthenticated connections refused over the per-source or global pre-auth cap."),
+    C("agents_evicted", agents_evicted, "agents_evicted_total", "Registry records of never-planned, down agents evicted to make room."),
 };
 #undef C
 const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);

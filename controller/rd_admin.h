@@ -38,6 +38,10 @@ typedef struct {
     uint64_t metrics_renders;    /* Prometheus pages rendered */
     uint64_t metrics_scrapes;    /* GET /metrics served (copied from rd_metrics) */
     uint64_t bad_frames, oversize, slow_peers;   /* copied from rf_conn_counters */
+    uint64_t tls_handshake_failures, tls_record_errors;   /* copied from rf_tls_counters */
+    uint64_t preauth_dropped;    /* pending connection closed for a newer one (flood) */
+    uint64_t preauth_refused;    /* over the per-source pending cap */
+    uint64_t agents_evicted;     /* never-planned, down records dropped for new ones */
 } rd_counters_t;
 
 typedef struct rd_ctx {

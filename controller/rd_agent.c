@@ -30,10 +30,31 @@ rd_registry_find(const rd_registry_t *r, const char *id)
     return NULL;
 }
 
+/* LRU eviction of a down, never-planned record. 0 if one was freed. */
+static int
+evict_one(rd_registry_t *r)
+{
+    size_t victim = r->n;
+    for (size_t i = 0; i < r->n; i++) {
+        const rd_agent_t *a = r->a[i];
+        if (a->up || a->conn != NULL || r->planned == NULL || r->planned(r->planned_arg, a->id))
+            continue;
+        if (victim == r->n || a->last_seen_ms < r->a[victim]->last_seen_ms)
+            victim = i;
+    }
+    if (victim == r->n)
+        return -1;
+    free(r->a[victim]);
+    memmove(&r->a[victim], &r->a[victim + 1], (r->n - victim - 1) * sizeof(r->a[0]));
+    r->n--;
+    r->evicted++;
+    return 0;
+}
+
 int
 rd_registry_add(rd_agent_t **out, rd_registry_t *r, const char *id, int role)
 {
-    if (r->n == RD_AGENTS_MAX)
+    if (r->n >= RD_AGENTS_MAX && evict_one(r) != 0)
         return RF_EFULL;
     if (r->n == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 64;

@@ -36,12 +36,19 @@ typedef struct rd_agent {
 typedef struct {
     rd_agent_t **a;                    /* owned */
     size_t       n, cap;
+    /* Full registry: a record that is down and that this callback says
+     * was never planned is evicted (least recently seen first) to make
+     * room. NULL: never evict. */
+    int        (*planned)(void *arg, const char *id);
+    void        *planned_arg;
+    uint64_t     evicted;
 } rd_registry_t;
 
 void        rd_registry_init(rd_registry_t *r);
 void        rd_registry_fini(rd_registry_t *r);
 rd_agent_t *rd_registry_find(const rd_registry_t *r, const char *id);
-/* New record (down). RF_EFULL past RD_AGENTS_MAX, -ENOMEM. */
+/* New record (down). At RD_AGENTS_MAX the least recently seen down,
+ * never-planned record is evicted first; RF_EFULL if there is none. */
 int         rd_registry_add(rd_agent_t **out, rd_registry_t *r, const char *id, int role);
 size_t      rd_registry_count_up(const rd_registry_t *r);
 

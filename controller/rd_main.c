@@ -12,10 +12,15 @@
 #include <uv.h>
 
 #include "rd_server.h"
+#include "rd_state.h"
+#include "rf_cidr.h"
 #include "rf_auth.h"
 #include "rf_conf.h"
 #include "rf_conn.h"
 #include "rf_log.h"
+#include "rf_priv.h"
+#include "rf_target.h"
+#include <unistd.h>
 
 static void
 usage(FILE *fp)
@@ -24,9 +29,15 @@ usage(FILE *fp)
             "usage: replayd --state-dir DIR [options]\n"
             "  -l, --listen ADDR[:PORT]     listen address (default 127.0.0.1:%d)\n"
             "  -d, --state-dir DIR          where state.json lives (created if missing)\n"
-            "      --agent-key-file F       pre-shared key of copy/intercept agents\n"
-            "      --admin-key-file F       pre-shared key of replayctl\n"
-            "      --insecure               accept non-loopback peers without a key\n"
+            "      --fleet-key-file F       fleet master key (replayctl keys new-fleet): every\n"
+            "                               peer then speaks TLS 1.3 with its own derived key\n"
+            "      --insecure               no key: accept plain non-loopback peers (WARN)\n"
+            "      --metrics-insecure       allow --metrics on a non-loopback address (the page\n"
+            "                               has no authentication)\n"
+            "      --user NAME              switch to NAME after binding; all capabilities dropped\n"
+            "      --allowed-targets CIDRS  plans may only replay towards these prefixes\n"
+            "                               (comma-separated; loopback, multicast, 0/8 and\n"
+            "                               240/4 are refused whatever the list)\n"
             "      --heartbeat-timeout S    agent shown down after S silent seconds (default 5)\n"
             "      --metrics ADDR[:PORT]    serve GET /metrics (Prometheus text) on ADDR:PORT\n"
             "      --config FILE            options as \"name = value\" lines (command line wins)\n"
@@ -35,8 +46,8 @@ usage(FILE *fp)
             "      --log-level L            error, warn, info (default), debug\n"
             "      --log-file F             log to F instead of stderr\n"
             "  -h, --help                   this text\n"
-            "Without any key file and without --insecure the listener and the metrics\n"
-            "endpoint bind 127.0.0.1 (the metrics endpoint has no authentication).\n",
+            "Without --fleet-key-file and without --insecure, a non-loopback --listen is\n"
+            "refused; --metrics off loopback needs --metrics-insecure.\n",
             RD_PORT_DEFAULT, RD_METRICS_PORT_DEFAULT);
 }
 
@@ -68,13 +79,17 @@ int
 main(int argc, char **argv)
 {
     enum { O_AGENT_KEY = 256, O_ADMIN_KEY, O_INSECURE, O_HB, O_LOGLEVEL, O_LOGFILE, O_METRICS,
-           O_CONFIG, O_CHECK };
+           O_CONFIG, O_CHECK, O_FLEET_KEY, O_METRICS_INSECURE, O_USER, O_ALLOWED };
     static const struct option opts[] = {
         { "listen", required_argument, NULL, 'l' },
         { "state-dir", required_argument, NULL, 'd' },
         { "agent-key-file", required_argument, NULL, O_AGENT_KEY },
         { "admin-key-file", required_argument, NULL, O_ADMIN_KEY },
         { "insecure", no_argument, NULL, O_INSECURE },
+        { "fleet-key-file", required_argument, NULL, O_FLEET_KEY },
+        { "metrics-insecure", no_argument, NULL, O_METRICS_INSECURE },
+        { "user", required_argument, NULL, O_USER },
+        { "allowed-targets", required_argument, NULL, O_ALLOWED },
         { "heartbeat-timeout", required_argument, NULL, O_HB },
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "log-file", required_argument, NULL, O_LOGFILE },
@@ -89,7 +104,9 @@ main(int argc, char **argv)
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
     cfg.listen_port = RD_PORT_DEFAULT;
     cfg.heartbeat_timeout_ms = 5000;
-    const char *listen = NULL, *agent_key = NULL, *admin_key = NULL, *metrics = NULL;
+    const char *listen = NULL, *fleet_key = NULL, *metrics = NULL, *user = NULL;
+    int metrics_insecure = 0;
+    const char *allowed = NULL;
     rf_log_init("replayd", "replayd");
     /* --config FILE: "long-option = value" lines merged before the command
      * line (which wins). The merged argv lives as long as the process:
@@ -111,8 +128,25 @@ main(int argc, char **argv)
         switch (ch) {
         case 'l': listen = optarg; break;
         case 'd': cfg.state_dir = optarg; break;
-        case O_AGENT_KEY: agent_key = optarg; break;
-        case O_ADMIN_KEY: admin_key = optarg; break;
+        case O_AGENT_KEY:
+        case O_ADMIN_KEY:
+            fprintf(stderr, "replayd: --%s-key-file is gone (v1 shared keys): give replayd "
+                            "--fleet-key-file and each agent/replayctl its own derived key "
+                            "(replayctl keys new-fleet / keys derive; docs/SECURITY.md)\n",
+                    ch == O_AGENT_KEY ? "agent" : "admin");
+            return 2;
+        case O_FLEET_KEY: fleet_key = optarg; break;
+        case O_METRICS_INSECURE: metrics_insecure = 1; break;
+        case O_USER: user = optarg; break;
+        case O_ALLOWED: {
+            rf_errbuf_t terr;
+            if (rf_target_set_allowed(optarg, &terr) != 0) {
+                fprintf(stderr, "replayd: %s\n", terr.msg);
+                return 2;
+            }
+            allowed = optarg;
+            break;
+        }
         case O_INSECURE: cfg.insecure = 1; break;
         case O_METRICS: metrics = optarg; break;
         case O_CONFIG: break;   /* merged above */
@@ -166,45 +200,57 @@ main(int argc, char **argv)
         return 1;
     }
     int r;
-    if (agent_key && (r = rf_auth_key_load(&cfg.agent_key, agent_key)) != 0) {
-        fprintf(stderr, "replayd: --agent-key-file %s: %s (a line of >= 16 bytes)\n", agent_key,
-                rf_strerror(r));
+    char why[200];
+    if (fleet_key && (r = rf_auth_key_load_err(&cfg.fleet_key, fleet_key, why, sizeof(why))) != 0) {
+        fprintf(stderr, "replayd: --fleet-key-file %s: %s\n", fleet_key, why);
         return 2;
     }
-    if (admin_key && (r = rf_auth_key_load(&cfg.admin_key, admin_key)) != 0) {
-        fprintf(stderr, "replayd: --admin-key-file %s: %s (a line of >= 16 bytes)\n", admin_key,
-                rf_strerror(r));
+    if (cfg.fleet_key.len > 0 && cfg.insecure) {
+        fprintf(stderr, "replayd: --insecure and --fleet-key-file exclude each other (with a "
+                        "fleet key every peer must use TLS)\n");
         return 2;
     }
-    if (cfg.agent_key.len == 0 && cfg.admin_key.len == 0 && !cfg.insecure &&
-        strcmp(cfg.listen_host, "127.0.0.1") != 0) {
-        rf_log_warn("no key configured: binding 127.0.0.1 instead of %s (use key files or "
+    /* Never widen a bind implicitly: a plain listener, and the metrics page
+     * (no authentication), stay on loopback unless asked otherwise. */
+    uint32_t lip = 0, mip = 0;
+    (void)rf_ipv4_parse(&lip, cfg.listen_host);
+    if (cfg.fleet_key.len == 0 && !cfg.insecure && (lip >> 24) != 127) {
+        rf_log_warn("no fleet key: binding 127.0.0.1 instead of %s (use --fleet-key-file or "
                     "--insecure)",
                     cfg.listen_host);
         snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
     }
-    /* Same rule for the metrics endpoint: counters, agent ids and hosts are
-     * fleet topology; without keys nothing leaves the host by default. */
-    if (cfg.metrics_host[0] && cfg.agent_key.len == 0 && cfg.admin_key.len == 0 &&
-        !cfg.insecure && strcmp(cfg.metrics_host, "127.0.0.1") != 0) {
-        rf_log_warn("no key configured: metrics bind 127.0.0.1 instead of %s (use key files or "
-                    "--insecure)",
+    (void)rf_ipv4_parse(&mip, cfg.metrics_host);
+    if (cfg.metrics_host[0] && (mip >> 24) != 127 && !metrics_insecure) {
+        rf_log_warn("the metrics page has no authentication: metrics bind 127.0.0.1 instead of "
+                    "%s (add --metrics-insecure to serve it there)",
                     cfg.metrics_host);
         snprintf(cfg.metrics_host, sizeof(cfg.metrics_host), "127.0.0.1");
+        mip = 0x7f000001;
     }
     if (check_only) {
         printf("listen          %s:%u\nstate-dir       %s\nheartbeat       %.1f s\n"
-               "agent key       %s\nadmin key       %s\nmetrics         %s%s%.0u\n"
+               "fleet key       %s\ninsecure        %s\nallowed targets %s\n"
+               "metrics         %s%s%.0u\n"
                "configuration OK\n",
                cfg.listen_host, cfg.listen_port, cfg.state_dir,
-               (double)cfg.heartbeat_timeout_ms / 1000.0, cfg.agent_key.len ? "set" : "none",
-               cfg.admin_key.len ? "set" : "none", cfg.metrics_host[0] ? cfg.metrics_host : "off",
+               (double)cfg.heartbeat_timeout_ms / 1000.0,
+               cfg.fleet_key.len ? "set (TLS 1.3 PSK)" : "none (plain)",
+               cfg.insecure ? "yes" : "no", allowed ? allowed : "any unicast",
+               cfg.metrics_host[0] ? cfg.metrics_host : "off",
                cfg.metrics_host[0] ? ":" : "", cfg.metrics_host[0] ? cfg.metrics_port : 0);
         return 0;
     }
     if (mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "replayd: --state-dir %s: %s\n", cfg.state_dir, strerror(errno));
         return 1;
+    }
+    if (user == NULL) {
+        rf_errbuf_t serr;
+        if (rd_state_dir_check(cfg.state_dir, &serr) != 0) {
+            fprintf(stderr, "replayd: %s\n", serr.msg);
+            return 1;
+        }
     }
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
@@ -228,14 +274,41 @@ main(int argc, char **argv)
         uv_loop_close(loop);
         return 1;
     }
+    /* Bound: nothing else needs privilege. */
+    if (user != NULL || geteuid() == 0) {
+        rf_errbuf_t perr;
+        if (rf_priv_drop(user, &perr) != 0) {
+            rf_log_error("%s", perr.msg);
+            rd_server_stop(server);
+            uv_run(loop, UV_RUN_DEFAULT);
+            rd_server_free(server);
+            return 1;
+        }
+        if (user != NULL && rd_state_dir_check(cfg.state_dir, &perr) != 0) {
+            rf_log_error("%s", perr.msg);
+            rd_server_stop(server);
+            uv_run(loop, UV_RUN_DEFAULT);
+            rd_server_free(server);
+            return 1;
+        }
+    }
+    if (geteuid() == 0)
+        rf_log_warn("running as root (capabilities dropped); use --user to run unprivileged");
+    if (cfg.insecure)
+        rf_log_warn("INSECURE: --insecure: plain, unauthenticated connections accepted from "
+                    "any address on %s:%u", cfg.listen_host, cfg.listen_port);
+    if (cfg.metrics_host[0] && metrics_insecure && (mip >> 24) != 127)
+        rf_log_warn("INSECURE: --metrics-insecure: unauthenticated metrics on %s:%u",
+                    cfg.metrics_host, cfg.metrics_port);
     uv_signal_init(loop, &sig_int);
     uv_signal_init(loop, &sig_term);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
-    rf_log_info("listening on %s:%u, state in %s, agent key %s, admin key %s%s", cfg.listen_host,
-                cfg.listen_port, cfg.state_dir, cfg.agent_key.len ? "set" : "none (loopback only)",
-                cfg.admin_key.len ? "set" : "none (loopback only)",
-                cfg.insecure ? ", INSECURE" : "");
+    rf_log_info("listening on %s:%u, state in %s, %s", cfg.listen_host, cfg.listen_port,
+                cfg.state_dir,
+                cfg.fleet_key.len ? "TLS 1.3 with per-agent keys (fleet key set)"
+                : cfg.insecure    ? "plain, INSECURE"
+                                  : "plain, loopback peers only");
     uv_run(loop, UV_RUN_DEFAULT);
     rd_server_free(server);
     uv_loop_close(loop);

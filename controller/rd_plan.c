@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rf_target.h"
+
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
     "copies", "sample_percent", "rate_limit_pps", "session_timeout_s",
@@ -130,6 +132,10 @@ parse_transfers(rd_plan_t *p, unsigned char *ok, const json_t *root, rd_plan_err
         rf_errbuf_t e2;
         if (rf_rule_parse(&p->rules[i], text, &e2) != 0) {
             ERR("transfers[%zu]: %s", i, strip_rule_prefix(e2.msg, text));
+            continue;
+        }
+        if (rf_target_allowed(p->rules[i].target_ip, &e2) != 0) {   /* rf_target.h */
+            ERR("transfers[%zu]: %s", i, e2.msg);
             continue;
         }
         ok[i] = 1;

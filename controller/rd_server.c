@@ -11,8 +11,12 @@
 #include "rd_metrics.h"
 #include "rf_conn.h"
 #include "rf_envelope.h"
+#include "rf_esc.h"
 #include "rf_handshake.h"
+#include "rf_keys.h"
+#include "rf_limit.h"
 #include "rf_log.h"
+#include "rf_tls.h"
 
 typedef enum { PEER_HELLO, PEER_AGENT, PEER_ADMIN } peer_state_t;
 
@@ -22,6 +26,8 @@ typedef struct peer {
     peer_state_t   st;
     rf_hs_server_t hs;
     uint64_t       since_ms;
+    uint32_t       ip;           /* peer address, host order */
+    int            pending;      /* counted in srv->pending / srv->src */
     rd_agent_t    *agent;        /* PEER_AGENT: borrowed from the registry */
     struct peer   *prev, *next;
 } peer_t;
@@ -36,6 +42,10 @@ struct rd_server {
     size_t      npeers;
     int         stopping;
     int         handles_open;
+    size_t      pending;         /* peers before TLS + Hello */
+    rf_srcmap_t src;             /* pending peers per source IP */
+    rf_ratelog_t refusals;       /* connection refusals and drops */
+    rf_ratelog_t authlog;        /* handshake and Hello refusals */
     rd_metrics_t *metrics;       /* NULL without --metrics */
     rd_doctor_t doctor;          /* doctor.active while a run is on */
     uv_timer_t  doctor_timer;
@@ -186,6 +196,9 @@ sync_conn_counters(rd_server_t *s)
     c->ctr.bad_frames = rf_conn_counters.bad_frames;
     c->ctr.oversize = rf_conn_counters.oversize;
     c->ctr.slow_peers = rf_conn_counters.slow_peer;
+    c->ctr.tls_handshake_failures = rf_tls_counters.handshake_failures;
+    c->ctr.tls_record_errors = rf_tls_counters.record_errors;
+    c->ctr.agents_evicted = c->reg.evicted;
     if (s->metrics)
         c->ctr.metrics_scrapes = rd_metrics_scrapes(s->metrics);
 }
@@ -210,16 +223,34 @@ metrics_refresh(void *arg)
 
 /* ---- agents ----------------------------------------------------------- */
 
+static const rf_auth_key_t *fleet_key;   /* the server's, for push_assignment */
+
 static void
 push_assignment(rd_ctx_t *c, rd_agent_t *a)
 {
     rd_asg_buf_t b;
+    uint8_t icpt_key[RF_KEY_LEN], pair[RF_KEY_LEN];
     rd_admin_assignment(&b, c, a);
+    /* The copy agent's key for its intercept (rf_keys.h: pair key). Only
+     * this copy agent gets it, inside its own TLS channel. */
+    if (fleet_key != NULL && fleet_key->len > 0 && a->role == RD_ROLE_COPY)
+        for (size_t i = 0; i < b.asg.n_intercepts; i++) {
+            Rfpb__Endpoint *ep = b.asg.intercepts[i];
+            if (ep->id && ep->id[0] &&
+                rf_key_role(icpt_key, fleet_key->key, fleet_key->len, RF_KROLE_INTERCEPT,
+                            ep->id) == 0 &&
+                rf_key_pair(pair, icpt_key, RF_KEY_LEN, a->id) == 0) {
+                ep->psk.data = pair;
+                ep->psk.len = RF_KEY_LEN;
+            }
+        }
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_ASSIGNMENT;
     env.assignment = &b.asg;
     if (a->conn != NULL && rf_conn_send(a->conn, &env) == 0)
         a->sent_gen = c->generation;
+    explicit_bzero(icpt_key, sizeof(icpt_key));
+    explicit_bzero(pair, sizeof(pair));
 }
 
 static void
@@ -232,7 +263,9 @@ on_agent_hello(peer_t *p, const Rfpb__Hello *h)
     rf_ipv4_format(rf_conn_peer_ip(p->conn), ip, sizeof(ip));
     if (rd_admin_hello(&a, s->ctx, h, ip, &err) != 0) {
         s->ctx->ctr.bad_state++;
-        rf_log_warn("refusing agent from %s: %s", rf_conn_peer(p->conn), err.msg);
+        char esc[RF_ERRBUF_LEN];
+        rf_log_warn("refusing agent from %s: %s", rf_conn_peer(p->conn),
+                    rf_esc(esc, sizeof(esc), err.msg));
         send_error_close(p, RF_ESTATE, err.msg);
         return;
     }
@@ -253,8 +286,9 @@ on_agent_hello(peer_t *p, const Rfpb__Hello *h)
     p->st = PEER_AGENT;
     if (rf_hs_send_welcome(p->conn, "replayd " RD_VERSION) != 0)
         return;
+    char hesc[80];
     rf_log_info("agent %s (%s) up from %s host \"%s\" running generation %llu", a->id,
-                rd_role_name(a->role), rf_conn_peer(p->conn), a->host,
+                rd_role_name(a->role), rf_conn_peer(p->conn), rf_esc(hesc, sizeof(hesc), a->host),
                 (unsigned long long)h->last_generation);
     push_assignment(s->ctx, a);
 }
@@ -286,8 +320,9 @@ on_agent_msg(peer_t *p, const Rfpb__Envelope *env)
             c->ctr.acks_failed++;
             snprintf(a->last_error, sizeof(a->last_error), "gen %llu refused: %s",
                      (unsigned long long)k->generation, k->error ? k->error : "");
+            char eesc[200];
             rf_log_warn("agent %s refused generation %llu: %s", a->id,
-                        (unsigned long long)k->generation, k->error ? k->error : "");
+                        (unsigned long long)k->generation, rf_esc(eesc, sizeof(eesc), k->error));
         }
         return;
     }
@@ -414,6 +449,39 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
 /* ---- connection ------------------------------------------------------- */
 
 static void
+pending_done(rd_server_t *s, peer_t *p)
+{
+    if (!p->pending)
+        return;
+    p->pending = 0;
+    s->pending--;
+    rf_srcmap_dec(&s->src, p->ip);
+}
+
+static void
+refusal(rd_server_t *s, const char *peer, const char *why)
+{
+    uint64_t more;
+    char note[48];
+    if (rf_ratelog_hit(&s->refusals, now_ms(s), &more))
+        rf_log_warn("refusing %s: %s%s", peer, why,
+                    rf_ratelog_note(note, sizeof(note), more));
+}
+
+/* TLS PSK lookup: the key of the identity the client names, derived from
+ * the fleet master on the fly. Nothing else is ever accepted. */
+static int
+psk_lookup(void *arg, const char *ident, size_t len, uint8_t key[RF_KEY_LEN])
+{
+    rd_server_t *s = arg;
+    rf_krole_t role;
+    char id[RF_ID_MAXLEN + 1];
+    if (rf_ident_parse(ident, len, &role, id) != 0)
+        return -1;
+    return rf_key_role(key, s->cfg.fleet_key.key, s->cfg.fleet_key.len, role, id);
+}
+
+static void
 on_hello(peer_t *p, const Rfpb__Envelope *env)
 {
     rd_server_t *s = p->srv;
@@ -422,20 +490,31 @@ on_hello(peer_t *p, const Rfpb__Envelope *env)
         return;
     }
     const Rfpb__Hello *h = env->hello;
-    const rf_auth_key_t *key = h->role == RFPB__ROLE__ROLE_ADMIN ? &s->cfg.admin_key
-                                                                  : &s->cfg.agent_key;
     rf_errbuf_t err;
     uint32_t mask = RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY) | RF_ROLE_BIT(RFPB__ROLE__ROLE_INTERCEPT) |
                     RF_ROLE_BIT(RFPB__ROLE__ROLE_ADMIN);
-    int r = rf_hs_check_hello(&p->hs, h, mask, key, rf_conn_is_loopback(p->conn), s->cfg.insecure,
-                              &err);
+    /* With a fleet key every connection is TLS and the Hello must claim
+     * the identity its key proved (an agent cannot speak for another). */
+    int r = rf_hs_check_hello(h, mask, rf_conn_tls_identity(p->conn),
+                              rf_conn_is_loopback(p->conn), s->cfg.insecure, &err);
+    /* The admin role never goes keyless off this host, --insecure or not. */
+    if (r == 0 && h->role == RFPB__ROLE__ROLE_ADMIN && rf_conn_tls_identity(p->conn) == NULL &&
+        !rf_conn_is_local(p->conn))
+        r = rf_err_set(&err, RF_EAUTH, "replayctl from another host needs a key (replayd "
+                                       "--fleet-key-file, replayctl --key-file)");
     if (r != 0) {
         s->ctx->ctr.auth_failures++;
-        rf_log_warn("auth refused for %s id \"%.64s\": %s", rf_conn_peer(p->conn),
-                    h->id ? h->id : "", err.msg);
+        uint64_t more;
+        char note[48];
+        char esc[80];
+        if (rf_ratelog_hit(&s->authlog, now_ms(s), &more))
+            rf_log_warn("auth refused for %s id \"%s\": %s%s",
+                        rf_conn_peer(p->conn), rf_esc(esc, sizeof(esc), h->id), err.msg,
+                        rf_ratelog_note(note, sizeof(note), more));
         send_error_close(p, r, err.msg);
         return;
     }
+    pending_done(s, p);
     if (h->role == RFPB__ROLE__ROLE_ADMIN) {
         p->st = PEER_ADMIN;
         (void)rf_hs_send_welcome(p->conn, "replayd " RD_VERSION);
@@ -465,6 +544,18 @@ on_conn_close(rf_conn_t *conn, const char *reason)
     if (p == NULL)
         return;
     rd_server_t *s = p->srv;
+    if (p->pending && !s->stopping && strncmp(reason, "TLS", 3) == 0) {
+        s->ctx->ctr.auth_failures++;
+        uint64_t more;
+        char note[48];
+        if (rf_ratelog_hit(&s->authlog, now_ms(s), &more))
+            rf_log_warn("auth refused for %s: %s%s",
+                        rf_conn_peer(conn), reason, rf_ratelog_note(note, sizeof(note), more));
+    } else if (p->st != PEER_HELLO && strncmp(reason, "TLS record", 10) == 0) {
+        rf_log_warn("%s %s: %s; connection closed", p->agent ? p->agent->id : "peer",
+                    rf_conn_peer(conn), reason);
+    }
+    pending_done(s, p);
     if (s->doctor.active && s->doctor.admin == p)
         s->doctor.admin = NULL;   /* the run goes on; its reply has nowhere to go */
     if (p->agent && p->agent->conn == conn) {
@@ -492,6 +583,32 @@ static const rf_conn_ops_t conn_ops = {
     .on_msg = on_msg,
     .on_close = on_conn_close,
 };
+
+/* The pre-auth table is full: the oldest pending connection of the source
+ * with the most pending ones goes. Idle attackers age, a real agent
+ * finishes in milliseconds, and a source with one connection (an operator,
+ * an agent) is the last to lose it however many addresses a flood uses. */
+static void
+drop_oldest_pending(rd_server_t *s)
+{
+    uint32_t most = 0, ip = 0;
+    for (size_t i = 0; i < s->src.n; i++)
+        if (s->src.e[i].n > most) {
+            most = s->src.e[i].n;
+            ip = s->src.e[i].ip;
+        }
+    peer_t *old = NULL;
+    for (peer_t *q = s->peers; q; q = q->next)
+        if (q->pending && q->ip == ip && !rf_conn_is_closing(q->conn) &&
+            (old == NULL || q->since_ms <= old->since_ms))
+            old = q;
+    if (old == NULL)
+        return;
+    s->ctx->ctr.preauth_dropped++;
+    refusal(s, rf_conn_peer(old->conn), "pre-auth table full: dropping the oldest pending");
+    pending_done(s, old);
+    rf_conn_close(old->conn, "pre-auth table full");
+}
 
 static void
 on_connection(uv_stream_t *server, int status)
@@ -527,10 +644,30 @@ on_connection(uv_stream_t *server, int status)
         rf_conn_close(c, uv_strerror(r));
         return;
     }
+    p->ip = rf_conn_peer_ip(c);
     if (s->npeers > RD_CONNS_MAX) {
         s->ctx->ctr.conns_refused++;
-        rf_log_warn("refusing %s: %d connections open", rf_conn_peer(c), RD_CONNS_MAX);
+        refusal(s, rf_conn_peer(c), "too many connections open");
         rf_conn_close(c, "too many connections");
+        return;
+    }
+    if (rf_srcmap_inc(&s->src, p->ip, RD_PREAUTH_PER_IP) != 0) {
+        if (s->pending >= RD_PREAUTH_MAX)
+            drop_oldest_pending(s);
+        if (rf_srcmap_inc(&s->src, p->ip, RD_PREAUTH_PER_IP) != 0) {
+            s->ctx->ctr.conns_refused++;
+            s->ctx->ctr.preauth_refused++;
+            refusal(s, rf_conn_peer(c), "too many unauthenticated connections from this source");
+            rf_conn_close(c, "too many pending connections from this source");
+            return;
+        }
+    }
+    p->pending = 1;
+    s->pending++;
+    if (s->pending > RD_PREAUTH_MAX)
+        drop_oldest_pending(s);
+    if (s->cfg.fleet_key.len > 0 && rf_conn_tls_server(c, psk_lookup, s) != 0) {
+        rf_conn_close(c, "out of memory");
         return;
     }
     s->ctx->ctr.conns_accepted++;
@@ -550,10 +687,17 @@ on_tick(uv_timer_t *t)
         if (p->st == PEER_HELLO && now > p->since_ms + s->cfg.hello_timeout_ms &&
             !rf_conn_is_closing(p->conn)) {
             c->ctr.hello_timeouts++;
-            rf_log_warn("closing %s: no Hello within %llu ms", rf_conn_peer(p->conn),
-                        (unsigned long long)s->cfg.hello_timeout_ms);
+            refusal(s, rf_conn_peer(p->conn), "no TLS handshake + Hello in time");
+            pending_done(s, p);
             rf_conn_close(p->conn, "no Hello in time");
         }
+    uint64_t more;
+    if ((more = rf_ratelog_flush(&s->refusals, now)) > 0)
+        rf_log_warn("%llu more connection refusals (caps, deadline) in the last %u s",
+                    (unsigned long long)more, RD_REFUSAL_LOG_MS / 1000);
+    if ((more = rf_ratelog_flush(&s->authlog, now)) > 0)
+        rf_log_warn("%llu more authentication refusals in the last %u s",
+                    (unsigned long long)more, RD_REFUSAL_LOG_MS / 1000);
     rd_agent_t *silent[64];
     size_t n;
     while ((n = rd_registry_silent(&c->reg, now, s->cfg.heartbeat_timeout_ms, silent, 64)) > 0) {
@@ -587,6 +731,14 @@ on_tick(uv_timer_t *t)
     }
 }
 
+/* Registry eviction spares every id the plan in force names. */
+static int
+is_planned(void *arg, const char *id)
+{
+    const rd_ctx_t *c = arg;
+    return rd_table_find(&c->table, id) != NULL;
+}
+
 int
 rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_errbuf_t *err)
 {
@@ -606,9 +758,20 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
     }
     c->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
     c->push = push_assignment;
+    c->reg.planned = is_planned;
+    c->reg.planned_arg = c;
     s->ctx = c;
+    if (rf_srcmap_init(&s->src, RD_PREAUTH_MAX) != 0) {
+        rd_ctx_fini(c);
+        free(c);
+        free(s);
+        return rf_err_set(err, -ENOMEM, "out of memory");
+    }
+    rf_ratelog_init(&s->refusals, RD_REFUSAL_LOG_MS);
+    rf_ratelog_init(&s->authlog, RD_REFUSAL_LOG_MS);
     s->loop = loop;
     s->cfg = *cfg;
+    fleet_key = &s->cfg.fleet_key;
     if (s->cfg.hello_timeout_ms == 0)
         s->cfg.hello_timeout_ms = RD_HELLO_TIMEOUT_MS;
     r = rf_listen(&s->listener, loop, cfg->listen_host, cfg->listen_port, on_connection);
@@ -664,6 +827,9 @@ rd_server_free(rd_server_t *s)
     if (s == NULL)
         return;
     rd_doctor_fini(&s->doctor);
+    rf_srcmap_fini(&s->src);
+    explicit_bzero(&s->cfg.fleet_key, sizeof(s->cfg.fleet_key));
+    fleet_key = NULL;
     rd_ctx_fini(s->ctx);
     free(s->ctx);
     free(s);

@@ -21,15 +21,25 @@
 #define RD_VERSION          "0.1.0"
 #define RD_PORT_DEFAULT     36523
 #define RD_CONNS_MAX        8192               /* open connections */
+/* Flood limits on connections that have not finished TLS + Hello: a low
+ * global cap (the rest of RD_CONNS_MAX is reserved for authenticated
+ * peers; when it is reached the OLDEST pending one is dropped, so a new
+ * real agent always gets in), a per-source cap, and a short deadline. */
+#define RD_PREAUTH_MAX      256
+#define RD_PREAUTH_PER_IP   16
 #define RD_MAX_FRAME        (2u << 20)         /* a plan is at most 1 MiB */
-#define RD_HELLO_TIMEOUT_MS 10000
+#define RD_HELLO_TIMEOUT_MS 3000
+#define RD_REFUSAL_LOG_MS   10000              /* one refusal summary line per 10 s */
 #define RD_METRICS_PORT_DEFAULT 9464     /* the Prometheus exporter convention */
 
 typedef struct {
     char          listen_host[64];
     uint16_t      listen_port;
     const char   *state_dir;
-    rf_auth_key_t agent_key, admin_key;   /* len 0: loopback peers only */
+    /* Fleet master: every peer must speak TLS 1.3 with the key derived for
+     * the "ROLE/ID" it names. len 0: plain, loopback peers only (unless
+     * insecure). */
+    rf_auth_key_t fleet_key;
     int           insecure;
     uint64_t      heartbeat_timeout_ms;
     uint64_t      hello_timeout_ms;

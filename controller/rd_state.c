@@ -2,6 +2,12 @@
 #include "rd_state.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,10 +202,39 @@ state_path(char *buf, size_t len, const char *dir)
 }
 
 int
+rd_state_dir_check(const char *dir, rf_errbuf_t *err)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) != 0)
+        return rf_err_set(err, -errno, "--state-dir %s: %s", dir, strerror(errno));
+    if (S_ISLNK(sb.st_mode))
+        return rf_err_set(err, -ELOOP, "--state-dir %s is a symbolic link: give the real path",
+                          dir);
+    if (!S_ISDIR(sb.st_mode))
+        return rf_err_set(err, -ENOTDIR, "--state-dir %s is not a directory", dir);
+    if (sb.st_uid != geteuid())
+        return rf_err_set(err, -EPERM, "--state-dir %s is owned by uid %u, not by the running "
+                                       "user (uid %u)",
+                          dir, (unsigned)sb.st_uid, (unsigned)geteuid());
+    if (sb.st_mode & 022)
+        return rf_err_set(err, -EPERM, "--state-dir %s is writable by group/other (mode %03o): "
+                                       "chmod 700",
+                          dir, (unsigned)(sb.st_mode & 0777));
+    char path[4096];
+    if (state_path(path, sizeof(path), dir) == 0 && lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return rf_err_set(err, -ELOOP, "%s is not a regular file (a symbolic link?)", path);
+    return 0;
+}
+
+int
 rd_state_save(const char *dir, uint64_t generation, const rd_plan_t *plan, const rd_table_t *t)
 {
     char path[4096], *text;
     size_t len;
+    /* The file stores a JSON integer: refuse rather than wrap, so the next
+     * start can still read what is there. */
+    if (generation > (uint64_t)INT64_MAX)
+        return -EOVERFLOW;
     int r = state_path(path, sizeof(path), dir);
     if (r != 0)
         return r;
@@ -216,7 +251,11 @@ rd_state_load(uint64_t *generation, rd_plan_t **plan, rd_table_t *t, const char 
 {
     char path[4096], *text;
     size_t len;
+    struct stat sb;
     int r = state_path(path, sizeof(path), dir);
+    /* Never follow a link planted in the state dir. */
+    if (r == 0 && lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return rf_err_set(err, -ELOOP, "%s is not a regular file (a symbolic link?)", path);
     if (r == 0)
         r = rf_read_file(&text, &len, path, RD_STATE_MAX);
     if (r == -ENOENT)

@@ -30,6 +30,9 @@ int rd_state_decode(uint64_t *generation, rd_plan_t **plan, rd_table_t *t, const
  * load: -ENOENT when there is no state yet; other errors fill err. */
 int rd_state_save(const char *dir, uint64_t generation, const rd_plan_t *plan,
                   const rd_table_t *t);
+/* The state dir must be a real directory (not a link) owned by us and not
+ * writable by group/other, and state.json, if present, a regular file. */
+int rd_state_dir_check(const char *dir, rf_errbuf_t *err);
 int rd_state_load(uint64_t *generation, rd_plan_t **plan, rd_table_t *t, const char *dir,
                   rf_errbuf_t *err);
 

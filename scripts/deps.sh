@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libjansson-dev
-      libcmocka-dev libsodium-dev libmicrohttpd-dev
+      libcmocka-dev libsodium-dev libmicrohttpd-dev libssl-dev openssl
       iproute2 procps iputils-ping jq nginx-light redis-server redis-tools wrk tcpdump curl python3
       ansible ansible-lint zlib1g-dev prometheus)
 missing=()

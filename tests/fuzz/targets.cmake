@@ -27,3 +27,6 @@ rf_add_fuzz_test(envelope ic_core rf_common)
 # The replay engine driven by record sequences (causal order, responses,
 # timers); seeds from gen_engine_seeds.py.
 rf_add_fuzz_test(engine cp_core rf_common)
+# The unauthenticated surface of the TLS channels: OpenSSL's server side
+# with our PSK callback, and the identity parser (seed: our ClientHello).
+rf_add_fuzz_test(tls rf_common)

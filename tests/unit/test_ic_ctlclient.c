@@ -1,7 +1,9 @@
 /* test_ic_ctlclient.c -- rf_ctlclient against a fake controller on
- * 127.0.0.1 in this process: handshake with a key, Hello fields, Assignment
- * -> Ack ok / refused, Stats + Heartbeat, reconnect after the controller
- * drops us and is briefly unreachable, refusal of a wrong key with retries,
+ * 127.0.0.1 in this process: TLS 1.3 PSK handshake with a key derived from
+ * the fake's fleet master (identity intercept/assist-1), Hello fields,
+ * Assignment -> Ack ok / refused, Stats + Heartbeat, reconnect after the
+ * controller drops us and is briefly unreachable, a key of another fleet
+ * failing the TLS handshake with retries,
  * and the intercept's assignment handler (ic_ctl). Bounded by a guard timer. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include "rf_conn.h"
 #include "rf_ctlclient.h"
 #include "rf_handshake.h"
+#include "rf_keys.h"
 
 typedef struct {
     uv_loop_t     *loop;
@@ -24,7 +27,7 @@ typedef struct {
     uint16_t       port;
     rf_conn_t     *conn;
     rf_hs_server_t hs;
-    rf_auth_key_t  key;
+    rf_auth_key_t  key;           /* the fake controller's fleet master */
     int            phase;
     int            hellos, refused, acks_ok, acks_fail, stats, heartbeats;
     uint64_t       hello_gen[8];
@@ -94,8 +97,9 @@ srv_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
         if (F.hellos < 8)
             F.hello_gen[F.hellos] = h->last_generation;
         F.hellos++;
-        if (rf_hs_check_hello(&F.hs, h, RF_ROLE_BIT(RFPB__ROLE__ROLE_INTERCEPT), &F.key, 1, 0,
-                              &err) != 0) {
+        assert_non_null(rf_conn_tls_identity(c));
+        if (rf_hs_check_hello(h, RF_ROLE_BIT(RFPB__ROLE__ROLE_INTERCEPT), rf_conn_tls_identity(c),
+                              1, 0, &err) != 0) {
             F.refused++;
             rf_hs_send_error(c, 4, err.msg);
             rf_conn_close(c, "refused");
@@ -145,9 +149,21 @@ srv_on_msg(rf_conn_t *c, const Rfpb__Envelope *env)
 static void
 srv_on_close(rf_conn_t *c, const char *reason)
 {
-    (void)reason;
+    if (strncmp(reason, "TLS handshake", 13) == 0)
+        F.refused++;
     if (F.conn == c)
         F.conn = NULL;
+}
+
+static int
+srv_lookup(void *arg, const char *ident, size_t len, uint8_t key[RF_KEY_LEN])
+{
+    (void)arg;
+    rf_krole_t role;
+    char id[RF_ID_MAXLEN + 1];
+    if (rf_ident_parse(ident, len, &role, id) != 0)
+        return -1;
+    return rf_key_role(key, F.key.key, F.key.len, role, id);
 }
 
 static const rf_conn_ops_t srv_ops = { NULL, srv_on_msg, srv_on_close };
@@ -159,6 +175,7 @@ srv_on_connection(uv_stream_t *s, int status)
     rf_conn_t *c = rf_conn_new(F.loop, &srv_ops, NULL, 0, 0);
     assert_non_null(c);
     assert_int_equal(rf_conn_accept(c, s), 0);
+    assert_int_equal(rf_conn_tls_server(c, srv_lookup, NULL), 0);
     F.conn = c;
     rf_hs_send_challenge(c, &F.hs);
 }
@@ -216,8 +233,8 @@ setup_fake(uv_loop_t *loop, const char *key, unsigned guard_ms)
 {
     memset(&F, 0, sizeof(F));
     F.loop = loop;
-    F.key.len = strlen(key);
-    memcpy(F.key.key, key, F.key.len);
+    F.key.len = RF_KEY_LEN;
+    assert_int_equal(rf_key_derive(F.key.key, (const uint8_t *)key, strlen(key), "test master"), 0);
     assert_int_equal(rf_listen(&F.srv, loop, "127.0.0.1", 0, srv_on_connection), 0);
     struct sockaddr_in sin;
     int len = sizeof(sin);
@@ -248,7 +265,8 @@ test_session_and_reconnect(void **state)
     uv_loop_init(&loop);
     setup_fake(&loop, "0123456789abcdef-key", 10000);
     F.want_refuse_gen = 8;
-    rf_auth_key_t k = F.key;
+    rf_auth_key_t k = { .len = RF_KEY_LEN };
+    assert_int_equal(rf_key_role(k.key, F.key.key, F.key.len, RF_KROLE_INTERCEPT, "assist-1"), 0);
     rf_ctlclient_cfg_t cfg = client_cfg(&k);
     assert_int_equal(rf_ctlclient_start(&F.cli, &loop, &cfg, &cli_ops, NULL), 0);
     memset(&k, 0, sizeof(k));   /* the client keeps its own copy */
@@ -275,8 +293,11 @@ test_wrong_key_retries(void **state)
     uv_loop_t loop;
     uv_loop_init(&loop);
     setup_fake(&loop, "server-key-0123456789", 1300);
-    rf_auth_key_t k = { .len = 21 };
-    memcpy(k.key, "client-key-0123456789", 21);
+    /* The right identity, but derived from another fleet's master. */
+    uint8_t other[RF_KEY_LEN];
+    assert_int_equal(rf_key_derive(other, (const uint8_t *)"client-fleet", 12, "test master"), 0);
+    rf_auth_key_t k = { .len = RF_KEY_LEN };
+    assert_int_equal(rf_key_role(k.key, other, sizeof(other), RF_KROLE_INTERCEPT, "assist-1"), 0);
     rf_ctlclient_cfg_t cfg = client_cfg(&k);
     assert_int_equal(rf_ctlclient_start(&F.cli, &loop, &cfg, &cli_ops, NULL), 0);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -397,12 +397,9 @@ admin_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
     switch (env->msg_case) {
     case RFPB__ENVELOPE__MSG_CHALLENGE: {
         Rfpb__Hello h = RFPB__HELLO__INIT;
-        uint8_t mac[RF_AUTH_MAC];
-        rf_auth_key_t nokey;
-        memset(&nokey, 0, sizeof(nokey));
         h.role = RFPB__ROLE__ROLE_ADMIN;
         h.id = (char *)"";
-        rf_hs_answer(&h, mac, &nokey, env->challenge);
+        rf_hs_answer(&h);
         Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
         out.msg_case = RFPB__ENVELOPE__MSG_HELLO;
         out.hello = &h;

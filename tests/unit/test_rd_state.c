@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,6 +75,40 @@ round_trip_and_files(void **state)
     assert_int_equal(rd_state_load(&gen, &p3, &t3, dir, &err), 0);
     assert_null(p3);
     assert_int_equal(t3.n, 0);
+    /* the largest generation a state can hold is written and read back;
+     * one more is refused (the apply fails) instead of wrapping */
+    assert_int_equal(rd_state_save(dir, (uint64_t)INT64_MAX, NULL, &empty), 0);
+    assert_int_equal(rd_state_load(&gen, &p3, &t3, dir, &err), 0);
+    assert_int_equal(gen, (uint64_t)INT64_MAX);
+    rd_table_fini(&t3);
+    assert_int_equal(rd_state_save(dir, (uint64_t)INT64_MAX + 1, NULL, &empty), -EOVERFLOW);
+    assert_int_equal(rd_state_load(&gen, &p3, &t3, dir, &err), 0);
+    assert_int_equal(gen, (uint64_t)INT64_MAX);   /* the file is intact */
+    /* the state dir checks: ours and 0700 passes; a link, or group-writable,
+     * does not; a link planted as state.json is refused, never followed */
+    assert_int_equal(rd_state_dir_check(dir, &err), 0);
+    char lnk[300], open_dir[300], victim[300];
+    snprintf(lnk, sizeof(lnk), "%s.lnk", dir);
+    assert_int_equal(symlink(dir, lnk), 0);
+    assert_int_equal(rd_state_dir_check(lnk, &err), -ELOOP);
+    unlink(lnk);
+    snprintf(open_dir, sizeof(open_dir), "%s/open", dir);
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0770), 0);
+    assert_int_equal(rd_state_dir_check(open_dir, &err), -EPERM);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    FILE *vf = fopen(victim, "w");
+    assert_non_null(vf);
+    fclose(vf);
+    assert_int_equal(chmod(open_dir, 0700), 0);
+    char planted[320];
+    snprintf(planted, sizeof(planted), "%s/state.json", open_dir);
+    assert_int_equal(symlink(victim, planted), 0);
+    assert_int_equal(rd_state_dir_check(open_dir, &err), -ELOOP);
+    assert_int_equal(rd_state_load(&gen, &p3, &t3, open_dir, &err), -ELOOP);
+    unlink(planted);
+    rmdir(open_dir);
+    unlink(victim);
     /* saving into a directory that does not exist fails with errno */
     char bad[300];
     snprintf(bad, sizeof(bad), "%s/missing", dir);
