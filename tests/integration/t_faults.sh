@@ -125,7 +125,7 @@ for line in open(sys.argv[1]):
         pass
 c = (last or {}).get("counters", {})
 parts = ["bad_pkts", "no_rule", "shard_out", "sampled_out", "midstream_pkts", "shed_pkts",
-         "pure_acks", "client_dups", "accepted_pkts"]
+         "pure_acks", "client_dups", "accepted_pkts", "server_pkts"]
 s = sum(c.get(k, 0) for k in parts)
 print("cap_pkts=%d sum=%d" % (c.get("cap_pkts", -1), s))
 sys.exit(0 if c.get("cap_pkts", -1) == s and s > 0 else 1)
