@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rf_conn.h"
+#include "rf_version.h"
 
 enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
@@ -93,7 +94,9 @@ cp_opts_usage(FILE *fp)
           "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
           "      --config FILE, --check-config        config file; validate and exit\n"
-          "      --log-level L, --log-file F, --duration S\n",
+          "      --log-level L, --log-file F, --duration S\n"
+          "  -h, --help, -V, --version\n"
+          "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
           fp);
 }
 
@@ -336,7 +339,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
                 return RF_EPARSE;
             break;
         case 'h': cp_opts_usage(stdout); return 1;
-        case 'V': puts("replay-copy 0.1.0"); return 1;
+        case 'V': puts("replay-copy " RF_VERSION_LONG); return 1;
         case ':':
             return rf_err_set(err, RF_EPARSE, "option %s needs a value", argv[optind - 1]);
         default:

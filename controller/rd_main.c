@@ -16,6 +16,7 @@
 #include "rf_conf.h"
 #include "rf_conn.h"
 #include "rf_log.h"
+#include "rf_version.h"
 
 static void
 usage(FILE *fp)
@@ -35,6 +36,8 @@ usage(FILE *fp)
             "      --log-level L            error, warn, info (default), debug\n"
             "      --log-file F             log to F instead of stderr\n"
             "  -h, --help                   this text\n"
+            "  -V, --version                print the version\n"
+            "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n"
             "Without any key file and without --insecure the listener and the metrics\n"
             "endpoint bind 127.0.0.1 (the metrics endpoint has no authentication).\n",
             RD_PORT_DEFAULT, RD_METRICS_PORT_DEFAULT);
@@ -82,6 +85,7 @@ main(int argc, char **argv)
         { "config", required_argument, NULL, O_CONFIG },
         { "check-config", no_argument, NULL, O_CHECK },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     rd_config_t cfg;
@@ -107,7 +111,7 @@ main(int argc, char **argv)
     }
     int check_only = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "l:d:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "l:d:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': listen = optarg; break;
         case 'd': cfg.state_dir = optarg; break;
@@ -142,6 +146,7 @@ main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("replayd %s\n", RF_VERSION_LONG); return 0;
         default: usage(stderr); return 2;
         }
     }
