@@ -18,6 +18,7 @@
 #include "rf_handshake.h"
 #include "rf_log.h"
 #include "rf_priv.h"
+#include "rf_sd.h"
 
 #define IC_MAX_PEERS        1024u           /* authenticated copy connections */
 #define IC_MAX_PENDING      256u            /* connections still in the handshake */
@@ -517,6 +518,7 @@ loop_stop(ic_loop_t *L, const char *why)
         return;
     L->stopping = 1;
     rf_log_info("stopping: %s", why);
+    rf_sd_stopping();
     /* Last flush, then the closing counters: the loss identity holds here. */
     ic_engine_flush(&L->eng);
     snapshot(L);
@@ -637,6 +639,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
                     cfg->iface, L->filter);
         if (cfg->user[0] != '\0')
             rf_log_info("running as user %s with no capabilities", cfg->user);
+        rf_sd_ready();   /* listening and capturing */
         if (cfg->fleet) {
             if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
                 L->ctl_started = 1;

@@ -16,6 +16,7 @@
 #include "rf_conf.h"
 #include "rf_conn.h"
 #include "rf_log.h"
+#include "rf_sd.h"
 #include "rf_version.h"
 
 static void
@@ -50,6 +51,7 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
     rf_log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    rf_sd_stopping();
     rd_server_stop(server);
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -241,6 +243,7 @@ main(int argc, char **argv)
                 cfg.listen_port, cfg.state_dir, cfg.agent_key.len ? "set" : "none (loopback only)",
                 cfg.admin_key.len ? "set" : "none (loopback only)",
                 cfg.insecure ? ", INSECURE" : "");
+    rf_sd_ready();
     uv_run(loop, UV_RUN_DEFAULT);
     rd_server_free(server);
     uv_loop_close(loop);

@@ -22,7 +22,7 @@ for c in cmake cpack dpkg-deb dpkg-shlibdeps; do
 done
 bdir=build-pkg${version:+-$version}
 cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-    -DBUILD_TESTING=OFF -DRF_VERSION="${version:-$(head -n1 VERSION)}" >/dev/null
+    -DBUILD_TESTING=OFF -DRF_REQUIRE_SYSTEMD=ON -DRF_VERSION="${version:-$(head -n1 VERSION)}" >/dev/null
 cmake --build "$bdir" -j"${RF_JOBS:-2}"
 # Strip into the packages (debug info stays in the build tree).
 (cd "$bdir" && cpack -G DEB -D CPACK_STRIP_FILES=ON >/dev/null)
