@@ -145,7 +145,9 @@ for h in "${HOSTS[@]}"; do
   echo "$h" >"$W/m/$h/hostname"
   # SYSTEMD_NSPAWN_API_VFS_WRITABLE=network: /proc/sys/net writable (the
   # roles set per-namespace sysctls, as on a real host).
+  # CAP_NET_ADMIN: the target's routes, the agents' capabilities.
   SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn --quiet --register=no --keep-unit --boot \
+    --capability=CAP_NET_ADMIN \
     -D "$ROOTFS" --volatile=overlay --hostname="$h" --console=passive \
     --network-namespace-path="/run/netns/$(tb_ns "$h")" \
     --bind-ro="$W/m/$h/hostname:/etc/hostname" \
@@ -247,7 +249,10 @@ run_play run1 any
 
 # ---- 6. what systemd runs --------------------------------------------------------
 declare -A UNIT=([controller]=replayd [capture1]=replay-copy [capture2]=replay-copy [assistant]=replay-intercept)
-declare -A CAPS=([controller]=0000000000000000 [capture1]=0000000000003000 [capture2]=0000000000003000 [assistant]=0000000000002000)
+# What the unit grants (ambient = bounding set); the process itself drops
+# every capability once its sockets are open (rf_priv_drop), so CapEff and
+# CapPrm of the running daemon must be empty.
+declare -A CAPS=([controller]="" [capture1]="cap_net_admin cap_net_raw" [capture2]="cap_net_admin cap_net_raw" [assistant]="cap_net_raw")
 declare -A PID1=()
 check_units() {
   local h u pid st
@@ -257,12 +262,15 @@ check_units() {
     pid=$(sed -n 's/.*MainPID=\([0-9]*\).*/\1/p' <<<"$st")
     tb_assert "$h: $u active, Type=notify, User=replayfleet ($st)" \
       test "$st" = "ActiveState=active MainPID=$pid Type=notify User=replayfleet "
-    # The running process: its user and its effective capabilities.
-    local ps_user cap
+    local grant ps_user cap
+    grant=$(on "$h" systemctl show -p AmbientCapabilities -p CapabilityBoundingSet "$u.service" | sort | tr '\n' ' ')
+    tb_assert "$h: $u.service grants exactly '${CAPS[$h]}' ($grant)" \
+      test "$grant" = "AmbientCapabilities=${CAPS[$h]} CapabilityBoundingSet=${CAPS[$h]} "
+    # The running process: its user, and no capability left after start-up.
     ps_user=$(on "$h" ps -o user= -p "$pid" | tr -d ' ')
-    cap=$(on "$h" "awk '/^CapEff:/ {print \$2}' /proc/$pid/status")
-    tb_assert "$h: $u pid $pid runs as replayfleet with CapEff $cap (want ${CAPS[$h]})" \
-      test "$ps_user:$cap" = "replayfleet:${CAPS[$h]}"
+    cap=$(on "$h" "awk '/^Cap(Eff|Prm):/ {printf \"%s \", \$2}' /proc/$pid/status")
+    tb_assert "$h: $u pid $pid runs as replayfleet with no capability left (CapPrm CapEff: $cap)" \
+      test "$ps_user:$cap" = "replayfleet:0000000000000000 0000000000000000 "
     PID1[$h]=$pid
   done
 }
@@ -277,6 +285,19 @@ check_journal() {
 check_units
 
 ctl() { on controller replayctl --key-file /etc/replayfleet/admin.key "$@"; }
+# fleet_state: "GENERATION ACKED_UP_AGENTS id=range/offset/intercept..." from
+# `replayctl status --json` on the controller.
+fleet_state() {
+  local rc=0
+  ctl status --json >"$W/status.json" 2>"$W/status.err" || rc=$?
+  ((rc == 0)) || { tb_log "replayctl status --json: rc $rc: $(cat "$W/status.err")"; return 1; }
+  python3 - "$W/status.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+acked = sum(1 for a in d["agents"] if a["up"] and a["acked_generation"] == d["generation"])
+print(d["generation"], acked, " ".join(sorted("%s=%s/%s/%s" % (a["id"], a["client_range"], a["port_offset"], a["paired_with"]) for a in d["agents"])))
+PY
+}
 routes=$(on target ip -4 route show proto 250)
 tb_assert "target: routes from replayctl routes installed ($routes)" \
   grep -q "^10\.250\.[0-9.]*/[0-9]* via $(tb_ip assistant) " <<<"$routes"
@@ -307,15 +328,13 @@ check_journal
 
 # ---- 8. idempotence and --check ----------------------------------------------------
 run_play run2 0
-run_play check 0 --check
-gen_before=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
-assign_before=$(ctl status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join(sorted("%s=%s/%s/%s" % (a["id"], a["client_range"], a["port_offset"], a["paired_with"]) for a in d["agents"])))')
+run_play check 0 --check --tags plan,routes
+state_before=$(fleet_state) || tb_die "no fleet state from the controller"
+tb_log "fleet before the upgrade: $state_before"
 
 # ---- 9. upgrade: the same packages with a bumped version ----------------------------
 V2=${V1%-*}+up1-1
+mkdir -p "$W/repack"
 for f in "$W"/dist/*.deb; do
   d=$W/repack/$(basename "$f" .deb)
   dpkg-deb -R "$f" "$d"
@@ -337,16 +356,13 @@ for h in controller capture1 capture2 assistant; do
   tb_assert "$h: ${UNIT[$h]} restarted by the upgrade (pid ${OLDPID[$h]} -> ${PID1[$h]})" \
     test "${OLDPID[$h]}" != "${PID1[$h]}"
 done
-# Every agent back, on its old slice, acked the generation in force.
-wait_for "[[ \$(ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(1 for a in d[\"agents\"] if a[\"acked_generation\"] == d[\"generation\"] and a[\"up\"]))') == 3 ]]" 30 ||
+# Every agent back, acked the generation in force, on its old slice.
+wait_for "st=\$(fleet_state) && [[ \$(cut -d' ' -f2 <<<\"\$st\") == 3 ]]" 30 ||
   tb_log "agents did not all ack the generation in force within 30 s"
-assign_after=$(ctl status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join(sorted("%s=%s/%s/%s" % (a["id"], a["client_range"], a["port_offset"], a["paired_with"]) for a in d["agents"])))')
-gen_after=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
-tb_assert "assignments kept across the upgrade ($assign_before)" test "$assign_before" = "$assign_after"
-tb_assert "plan generation unchanged by the upgrade ($gen_before -> $gen_after)" test "$gen_before" = "$gen_after"
+state_after=$(fleet_state) || tb_die "no fleet state from the controller"
+tb_log "fleet after the upgrade:  $state_after"
+tb_assert "every agent kept its assignment, same generation, all acked (before: $state_before)" \
+  test "$state_before" = "$state_after"
 load_round upgraded
 check_journal
 
