@@ -357,7 +357,8 @@ for h in controller capture1 capture2 assistant; do
     test "${OLDPID[$h]}" != "${PID1[$h]}"
 done
 # Every agent back, acked the generation in force, on its old slice.
-wait_for "st=\$(fleet_state) && [[ \$(cut -d' ' -f2 <<<\"\$st\") == 3 ]]" 30 ||
+acked_before=$(cut -d' ' -f2 <<<"$state_before")
+wait_for "st=\$(fleet_state) && [[ \$(cut -d' ' -f2 <<<\"\$st\") == $acked_before ]]" 30 ||
   tb_log "agents did not all ack the generation in force within 30 s"
 state_after=$(fleet_state) || tb_die "no fleet state from the controller"
 tb_log "fleet after the upgrade:  $state_after"
