@@ -29,6 +29,7 @@
 #include "rf_log.h"
 #include "rf_pkt.h"
 #include "rf_priv.h"
+#include "rf_sd.h"
 
 #define DISPATCH_BUDGET 512
 #define TICK_MS 4
@@ -741,6 +742,7 @@ begin_stop(cp_agent_t *a, const char *why)
         return;
     a->stopping = 1;
     rf_log_info("stopping: %s", why);
+    rf_sd_stopping();
     /* Reset live sessions so the target frees them, then give the loop a
      * moment to push the resets and the last stats out. */
     cp_engine_abort_all(a->eng, now_ms(a));
@@ -957,6 +959,7 @@ cp_agent_run(const cp_config_t *cfg)
     }
     rf_log_info("replay-copy %s running: %u rules, %u intercepts, %s capture",
                 a->cfg.id, a->cfg.eng.nrules, a->cfg.nicpt, a->cfg.offline[0] ? "offline" : "live");
+    rf_sd_ready();   /* capturing: systemd's Type=notify start is done */
     uv_run(a->loop, UV_RUN_DEFAULT);
 #undef FAIL
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rf_conn.h"
+#include "rf_version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,7 +128,9 @@ cp_opts_usage(FILE *fp)
           "  -l, --log-file F                         log to F; --log-level L, --duration S\n"
           "  -B N (--pcap-buffer-mb), -k S (idle timeout, the larger of -t and -k),\n"
           "  -O (only sessions seen from their SYN: the default), -C N, -L, -S 65535 and -v\n"
-          "  are accepted as tcpcopy means them; see docs/CLI.md for the others.\n",
+          "  are accepted as tcpcopy means them; see docs/CLI.md for the others.\n"
+          "  -h, --help, -V, --version\n"
+          "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
           fp);
 }
 
@@ -539,7 +542,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             break;
         case 'h': cp_opts_usage(stdout); return 1;
         case 'v':
-        case 'V': puts("replay-copy 0.1.0"); return 1;
+        case 'V': puts("replay-copy " RF_VERSION_LONG); return 1;
         case ':':
             return rf_err_set(err, RF_EPARSE, "option %s needs a value", argv[optind - 1]);
         default:

@@ -21,6 +21,7 @@
 #include "rf_limit.h"
 #include "rf_log.h"
 #include "rf_priv.h"
+#include "rf_sd.h"
 
 #define IC_MAX_PEERS        1024u           /* authenticated copy connections */
 /* Flood limits before TLS + Hello: a full pending table drops its OLDEST
@@ -616,6 +617,7 @@ loop_stop(ic_loop_t *L, const char *why)
         return;
     L->stopping = 1;
     rf_log_info("stopping: %s", why);
+    rf_sd_stopping();
     /* Last flush, then the closing counters: the loss identity holds here. */
     ic_engine_flush(&L->eng);
     snapshot(L);
@@ -746,6 +748,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
         if (!key->len && cfg->insecure)
             rf_log_warn("INSECURE: --insecure: plain, unauthenticated copy agents accepted from "
                         "any address on %s:%u", cfg->bind, cfg->port);
+        rf_sd_ready();   /* listening and capturing */
         if (cfg->fleet) {
             if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
                 L->ctl_started = 1;

@@ -12,8 +12,7 @@
 #include "rf_auth.h"
 #include "rf_conf.h"
 #include "rf_log.h"
-
-#define IC_VERSION "0.1.0"
+#include "rf_version.h"
 
 static int
 usage_error(const char *msg)
@@ -50,7 +49,7 @@ main(int argc, char **argv)
         goto out;
     }
     if (cfg.version) {
-        printf("replay-intercept %s\n", IC_VERSION);
+        printf("replay-intercept %s\n", RF_VERSION_LONG);
         rc = 0;
         goto out;
     }

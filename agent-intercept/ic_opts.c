@@ -371,6 +371,7 @@ ic_opts_usage(FILE *fp)
           "      --duration S          stop after S seconds\n"
           "      --config FILE         read options from FILE (command line wins)\n"
           "      --check-config        validate, print the effective config, exit\n"
-          "  -h, --help, -V, --version\n",
+          "  -h, --help, -V, --version\n"
+          "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
           fp);
 }

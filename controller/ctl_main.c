@@ -9,6 +9,7 @@
 #include "rf_auth.h"
 #include "rf_conn.h"
 #include "rf_err.h"
+#include "rf_version.h"
 
 typedef struct {
     const char *name, *usage;
@@ -39,6 +40,7 @@ usage(FILE *fp)
                 "  --key-file F                admin key (or $REPLAYCTL_KEY_FILE): TLS 1.3\n"
                 "  --id ID                     admin identity of that key (default \"admin\")\n"
                 "  --timeout S                 per-request deadline (default %d)\n"
+                "  -V, --version               print the version\n"
                 "commands:\n",
             CTL_PORT_DEFAULT, CTL_TIMEOUT_MS / 1000);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -73,6 +75,9 @@ main(int argc, char **argv)
                 return CTL_EUSAGE;
             }
             o.timeout_ms = (unsigned)(s * 1000);
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("replayctl %s\n", RF_VERSION_LONG);
+            return CTL_OK;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return CTL_OK;

@@ -21,6 +21,8 @@
 #include "rf_priv.h"
 #include "rf_target.h"
 #include <unistd.h>
+#include "rf_sd.h"
+#include "rf_version.h"
 
 static void
 usage(FILE *fp)
@@ -46,6 +48,8 @@ usage(FILE *fp)
             "      --log-level L            error, warn, info (default), debug\n"
             "      --log-file F             log to F instead of stderr\n"
             "  -h, --help                   this text\n"
+            "  -V, --version                print the version\n"
+            "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n"
             "Without --fleet-key-file and without --insecure, a non-loopback --listen is\n"
             "refused; --metrics off loopback needs --metrics-insecure.\n",
             RD_PORT_DEFAULT, RD_METRICS_PORT_DEFAULT);
@@ -58,6 +62,7 @@ static void
 on_signal(uv_signal_t *h, int signum)
 {
     rf_log_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    rf_sd_stopping();
     rd_server_stop(server);
     uv_close((uv_handle_t *)&sig_int, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -97,6 +102,7 @@ main(int argc, char **argv)
         { "config", required_argument, NULL, O_CONFIG },
         { "check-config", no_argument, NULL, O_CHECK },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     rd_config_t cfg;
@@ -124,7 +130,7 @@ main(int argc, char **argv)
     }
     int check_only = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "l:d:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "l:d:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'l': listen = optarg; break;
         case 'd': cfg.state_dir = optarg; break;
@@ -176,6 +182,7 @@ main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("replayd %s\n", RF_VERSION_LONG); return 0;
         default: usage(stderr); return 2;
         }
     }
@@ -309,6 +316,7 @@ main(int argc, char **argv)
                 cfg.fleet_key.len ? "TLS 1.3 with per-agent keys (fleet key set)"
                 : cfg.insecure    ? "plain, INSECURE"
                                   : "plain, loopback peers only");
+    rf_sd_ready();
     uv_run(loop, UV_RUN_DEFAULT);
     rd_server_free(server);
     uv_loop_close(loop);

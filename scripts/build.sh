@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 jobs=$(nproc)
+# RF_WERROR=ON here (and so in CI): warnings are errors in our own builds;
+# the CMake default is OFF for packagers (scripts/package.sh).
 if [ "$what" = release ] || [ "$what" = all ]; then
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRF_WERROR=ON >/dev/null
     cmake --build build -j"$jobs"
 fi
 if [ "$what" = asan ] || [ "$what" = all ]; then
-    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRF_SANITIZE=ON >/dev/null
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRF_SANITIZE=ON -DRF_WERROR=ON >/dev/null
     cmake --build build-asan -j"$jobs"
 fi

@@ -6,7 +6,8 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libjansson-dev
       libcmocka-dev libsodium-dev libmicrohttpd-dev libssl-dev openssl
       iproute2 procps iputils-ping jq nginx-light redis-server redis-tools wrk tcpdump curl python3
-      ansible ansible-lint zlib1g-dev prometheus)
+      ansible ansible-lint zlib1g-dev prometheus
+      libsystemd-dev dpkg-dev apt-utils mmdebstrap systemd-container openssh-client)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

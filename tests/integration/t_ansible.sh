@@ -90,6 +90,7 @@ ansible_host=127.0.0.1
 ansible_python_interpreter=$(command -v python3)
 INV
 cat >"$W/vars.yml" <<VARS
+replayfleet_install_method: build_dir
 replayfleet_bin_dir: "$RF_BIN"
 replayfleet_prefix: "$P"
 replayfleet_manage_services: false
@@ -247,6 +248,16 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "t_ansible$$
     out=$(nsx "$H" "$W/r1.conf")
     [[ $out != CHANGED* ]] || die "route helper: second apply reported CHANGED"
     nsx ip -4 route add 10.252.0.0/16 via 10.199.0.30 # someone else's route
+    # --dry-run (what --check runs): drift reported, nothing changed.
+    out=$(nsx "$H" --dry-run "$W/r1.conf")
+    [[ $out != CHANGED* && $out != *$'\nCHANGED'* ]] || die "route helper --dry-run: drift reported on an equal table: $out"
+    out=$(nsx "$H" --dry-run "$W/r2.conf")
+    [[ $out == *"del 10.250.128.0/17"* && $out == *"del 10.251.0.9"* && $out == *CHANGED* ]] ||
+      die "route helper --dry-run: missing drift: $out"
+    nsx ip -4 route show proto 250 | grep -q '^10.250.128.0/17' || die "route helper --dry-run changed the table"
+    printf '%s\n' '10.250.0.0/17 10.199.0.21' '10.253.0.0/16 10.199.0.24' >"$W/r3.conf"
+    out=$(nsx "$H" --dry-run "$W/r3.conf")
+    [[ $out == *"add 10.253.0.0/16 via 10.199.0.24"* ]] || die "route helper --dry-run: missing add: $out"
     out=$(nsx "$H" "$W/r2.conf")
     [[ $out == CHANGED* ]] || die "route helper: shrinking the list did not report CHANGED"
     routes=$(nsx ip -4 route show proto 250)
@@ -255,7 +266,7 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "t_ansible$$
     nsx "$H" --flush >/dev/null
     [[ -z $(nsx ip -4 route show proto 250) ]] || die "route helper: --flush left routes"
     nsx ip -4 route show | grep -q '^10.252.0.0/16 via 10.199.0.30' || die "route helper removed a route it does not own"
-    log "route helper: install, idempotent re-apply, stale removal, flush: ok (netns $NS)"
+    log "route helper: install, idempotent re-apply, --dry-run drift, stale removal, flush: ok (netns $NS)"
   else
     log "note: no veth in a network namespace here; route helper run skipped"
   fi
