@@ -5,7 +5,9 @@
  *                                                HKDF(master, "replayfleet v2 R/ID")
  *
  * Files are written 0600 with O_EXCL (never over an existing file, never
- * through a link), one line of 64 hex digits. Ansible calls exactly these. */
+ * through a link), one line of 64 hex digits; `--out -` prints the line
+ * instead (Ansible derives on the controller and pushes it, no temp file).
+ * Ansible calls exactly these. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -24,6 +26,11 @@ write_key(const char *path, const uint8_t key[RF_KEY_LEN])
     rf_hex_encode(line, key, RF_KEY_LEN);
     line[2 * RF_KEY_LEN] = '\n';
     line[2 * RF_KEY_LEN + 1] = '\0';
+    if (strcmp(path, "-") == 0) {
+        int bad = fputs(line, stdout) == EOF || fflush(stdout) != 0;
+        sodium_memzero(line, sizeof(line));
+        return bad ? CTL_EFAIL : CTL_OK;
+    }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         fprintf(stderr, "replayctl keys: %s: %s%s\n", path, strerror(errno),
@@ -45,9 +52,10 @@ write_key(const char *path, const uint8_t key[RF_KEY_LEN])
 static void
 keys_usage(FILE *fp)
 {
-    fprintf(fp, "usage: replayctl keys new-fleet --out FILE\n"
+    fprintf(fp, "usage: replayctl keys new-fleet --out FILE|-\n"
                 "       replayctl keys derive --fleet-key-file FILE --role copy|intercept|admin "
-                "--id ID --out FILE\n");
+                "--id ID --out FILE|-\n"
+                "FILE is created 0600 and never overwritten; - prints the key line\n");
 }
 
 int

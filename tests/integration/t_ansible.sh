@@ -74,6 +74,7 @@ done
 P=$W/prefix
 PORT=$((40000 + $$ % 20000))   # replayd port of this run (only bound if replayd has no --check-config)
 ME=$(id -un)
+FK=$("$RF_BIN/replayctl" keys new-fleet --out -)   # the fleet master of this run
 MYGROUP=$(id -gn)
 cat >"$W/inventory.ini" <<INV
 [controller]
@@ -100,8 +101,7 @@ replayfleet_user: "$ME"
 replayfleet_group: "$MYGROUP"
 replayfleet_root_user: "$ME"
 replayfleet_root_group: "$MYGROUP"
-replayfleet_agent_key: "t-ansible-agent-key-0123456789abcdef"
-replayfleet_admin_key: "t-ansible-admin-key-0123456789abcdef"
+replayfleet_fleet_key: "$FK"
 replayfleet_settle_seconds: 0
 replayfleet_target_routes:
   - { block: 10.250.0.0/17, via: 10.199.0.21 }
@@ -142,7 +142,7 @@ done
 for f in "$RF_BIN"/replayd "$RF_BIN"/replay-copy "$RF_BIN"/replay-intercept "$RF_BIN"/replayctl; do
   cmp -s "$f" "$P/bin/${f##*/}" || die "$P/bin/${f##*/} differs from $f"
 done
-for k in agent.key admin.key; do
+for k in fleet.key admin.key copy.key intercept.key; do
   [[ $(stat -c '%a %U' "$P/etc/$k") == "600 $ME" ]] || die "$P/etc/$k: $(stat -c '%a %U' "$P/etc/$k"), want 600 $ME"
 done
 [[ $(stat -c %a "$P/var/lib/replayfleet") == 700 ]] || die "replayd state dir is not 0700"
@@ -151,13 +151,21 @@ done
 want_line() { grep -qxF -- "$2" "$1" || { cat "$1" >&2; die "$1 lacks the line '$2'"; }; }
 want_line "$P/etc/replay-copy.conf" "controller = 127.0.0.1:$PORT"
 want_line "$P/etc/replay-copy.conf" "id = localhost"
-want_line "$P/etc/replay-copy.conf" "key-file = $P/etc/agent.key"
+want_line "$P/etc/replay-copy.conf" "key-file = $P/etc/copy.key"
+want_line "$P/etc/replay-intercept.conf" "key-file = $P/etc/intercept.key"
 want_line "$P/etc/replay-copy.conf" "interface = lo"
 want_line "$P/etc/replay-copy.conf" "allow-target = 127.0.0.0/8,10.199.0.0/24"
 want_line "$P/etc/replay-intercept.conf" "advertise = 127.0.0.1"
 want_line "$P/etc/replay-intercept.conf" "filter = tcp and src port 8080"
 want_line "$P/etc/replayd.conf" "state-dir = $P/var/lib/replayfleet"
-want_line "$P/etc/replayd.conf" "admin-key-file = $P/etc/admin.key"
+want_line "$P/etc/replayd.conf" "fleet-key-file = $P/etc/fleet.key"
+# Each key is the one replayctl derives for that identity (and no other).
+for rk in copy:localhost:copy.key intercept:localhost:intercept.key admin:admin:admin.key; do
+  IFS=: read -r role id file <<<"$rk"
+  want=$("$RF_BIN/replayctl" keys derive --fleet-key-file "$P/etc/fleet.key" --role "$role" --id "$id" --out -)
+  [[ $(cat "$P/etc/$file") == "$want" ]] || die "$P/etc/$file is not the derived $role/$id key"
+done
+[[ $(cat "$P/etc/copy.key") != "$(cat "$P/etc/intercept.key")" ]] || die "copy and intercept keys are equal"
 want_line "$P/etc/target-routes.conf" "10.250.0.0/17 10.199.0.21"
 want_line "$P/etc/target-routes.conf" "10.250.128.0/17 10.199.0.22 eth0"
 

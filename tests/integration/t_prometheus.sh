@@ -38,7 +38,7 @@ D=$(tb_dir controller)
 mkdir -p "$D/state" "$D/tsdb"
 
 tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --insecure --metrics "$CIP:9464"
+  --insecure --metrics "$CIP:9464" --metrics-insecure
 RD_PID=$TB_LASTPID
 wait_for "tb_listening controller 36523 && tb_listening controller 9464" 10 ||
   { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }

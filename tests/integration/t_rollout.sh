@@ -167,8 +167,7 @@ done
 tb_log "containers booted and reachable over ssh ($((SECONDS - T0)) s)"
 
 # ---- 5. the playbook ------------------------------------------------------------
-AK=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-MK=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+FK=$("$RF_BIN/replayctl" keys new-fleet --out -)   # the fleet master of this run
 cat >"$W/inventory.ini" <<INV
 [controller]
 controller ansible_host=$CTRL
@@ -186,8 +185,7 @@ ansible_python_interpreter=/usr/bin/python3
 INV
 cat >"$W/vars.yml" <<VARS
 replayfleet_apt_repo: "deb [trusted=yes] http://$CTRL:8080/ ./"
-replayfleet_agent_key: "$AK"
-replayfleet_admin_key: "$MK"
+replayfleet_fleet_key: "$FK"
 replayfleet_serial: "100%"
 replayfleet_settle_seconds: 1
 replayd_listen: "0.0.0.0:36523"

@@ -23,7 +23,7 @@ POOL=$TB_CLIENT_RANGE
 D=$(tb_dir controller)
 mkdir -p "$D/state"
 tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --insecure --metrics "$CIP:9464"
+  --insecure --metrics "$CIP:9464" --metrics-insecure
 wait_for "tb_listening controller 36523" 10 || tb_die "replayd did not come up"
 ctl() { tb_exec controller timeout 30 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
 # shot NAME CMD...: run CMD, keep "$ CMD" and its output (stdout+stderr)
