@@ -57,6 +57,15 @@ typedef struct {
     uint8_t  data[];     /* rewritten IP datagram */
 } slot_t;
 
+#define SMALL_ID 0x80000000u   /* slot id of the small class */
+#define SMALL_STRIDE 256u      /* header + 232 bytes: IP/TCP headers and a small request */
+
+typedef struct {
+    uint8_t *mem;              /* [n] of stride bytes, calloc: touched as used */
+    size_t   stride;
+    uint32_t n, bump, free;
+} slot_pool_t;
+
 typedef struct {
     uint32_t o_next, r_next;       /* hash chains */
     uint32_t w_next, w_prev;       /* timer wheel list */
@@ -93,9 +102,11 @@ struct cp_engine {
 
     sess_t   *sess;            /* [nsess] */
     uint32_t  nsess, sess_bump, sess_free;
-    uint8_t  *slots;           /* [nslots] of slot_stride bytes */
-    size_t    slot_stride;
-    uint32_t  nslots, slot_bump, slot_free, slots_used;
+    /* Held segments in two size classes: most requests are far smaller
+     * than the MTU, and a causal replay may hold many of them. Ids of the
+     * small class carry SMALL_ID; both classes share the queue links. */
+    slot_pool_t pool[2];       /* [0] MTU-sized, [1] small */
+    uint32_t  nslots, slots_used;
     /* One session's share of the slots. The causal order makes a replay
      * lag a client that is faster than the target's round trip (a serial
      * client next to its server, on a saturated host): the lag is held
@@ -125,7 +136,8 @@ struct cp_engine {
 static inline slot_t *
 slot_at(cp_engine_t *e, uint32_t id)
 {
-    return (slot_t *)(void *)(e->slots + (size_t)(id - 1) * e->slot_stride);
+    const slot_pool_t *p = &e->pool[id >> 31];
+    return (slot_t *)(void *)(p->mem + (size_t)((id & ~SMALL_ID) - 1) * p->stride);
 }
 
 static inline sess_t *
@@ -179,14 +191,15 @@ cp_engine_stats(cp_engine_t *e)
 /* ---------- pools ---------- */
 
 static uint32_t
-slot_alloc(cp_engine_t *e)
+pool_take(cp_engine_t *e, unsigned c)
 {
+    slot_pool_t *p = &e->pool[c];
     uint32_t id;
-    if (e->slot_free != NIL) {
-        id = e->slot_free;
-        e->slot_free = slot_at(e, id)->next;
-    } else if (e->slot_bump < e->nslots) {
-        id = ++e->slot_bump;
+    if (p->free != NIL) {
+        id = p->free;
+        p->free = slot_at(e, id)->next;
+    } else if (p->bump < p->n) {
+        id = ++p->bump | (c ? SMALL_ID : 0u);
     } else {
         return NIL;
     }
@@ -194,11 +207,23 @@ slot_alloc(cp_engine_t *e)
     return id;
 }
 
+/* A slot for an IP datagram of `len` bytes: the small class when it fits
+ * (the MTU class when the small one is exhausted), else the MTU class. */
+static uint32_t
+slot_alloc(cp_engine_t *e, size_t len)
+{
+    uint32_t id = NIL;
+    if (len <= e->pool[1].stride - sizeof(slot_t))
+        id = pool_take(e, 1);
+    return id != NIL ? id : pool_take(e, 0);
+}
+
 static void
 slot_release(cp_engine_t *e, uint32_t id)
 {
-    slot_at(e, id)->next = e->slot_free;
-    e->slot_free = id;
+    slot_pool_t *p = &e->pool[id >> 31];
+    slot_at(e, id)->next = p->free;
+    p->free = id;
     e->slots_used--;
 }
 
@@ -343,21 +368,27 @@ cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx,
     uint32_t nb = 1;
     while (nb < ns)
         nb <<= 1;
-    e->slot_stride = (sizeof(slot_t) + e->cfg.mtu + 63) & ~(size_t)63;
-    size_t nsl = (budget - budget / 4) / e->slot_stride;
-    if (nsl < 256)
-        nsl = 256;
-    if (nsl > (1u << 26))
-        nsl = 1u << 26;
+    /* The held-segment budget, half to each class. */
+    e->pool[0].stride = (sizeof(slot_t) + e->cfg.mtu + 63) & ~(size_t)63;
+    e->pool[1].stride = SMALL_STRIDE;
+    for (unsigned c = 0; c < 2; c++) {
+        size_t n = ((budget - budget / 4) / 2) / e->pool[c].stride;
+        if (n < 256)
+            n = 256;
+        if (n > (1u << 26))
+            n = 1u << 26;
+        e->pool[c].n = (uint32_t)n;
+        e->pool[c].mem = calloc(n, e->pool[c].stride);
+    }
+    size_t nsl = (size_t)e->pool[0].n + e->pool[1].n;
     e->nsess = (uint32_t)ns;
     e->nslots = (uint32_t)nsl;
     e->sess_slot_cap = e->nslots / 2 > MIN_SLOTS_PER_SESS ? e->nslots / 2 : MIN_SLOTS_PER_SESS;
     e->bucket_mask = nb - 1;
     e->sess = calloc(ns, sizeof(sess_t));
-    e->slots = calloc(nsl, e->slot_stride);
     e->o_heads = calloc(nb, sizeof(uint32_t));
     e->r_heads = calloc(nb, sizeof(uint32_t));
-    if (!e->sess || !e->slots || !e->o_heads || !e->r_heads) {
+    if (!e->sess || !e->pool[0].mem || !e->pool[1].mem || !e->o_heads || !e->r_heads) {
         cp_engine_free(e);
         return NULL;
     }
@@ -373,7 +404,8 @@ cp_engine_free(cp_engine_t *e)
     if (e == NULL)
         return;
     free(e->sess);
-    free(e->slots);
+    free(e->pool[0].mem);
+    free(e->pool[1].mem);
     free(e->o_heads);
     free(e->r_heads);
     free(e);
@@ -769,7 +801,7 @@ make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_of
 {
     if (s->q_count >= e->sess_slot_cap)
         return NIL;
-    uint32_t id = slot_alloc(e);
+    uint32_t id = slot_alloc(e, (size_t)v->ip_hlen + v->tcp_hlen + plen);
     if (id == NIL)
         return NIL;
     slot_t *sl = slot_at(e, id);
