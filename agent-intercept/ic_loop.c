@@ -409,12 +409,7 @@ psk_lookup(void *arg, const char *ident, size_t len, uint8_t key[RF_KEY_LEN])
 static void
 drop_oldest_pending(ic_loop_t *L)
 {
-    uint32_t most = 0, ip = 0;
-    for (size_t i = 0; i < L->src.n; i++)
-        if (L->src.e[i].n > most) {
-            most = L->src.e[i].n;
-            ip = L->src.e[i].ip;
-        }
+    uint32_t ip = rf_srcmap_busiest(&L->src);
     ic_peer_t *old = NULL;
     for (ic_peer_t *q = L->peers; q != NULL; q = q->next)
         if (q->state == PEER_WAIT_HELLO && q->ip == ip && !rf_conn_is_closing(q->conn) &&

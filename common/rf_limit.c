@@ -110,3 +110,15 @@ rf_ratelog_note(char *buf, unsigned long n, uint64_t more)
     snprintf(buf, n, " (%llu more not logged)", (unsigned long long)more);
     return buf;
 }
+
+uint32_t
+rf_srcmap_busiest(const rf_srcmap_t *m)
+{
+    uint32_t most = 0, ip = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->e[i].n > most) {
+            most = m->e[i].n;
+            ip = m->e[i].ip;
+        }
+    return ip;
+}

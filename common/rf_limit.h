@@ -26,6 +26,8 @@ uint32_t rf_srcmap_get(const rf_srcmap_t *m, uint32_t ip);
 /* +1 for ip. RF_EFULL if ip already has per_ip pending or the map is full. */
 int    rf_srcmap_inc(rf_srcmap_t *m, uint32_t ip, uint32_t per_ip);
 void   rf_srcmap_dec(rf_srcmap_t *m, uint32_t ip);   /* unknown ip: no-op */
+/* The source with the most entries (the one to shed first); 0 if empty. */
+uint32_t rf_srcmap_busiest(const rf_srcmap_t *m);
 
 typedef struct {
     uint64_t interval_ms;

@@ -591,12 +591,7 @@ static const rf_conn_ops_t conn_ops = {
 static void
 drop_oldest_pending(rd_server_t *s)
 {
-    uint32_t most = 0, ip = 0;
-    for (size_t i = 0; i < s->src.n; i++)
-        if (s->src.e[i].n > most) {
-            most = s->src.e[i].n;
-            ip = s->src.e[i].ip;
-        }
+    uint32_t ip = rf_srcmap_busiest(&s->src);
     peer_t *old = NULL;
     for (peer_t *q = s->peers; q; q = q->next)
         if (q->pending && q->ip == ip && !rf_conn_is_closing(q->conn) &&
