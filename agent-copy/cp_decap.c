@@ -1,7 +1,8 @@
 /* cp_decap.c -- link layer and tunnel decoding down to the innermost IPv4
- * datagram (pure). Owns the byte layouts of Ethernet/802.1Q, SLL, SLL2,
- * null/loopback, VXLAN (RFC 7348), GRE (RFC 2784/2890) and ERSPAN I/II/III
- * (draft-foschiano-erspan); nothing above IPv4.
+ * datagram (pure). Owns the byte layouts of VXLAN (RFC 7348), GRE (RFC
+ * 2784/2890) and ERSPAN I/II/III (draft-foschiano-erspan); the link layers
+ * (Ethernet/802.1Q, SLL, SLL2, null/loopback, raw) are common/rf_link.c,
+ * shared with the intercept; nothing above IPv4.
  *
  * Every read goes through a cursor (pointer, remaining length) and is
  * preceded by need(): a header that does not fit is an error, never a read
@@ -10,13 +11,9 @@
  * a short capture counts as `truncated` and a lying length as `bad_encap`. */
 #include "cp_decap.h"
 
+#include "rf_link.h"
 #include "rf_pkt.h"
 
-#define ETH_HLEN        14u
-#define VLAN_HLEN       4u
-#define SLL_HLEN        16u
-#define SLL2_HLEN       20u
-#define NULL_HLEN       4u
 #define IPV4_MIN_HLEN   20u
 #define UDP_HLEN        8u
 #define VXLAN_HLEN      8u
@@ -27,14 +24,9 @@
 
 #define ETHERTYPE_IPV4   0x0800u
 #define ETHERTYPE_IPV6   0x86DDu
-#define ETHERTYPE_VLAN   0x8100u
-#define ETHERTYPE_QINQ   0x88A8u
-#define ETHERTYPE_QINQ_OLD 0x9100u /* pre-802.1ad vendor S-tag */
 #define ETHERTYPE_TEB    0x6558u /* transparent Ethernet bridging: gretap */
 #define ETHERTYPE_ERSPAN2 0x88BEu
 #define ETHERTYPE_ERSPAN3 0x22EBu
-
-#define VLAN_MAX_TAGS 2u
 
 #define IPPROTO_TCP_ 6u
 #define IPPROTO_UDP_ 17u
@@ -72,114 +64,42 @@ skip(cp_decap_cur_t *c, size_t n)
     c->len -= n;
 }
 
+/* The link-layer headers themselves are rf_link's (shared with the
+ * intercept); this maps its verdict to ours and moves c past the header.
+ * "Too short" is truncated or bad_encap, as need() tells them apart. */
 static int
-is_vlan_tpid(uint16_t t)
+from_link(cp_decap_cur_t *c, int rc, size_t hl)
 {
-    return t == ETHERTYPE_VLAN || t == ETHERTYPE_QINQ || t == ETHERTYPE_QINQ_OLD;
-}
-
-/* c is just past an ethertype field whose value is *etype: step over up to
- * VLAN_MAX_TAGS tags. A third tag is more than any mirror we know adds, and
- * an unbounded walk would let one frame cost its length in steps. */
-static int
-vlan_tags(cp_decap_cur_t *c, uint16_t *etype, unsigned *tags)
-{
-    while (is_vlan_tpid(*etype)) {
-        if (*tags == VLAN_MAX_TAGS)
-            return CP_DECAP_EBADENCAP;
-        int rc = need(c, VLAN_HLEN);
-        if (rc)
-            return rc;
-        *etype = rd16(c->p + 2);
-        skip(c, VLAN_HLEN);
-        (*tags)++;
+    switch (rc) {
+    case RF_LINK_OK: skip(c, hl); return 0;
+    case RF_LINK_ENOTIP: return CP_DECAP_ENOTIP;
+    case RF_LINK_ESHORT: return need(c, c->len + 1);
+    default: return CP_DECAP_EBADENCAP;
     }
-    return 0;
-}
-
-/* Any ethertype but IPv4 is "not IP" for us, IPv6 included (the replay path
- * is IPv4 only), as are 802.3 length values below 0x0600. */
-static int
-want_ipv4(uint16_t etype)
-{
-    return etype == ETHERTYPE_IPV4 ? 0 : CP_DECAP_ENOTIP;
 }
 
 static int
 ether(cp_decap_cur_t *c, unsigned *tags)
 {
-    int rc = need(c, ETH_HLEN);
-    if (rc)
-        return rc;
-    uint16_t etype = rd16(c->p + 12);
-    skip(c, ETH_HLEN);
-    rc = vlan_tags(c, &etype, tags);
-    if (rc)
-        return rc;
-    return want_ipv4(etype);
+    size_t hl = 0;
+    int rc = rf_link_ether(c->p, c->len, &hl, tags);
+    return from_link(c, rc, hl);
 }
 
 /* Raw IP and ERSPAN III "IP frame": only the version nibble says what it is. */
 static int
-raw_ip(const cp_decap_cur_t *c)
+raw_ip(cp_decap_cur_t *c)
 {
-    int rc = need(c, 1);
-    if (rc)
-        return rc;
-    switch (c->p[0] >> 4) {
-    case 4:
-        return 0;
-    case 6:
-        return CP_DECAP_ENOTIP;
-    default:
-        return CP_DECAP_EBADENCAP;
-    }
+    return from_link(c, rf_link_raw_ip(c->p, c->len), 0);
 }
 
 /* Leaves c at the first IPv4 byte. */
 static int
 link_layer(int linktype, cp_decap_cur_t *c, unsigned *tags)
 {
-    int      rc;
-    uint16_t etype;
-
-    switch (linktype) {
-    case CP_DLT_EN10MB:
-        return ether(c, tags);
-    case CP_DLT_LINUX_SLL:
-        if ((rc = need(c, SLL_HLEN)) != 0)
-            return rc;
-        etype = rd16(c->p + 14);
-        skip(c, SLL_HLEN);
-        break;
-    case CP_DLT_LINUX_SLL2:
-        if ((rc = need(c, SLL2_HLEN)) != 0)
-            return rc;
-        etype = rd16(c->p);
-        skip(c, SLL2_HLEN);
-        break;
-    case CP_DLT_RAW:
-    case CP_DLT_RAW_BSD:
-    case CP_LINKTYPE_RAW:
-        return raw_ip(c);
-    case CP_DLT_NULL:
-    case CP_DLT_LOOP:
-        if ((rc = need(c, NULL_HLEN)) != 0)
-            return rc;
-        /* AF_INET is 2 on every OS; the field is in the capturing host's
-         * byte order (NULL) or network order (LOOP), so accept both. */
-        if (rd32(c->p) != 2 && rd32(c->p) != 0x02000000u)
-            return CP_DECAP_ENOTIP;
-        skip(c, NULL_HLEN);
-        return raw_ip(c);
-    default:
-        return CP_DECAP_EBADENCAP;
-    }
-    /* SLL and SLL2 keep 802.1Q tags in the payload when the kernel did not
-     * strip them. */
-    if ((rc = vlan_tags(c, &etype, tags)) != 0)
-        return rc;
-    return want_ipv4(etype);
+    size_t hl = 0;
+    int rc = rf_link_strip(linktype, c->p, c->len, &hl, tags);
+    return from_link(c, rc, hl);
 }
 
 /* Validate the IPv4 header at c and trim c to the datagram: Ethernet padding
@@ -360,7 +280,7 @@ count(cp_decap_stats_t *st, int rc)
 void
 cp_decap_cfg_init(cp_decap_cfg_t *cfg)
 {
-    cfg->linktype = CP_DLT_EN10MB;
+    cfg->linktype = RF_DLT_EN10MB;
     cfg->vni_filter = -1;
     cfg->vxlan_port = CP_DECAP_VXLAN_PORT;
 }

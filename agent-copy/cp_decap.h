@@ -1,11 +1,10 @@
 /* cp_decap.h -- L2 and tunnel decoding of one captured frame down to the
  * innermost IPv4 datagram (pure: no pcap.h, no uv.h, no allocation).
  *
- * Owns: link-layer headers (Ethernet with up to two 802.1Q/802.1ad tags,
- * Linux SLL and SLL2, raw IP, BSD null/loopback), the outer IPv4 header of a
- * tunnel packet, VXLAN, GRE (plain IPv4, gretap 0x6558) and ERSPAN type I/II/
- * III, and the decode counters. Does not own TCP validation (rf_tcp_parse),
- * rule matching (cp_classify) or sharding. Every byte is bounds-checked
+ * Owns: the outer IPv4 header of a tunnel packet, VXLAN, GRE (plain IPv4,
+ * gretap 0x6558) and ERSPAN type I/II/III, and the decode counters. Does not own TCP validation (rf_tcp_parse),
+ * rule matching (cp_classify), sharding, or the link-layer headers
+ * (rf_link.h, shared with the intercept). Every byte is bounds-checked
  * against the captured length before it is read; tests/fuzz/fuzz_decap.c
  * holds it to that. */
 #ifndef CP_DECAP_H
@@ -14,15 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Link types by their numeric DLT_ value, so this file needs no pcap.h. */
-#define CP_DLT_NULL        0    /* BSD loopback: 4-byte AF in host order */
-#define CP_DLT_EN10MB      1
-#define CP_DLT_RAW         12   /* Linux DLT_RAW */
-#define CP_DLT_RAW_BSD     14   /* OpenBSD's number for DLT_RAW */
-#define CP_LINKTYPE_RAW    101  /* pcap file LINKTYPE_RAW */
-#define CP_DLT_LOOP        108  /* OpenBSD loopback: 4-byte AF, network order */
-#define CP_DLT_LINUX_SLL   113
-#define CP_DLT_LINUX_SLL2  276
+#include "rf_link.h"   /* RF_DLT_*: the link types cfg.linktype takes */
 
 #define CP_DECAP_VXLAN_PORT 4789u
 /* Tunnel headers decoded per frame at most: a mirror tunnel plus one overlay
@@ -61,7 +52,7 @@ typedef struct {
 } cp_decap_stats_t;
 
 typedef struct {
-    int      linktype;   /* CP_DLT_* / DLT_* numeric value */
+    int      linktype;   /* RF_DLT_* / DLT_* numeric value */
     int32_t  vni_filter; /* VXLAN VNI to keep (0..2^24-1), -1 any */
     uint16_t vxlan_port; /* UDP destination port of VXLAN; 0 = 4789 */
 } cp_decap_cfg_t;

@@ -591,16 +591,8 @@ write_stats(cp_agent_t *a)
     if (a->stats_fp == NULL)
         return;
     update_gauges(a);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    fprintf(a->stats_fp,
-            "{\"ts_ms\":%llu,\"program\":\"replay-copy\",\"id\":\"%s\",\"generation\":%llu,"
-            "\"counters\":",
-            (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull,
-            a->cfg.id, (unsigned long long)a->st->generation);
-    rf_counters_json(a->stats_fp, cp_stats_defs, cp_stats_ndefs, a->st);
-    fputs("}\n", a->stats_fp);
-    fflush(a->stats_fp);
+    rf_counters_stats_line(a->stats_fp, "replay-copy", a->cfg.id, a->st->generation,
+                           cp_stats_defs, cp_stats_ndefs, a->st);
 }
 
 static void

@@ -1,99 +1,19 @@
-/* ic_capture.c -- libpcap setup, dispatch, link-layer strip. */
+/* ic_capture.c -- libpcap setup and dispatch; the link layer is rf_link's. */
 #include "ic_capture.h"
 
 #include <pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rf_pkt.h"
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
+#include "rf_link.h"
 
 struct ic_capture {
     pcap_t       *p;
-    int           link;
+    int           link;   /* DLT_*, one rf_link_strip knows */
     int           fd;
     ic_capture_fn fn;     /* set for the duration of one dispatch */
     void         *ctx;
 };
-
-static int
-link_from_dlt(int dlt)
-{
-    switch (dlt) {
-    case DLT_EN10MB: return IC_LINK_ETH;
-    case DLT_LINUX_SLL: return IC_LINK_SLL;
-    case DLT_LINUX_SLL2: return IC_LINK_SLL2;
-    case DLT_RAW:
-    case DLT_IPV4: return IC_LINK_RAW;
-    case DLT_NULL: return IC_LINK_NULL;
-    case DLT_LOOP: return IC_LINK_LOOP;
-    default: return 0;
-    }
-}
-
-const uint8_t *
-ic_link_l3(int link, const uint8_t *p, size_t caplen, size_t *l3len)
-{
-    size_t off;
-    uint16_t et;
-    switch (link) {
-    case IC_LINK_ETH:
-        if (caplen < 14)
-            return NULL;
-        off = 14;
-        et = rd16(p + 12);
-        /* 802.1Q / 802.1ad / old QinQ: at most two tags. */
-        for (int tags = 0; tags < 2 && (et == 0x8100 || et == 0x88a8 || et == 0x9100); tags++) {
-            if (caplen < off + 4)
-                return NULL;
-            et = rd16(p + off + 2);
-            off += 4;
-        }
-        if (et != 0x0800)
-            return NULL;
-        break;
-    case IC_LINK_SLL:
-        if (caplen < 16 || rd16(p + 14) != 0x0800)
-            return NULL;
-        off = 16;
-        break;
-    case IC_LINK_SLL2:
-        if (caplen < 20 || rd16(p) != 0x0800)
-            return NULL;
-        off = 20;
-        break;
-    case IC_LINK_RAW:
-        off = 0;
-        break;
-    case IC_LINK_NULL:
-    case IC_LINK_LOOP: {
-        if (caplen < 4)
-            return NULL;
-        uint32_t fam;
-        if (link == IC_LINK_LOOP) {
-            fam = rd32(p);
-        } else {
-            memcpy(&fam, p, 4);   /* host byte order of the capturing host */
-        }
-        if (fam != 2)             /* AF_INET is 2 everywhere */
-            return NULL;
-        off = 4;
-        break;
-    }
-    default:
-        return NULL;
-    }
-    if (caplen <= off || (p[off] >> 4) != 4)
-        return NULL;
-    *l3len = caplen - off;
-    return p + off;
-}
 
 static int
 set_filter(pcap_t *p, const char *filter, rf_errbuf_t *err)
@@ -154,8 +74,8 @@ ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, rf_er
             rf_err_set(err, RF_ECAP, "--interface %s: %s: %s", iface, st, detail);
         goto fail;
     }
-    c->link = link_from_dlt(pcap_datalink(c->p));
-    if (c->link == 0) {
+    c->link = pcap_datalink(c->p);
+    if (!rf_link_supported(c->link)) {
         rf_err_set(err, RF_ECAP, "--interface %s: unsupported link type %s", iface,
                    pcap_datalink_val_to_name(pcap_datalink(c->p)));
         goto fail;
@@ -195,15 +115,17 @@ ic_capture_close(ic_capture_t *c)
 }
 
 int ic_capture_fd(const ic_capture_t *c) { return c->fd; }
-int ic_capture_link(const ic_capture_t *c) { return c->link; }
 
 static void
 on_pkt(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     ic_capture_t *c = (ic_capture_t *)(void *)user;
-    size_t l3len = 0;
-    const uint8_t *ip = ic_link_l3(c->link, bytes, h->caplen, &l3len);
-    c->fn(c->ctx, ip, ip ? l3len : 0, h->len);
+    size_t hl = 0;
+    unsigned tags = 0;
+    if (rf_link_strip(c->link, bytes, h->caplen, &hl, &tags) != RF_LINK_OK)
+        c->fn(c->ctx, NULL, 0, h->len);   /* not IPv4: counted bad by the engine */
+    else
+        c->fn(c->ctx, bytes + hl, h->caplen - hl, h->len);
 }
 
 int

@@ -1,6 +1,6 @@
-/* ic_capture.h -- live libpcap capture of the target's responses, and the
- * link-layer strip that finds the IPv4 header (Ethernet with up to two VLAN
- * tags, Linux cooked v1/v2, raw IP, BSD loopback/null).
+/* ic_capture.h -- live libpcap capture of the target's responses, handed
+ * on as IPv4 headers (the link layer is stripped by common/rf_link.c, the
+ * same code as the copy agent's).
  * Owns the pcap handle. The only file of replay-intercept that includes
  * pcap.h; the loop sees a selectable fd and a per-packet callback.
  * Packet memory is borrowed from libpcap for the callback only. */
@@ -17,20 +17,6 @@
 
 typedef struct ic_capture ic_capture_t;
 
-/* Link types we can strip (our names, so callers need not see pcap.h). */
-enum {
-    IC_LINK_ETH = 1,
-    IC_LINK_SLL,
-    IC_LINK_SLL2,
-    IC_LINK_RAW,
-    IC_LINK_NULL,   /* 4-byte address family, host order */
-    IC_LINK_LOOP,   /* 4-byte address family, network order */
-};
-
-/* The IPv4 header inside a link-layer frame, or NULL (not IPv4, or too
- * short). *l3len = bytes present from the returned pointer. Pure. */
-const uint8_t *ic_link_l3(int link, const uint8_t *p, size_t caplen, size_t *l3len);
-
 /* `ip` is NULL when the frame is not IPv4 (counted bad by the engine). */
 typedef void (*ic_capture_fn)(void *ctx, const uint8_t *ip, size_t caplen, uint32_t wire_len);
 
@@ -39,7 +25,6 @@ typedef void (*ic_capture_fn)(void *ctx, const uint8_t *ip, size_t caplen, uint3
 int  ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, rf_errbuf_t *err);
 void ic_capture_close(ic_capture_t *c);                /* NULL ok */
 int  ic_capture_fd(const ic_capture_t *c);
-int  ic_capture_link(const ic_capture_t *c);           /* IC_LINK_* */
 /* Up to `budget` packets. Returns how many, or RF_ECAP (err filled). */
 int  ic_capture_dispatch(ic_capture_t *c, int budget, ic_capture_fn fn, void *ctx,
                          rf_errbuf_t *err);

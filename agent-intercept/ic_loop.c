@@ -103,37 +103,13 @@ snapshot(ic_loop_t *L)
 }
 
 static void
-json_str(FILE *fp, const char *s)
-{
-    fputc('"', fp);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(fp, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(fp, "\\u%04x", ch);
-        else
-            fputc(ch, fp);
-    }
-    fputc('"', fp);
-}
-
-static void
 write_stats(ic_loop_t *L)
 {
     if (L->stats_fp == NULL)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long long ms = (unsigned long long)ts.tv_sec * 1000ull +
-                            (unsigned long long)ts.tv_nsec / 1000000ull;
-    fprintf(L->stats_fp, "{\"ts_ms\":%llu,\"program\":\"replay-intercept\",\"id\":", ms);
-    json_str(L->stats_fp, L->cfg->id);
-    fprintf(L->stats_fp, ",\"generation\":%llu,\"counters\":",
-            (unsigned long long)(L->ctl_started ? ic_ctl_generation(&L->ctl) : 0));
-    rf_counters_json(L->stats_fp, ic_stats_defs, ic_stats_ndefs, &L->st);
-    fputs("}\n", L->stats_fp);
-    fflush(L->stats_fp);
+    rf_counters_stats_line(L->stats_fp, "replay-intercept", L->cfg->id,
+                           L->ctl_started ? ic_ctl_generation(&L->ctl) : 0, ic_stats_defs,
+                           ic_stats_ndefs, &L->st);
 }
 
 static void

@@ -44,4 +44,14 @@ void rf_counters_to_pb(Rfpb__Counter *store, Rfpb__Counter **ptrs, const rf_coun
 /* {"name":value,...} without a trailing newline. */
 void rf_counters_json(FILE *fp, const rf_counter_def_t *defs, size_t n, const void *base);
 
+/* s as a JSON string, quotes included: '"' and '\' escaped, control
+ * bytes as \u00XX (an id is the operator's text and may hold anything). */
+void rf_json_str(FILE *fp, const char *s);
+
+/* One --stats-json line, the format both agents write, then flushed:
+ *   {"ts_ms":T,"program":"P","id":"ID","generation":G,"counters":{...}}
+ * T is the wall clock in ms. */
+void rf_counters_stats_line(FILE *fp, const char *program, const char *id, uint64_t generation,
+                            const rf_counter_def_t *defs, size_t n, const void *base);
+
 #endif

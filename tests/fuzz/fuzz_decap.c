@@ -1,4 +1,5 @@
-/* fuzz_decap.c -- fuzz target for agent-copy/cp_decap.c. Owns the input
+/* fuzz_decap.c -- fuzz target for agent-copy/cp_decap.c and the link layer
+ * both agents share, common/rf_link.c. Owns the input
  * layout and the properties checked on every decode; not the decoder.
  *
  * Input: byte 0 selects the configuration (bits 0-2 link type, bit 3 a VNI
@@ -12,13 +13,14 @@
 #include <string.h>
 
 #include "cp_decap.h"
+#include "rf_link.h"
 #include "rf_pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int fuzz_decap_linktypes[8] = {
-    CP_DLT_EN10MB, CP_DLT_LINUX_SLL, CP_DLT_LINUX_SLL2, CP_DLT_RAW,
-    CP_LINKTYPE_RAW, CP_DLT_NULL, CP_DLT_LOOP, CP_DLT_EN10MB,
+    RF_DLT_EN10MB, RF_DLT_LINUX_SLL, RF_DLT_LINUX_SLL2, RF_DLT_RAW,
+    RF_LINKTYPE_RAW, RF_DLT_NULL, RF_DLT_LOOP, RF_DLT_EN10MB,
 };
 
 #define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
@@ -51,6 +53,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t         ip_len;
     cp_encap_t     encap;
     int rc = cp_decap(&cfg, &st, frame, caplen, &ip, &ip_len, &encap);
+
+    /* The link layer alone, as the intercept strips it (rf_link): inside
+     * the frame, on a version-4 byte, and the same verdict as the copy
+     * agent's first stage. */
+    size_t   hl = caplen + 1;
+    unsigned tags = 0;
+    int lrc = rf_link_strip(cfg.linktype, frame, caplen, &hl, &tags);
+    switch (lrc) {
+    case RF_LINK_OK: FUZZ_CHECK(hl < caplen && (frame[hl] >> 4) == 4 && tags <= 2); break;
+    case RF_LINK_ENOTIP: FUZZ_CHECK(rc == CP_DECAP_ENOTIP); break;
+    case RF_LINK_ESHORT: FUZZ_CHECK(rc == CP_DECAP_ETRUNC); break;
+    default: FUZZ_CHECK(lrc == RF_LINK_EBAD && rc == CP_DECAP_EBADENCAP); break;
+    }
+    if (lrc != RF_LINK_OK)
+        FUZZ_CHECK(hl == caplen + 1);   /* untouched */
+    /* tags at the link layer make the frame at least "vlan" */
+    FUZZ_CHECK(tags == 0 ? encap != CP_ENCAP_VLAN : encap != CP_ENCAP_NONE);
 
     FUZZ_CHECK(st.frames == 1 && fuzz_decap_outcomes(&st) == 1);
     FUZZ_CHECK((unsigned)encap < CP_ENCAP__COUNT);

@@ -341,13 +341,13 @@ test_ethernet(void **state)
     frm_t f = { .n = 0 };
     ether(&f, 0x0800);
     inner_tcp(&f, 0);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_NONE);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_NONE);
 
     /* IHL options on the only IPv4 header. */
     frm_t g = { .n = 0 };
     ether(&g, 0x0800);
     inner_tcp(&g, 3);
-    expect_all(CP_DLT_EN10MB, &g, CP_ENCAP_NONE);
+    expect_all(RF_DLT_EN10MB, &g, CP_ENCAP_NONE);
 }
 
 static void
@@ -366,7 +366,7 @@ test_ethernet_padding_trimmed(void **state)
         put8(&f, 0xee);
     size_t off, len;
     cp_encap_t e;
-    assert_int_equal(decap_lt(CP_DLT_EN10MB, &f, f.n, &off, &len, &e), CP_DECAP_OK);
+    assert_int_equal(decap_lt(RF_DLT_EN10MB, &f, f.n, &off, &len, &e), CP_DECAP_OK);
     assert_int_equal(off, 14);
     assert_int_equal(len, 40);
 }
@@ -381,7 +381,7 @@ test_snaplen_short(void **state)
     inner_tcp(&f, 0);
     size_t off, len;
     cp_encap_t e;
-    assert_int_equal(decap_lt(CP_DLT_EN10MB, &f, 14 + 45, &off, &len, &e), CP_DECAP_OK);
+    assert_int_equal(decap_lt(RF_DLT_EN10MB, &f, 14 + 45, &off, &len, &e), CP_DECAP_OK);
     assert_int_equal(len, 45);
     assert_true(len < rd16(f.b + 14 + 2));
     rf_tcp_view_t v;
@@ -399,7 +399,7 @@ test_vlan_qinq(void **state)
     put16(&f, 0x0064);
     put16(&f, 0x0800);
     inner_tcp(&f, 0);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_VLAN);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_VLAN);
 
     frm_t q = { .n = 0 };
     macs(&q);
@@ -409,7 +409,7 @@ test_vlan_qinq(void **state)
     put16(&q, 0x0064);
     put16(&q, 0x0800);
     inner_tcp(&q, 0);
-    expect_all(CP_DLT_EN10MB, &q, CP_ENCAP_VLAN);
+    expect_all(RF_DLT_EN10MB, &q, CP_ENCAP_VLAN);
 
     /* A third tag is beyond what we decode. */
     frm_t t = { .n = 0 };
@@ -422,7 +422,7 @@ test_vlan_qinq(void **state)
     put16(&t, 3);
     put16(&t, 0x0800);
     inner_tcp(&t, 0);
-    expect_rc(CP_DLT_EN10MB, &t, CP_DECAP_EBADENCAP, CP_ENCAP_VLAN);
+    expect_rc(RF_DLT_EN10MB, &t, CP_DECAP_EBADENCAP, CP_ENCAP_VLAN);
 }
 
 static void
@@ -437,7 +437,7 @@ test_sll_sll2(void **state)
         put8(&f, i);
     put16(&f, 0x0800);
     inner_tcp(&f, 0);
-    expect_all(CP_DLT_LINUX_SLL, &f, CP_ENCAP_NONE);
+    expect_all(RF_DLT_LINUX_SLL, &f, CP_ENCAP_NONE);
 
     /* SLL with the 802.1Q tag left in the payload. */
     frm_t v = { .n = 0 };
@@ -450,7 +450,7 @@ test_sll_sll2(void **state)
     put16(&v, 0x0064);
     put16(&v, 0x0800);
     inner_tcp(&v, 0);
-    expect_all(CP_DLT_LINUX_SLL, &v, CP_ENCAP_VLAN);
+    expect_all(RF_DLT_LINUX_SLL, &v, CP_ENCAP_VLAN);
 
     frm_t g = { .n = 0 };
     put16(&g, 0x0800);  /* protocol */
@@ -462,7 +462,7 @@ test_sll_sll2(void **state)
     for (int i = 0; i < 8; i++)
         put8(&g, i);
     inner_tcp(&g, 0);
-    expect_all(CP_DLT_LINUX_SLL2, &g, CP_ENCAP_NONE);
+    expect_all(RF_DLT_LINUX_SLL2, &g, CP_ENCAP_NONE);
 
     frm_t a = { .n = 0 };
     put16(&a, 0x0806);  /* ARP on SLL2 */
@@ -470,7 +470,7 @@ test_sll_sll2(void **state)
         put8(&a, 0);
     for (int i = 0; i < 28; i++)
         put8(&a, 0);
-    expect_rc(CP_DLT_LINUX_SLL2, &a, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_LINUX_SLL2, &a, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
 }
 
 static void
@@ -479,31 +479,31 @@ test_raw_and_null(void **state)
     (void)state;
     frm_t f = { .n = 0 };
     inner_tcp(&f, 0);
-    expect_all(CP_DLT_RAW, &f, CP_ENCAP_NONE);
-    expect_all(CP_DLT_RAW_BSD, &f, CP_ENCAP_NONE);
-    expect_all(CP_LINKTYPE_RAW, &f, CP_ENCAP_NONE);
+    expect_all(RF_DLT_RAW, &f, CP_ENCAP_NONE);
+    expect_all(RF_DLT_RAW_BSD, &f, CP_ENCAP_NONE);
+    expect_all(RF_LINKTYPE_RAW, &f, CP_ENCAP_NONE);
 
     frm_t six = { .n = 0 };
     put32(&six, 0x60000000u);
     for (int i = 0; i < 36; i++)
         put8(&six, 0);
-    expect_rc(CP_DLT_RAW, &six, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_RAW, &six, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
     six.b[0] = 0x50;
-    expect_rc(CP_DLT_RAW, &six, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_RAW, &six, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
 
     /* AF_INET in little-endian (host order on x86) and network order. */
     frm_t le = { .n = 0 };
     put32(&le, 0x02000000u);
     inner_tcp(&le, 0);
-    expect_all(CP_DLT_NULL, &le, CP_ENCAP_NONE);
+    expect_all(RF_DLT_NULL, &le, CP_ENCAP_NONE);
     frm_t be = { .n = 0 };
     put32(&be, 2);
     inner_tcp(&be, 0);
-    expect_all(CP_DLT_LOOP, &be, CP_ENCAP_NONE);
+    expect_all(RF_DLT_LOOP, &be, CP_ENCAP_NONE);
     frm_t v6 = { .n = 0 };
     put32(&v6, 0x1e000000u);  /* AF_INET6 (BSD) */
     inner_tcp(&v6, 0);
-    expect_rc(CP_DLT_NULL, &v6, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_NULL, &v6, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
 }
 
 static void
@@ -533,18 +533,18 @@ test_not_ip_not_tcp(void **state)
     ether(&arp, 0x0806);
     for (int i = 0; i < 28; i++)
         put8(&arp, 0);
-    expect_rc(CP_DLT_EN10MB, &arp, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &arp, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
 
     frm_t six = { .n = 0 };
     ether(&six, 0x86dd);
     put32(&six, 0x60000000u);
-    expect_rc(CP_DLT_EN10MB, &six, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &six, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
 
     frm_t llc = { .n = 0 };
     ether(&llc, 0x0026);  /* 802.3 length */
     for (int i = 0; i < 38; i++)
         put8(&llc, 0x42);
-    expect_rc(CP_DLT_EN10MB, &llc, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &llc, CP_DECAP_ENOTIP, CP_ENCAP_NONE);
 
     /* UDP DNS: not TCP, but the datagram is still handed out. */
     frm_t dns = { .n = 0 };
@@ -556,7 +556,7 @@ test_not_ip_not_tcp(void **state)
     ip_close(&dns, at);
     size_t off, len;
     cp_encap_t e;
-    assert_int_equal(decap_lt(CP_DLT_EN10MB, &dns, dns.n, &off, &len, &e), CP_DECAP_ENOTTCP);
+    assert_int_equal(decap_lt(RF_DLT_EN10MB, &dns, dns.n, &off, &len, &e), CP_DECAP_ENOTTCP);
     assert_int_equal(off, 14);
     assert_int_equal(len, 32);
     assert_int_equal(e, CP_ENCAP_NONE);
@@ -572,17 +572,17 @@ test_bad_ipv4(void **state)
 
     frm_t g = f;
     g.b[14] = 0x44;  /* IHL 4 */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
     g = f;
     g.b[14] = 0x65;  /* version 6 behind ethertype IPv4 */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
     g = f;
     wr16(g.b + 14 + 2, 19);  /* total length under the header */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
     g = f;
     g.b[14] = 0x4f;  /* IHL 60 > total length 50 */
     wr16(g.b + 14 + 2, 50);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_NONE);
 }
 
 /* ---- VXLAN ------------------------------------------------------------ */
@@ -593,12 +593,12 @@ test_vxlan(void **state)
     (void)state;
     frm_t f = { .n = 0 };
     vxlan_frame(&f, 4242, 0, 4789);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_VXLAN);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_VXLAN);
 
     /* Outer IPv4 with options. */
     frm_t o = { .n = 0 };
     vxlan_frame(&o, 4242, 2, 4789);
-    expect_all(CP_DLT_EN10MB, &o, CP_ENCAP_VXLAN);
+    expect_all(RF_DLT_EN10MB, &o, CP_ENCAP_VXLAN);
 
     /* Outer VLAN tag: VXLAN wins as the reported encapsulation. */
     frm_t t = { .n = 0 };
@@ -616,7 +616,7 @@ test_vxlan(void **state)
     inner_tcp(&t, 0);
     udp_close(&t, u);
     ip_close(&t, oip);
-    expect_all(CP_DLT_EN10MB, &t, CP_ENCAP_VXLAN);
+    expect_all(RF_DLT_EN10MB, &t, CP_ENCAP_VXLAN);
 }
 
 static void
@@ -673,23 +673,23 @@ test_vxlan_port_and_flags(void **state)
     /* I flag clear. */
     frm_t g = d;
     g.b[14 + 20 + 8] = 0x00;
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
     /* UDP length smaller than its header, and larger than the IP payload. */
     g = d;
     wr16(g.b + 14 + 20 + 4, 7);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
     g = d;
     wr16(g.b + 14 + 20 + 4, (uint16_t)(rd16(g.b + 14 + 2) - 20 + 1));
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
     /* UDP length cutting into the inner Ethernet header: the length field
      * lies, the capture is fine -> bad_encap, not truncated. */
     g = d;
     wr16(g.b + 14 + 20 + 4, 8 + 8 + 10);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
     /* Inner ARP. */
     g = d;
     wr16(g.b + 14 + 20 + 8 + 8 + 12, 0x0806);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_ENOTIP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_ENOTIP, CP_ENCAP_VXLAN);
 }
 
 static void
@@ -700,15 +700,15 @@ test_fragmented_tunnels(void **state)
     vxlan_frame(&f, 1, 0, 4789);
     frm_t g = f;
     wr16(g.b + 14 + 6, 0x2000);  /* MF: first fragment of a VXLAN packet */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_VXLAN);
     g = f;
     wr16(g.b + 14 + 6, 0x0010);  /* a later UDP fragment: just UDP */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_ENOTTCP, CP_ENCAP_NONE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_ENOTTCP, CP_ENCAP_NONE);
 
     frm_t h = { .n = 0 };
     gre_frame(&h, 0, 0x0800);
     wr16(h.b + 14 + 6, 0x0010);
-    expect_rc(CP_DLT_EN10MB, &h, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
+    expect_rc(RF_DLT_EN10MB, &h, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
 }
 
 /* ---- GRE, gretap, ERSPAN ---------------------------------------------- */
@@ -719,40 +719,40 @@ test_gre(void **state)
     (void)state;
     frm_t f = { .n = 0 };
     gre_frame(&f, 0, 0x0800);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_GRE);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_GRE);
 
     frm_t t = { .n = 0 };
     gre_frame(&t, 0, 0x6558);
-    expect_all(CP_DLT_EN10MB, &t, CP_ENCAP_GRE);
+    expect_all(RF_DLT_EN10MB, &t, CP_ENCAP_GRE);
 
     frm_t ks = { .n = 0 };
     gre_frame(&ks, GRE_K | GRE_S, 0x6558);
     assert_int_equal(ks.inner, 14 + 20 + 12 + 14);
-    expect_all(CP_DLT_EN10MB, &ks, CP_ENCAP_GRE);
+    expect_all(RF_DLT_EN10MB, &ks, CP_ENCAP_GRE);
 
     frm_t cks = { .n = 0 };
     gre_frame(&cks, GRE_C | GRE_K | GRE_S, 0x0800);
     assert_int_equal(cks.inner, 14 + 20 + 16);
-    expect_all(CP_DLT_EN10MB, &cks, CP_ENCAP_GRE);
+    expect_all(RF_DLT_EN10MB, &cks, CP_ENCAP_GRE);
 
     frm_t g = f;
     wr16(g.b + 14 + 20, 0x0001);  /* version 1: PPTP */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
     g = f;
     wr16(g.b + 14 + 20, GRE_R);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
     g = f;
     wr16(g.b + 14 + 20 + 2, 0x86dd);
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_ENOTIP, CP_ENCAP_GRE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_ENOTIP, CP_ENCAP_GRE);
     g = f;
     wr16(g.b + 14 + 20 + 2, 0x8847);  /* MPLS: not spoken */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_GRE);
     /* Inner IPv4 total length larger than what the outer one carries. */
     g = f;
     wr16(g.b + 14 + 2, (uint16_t)(rd16(g.b + 14 + 2) - 30));
     size_t off, len;
     cp_encap_t e;
-    assert_int_equal(decap_lt(CP_DLT_EN10MB, &g, g.n, &off, &len, &e), CP_DECAP_OK);
+    assert_int_equal(decap_lt(RF_DLT_EN10MB, &g, g.n, &off, &len, &e), CP_DECAP_OK);
     assert_int_equal(len, rd16(g.b + 14 + 2) - 20 - 4);
 }
 
@@ -769,11 +769,11 @@ test_erspan2(void **state)
     inner_tcp(&f, 0);
     ip_close(&f, oip);
     assert_int_equal(f.inner, 14 + 20 + 8 + 8 + 14);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_ERSPAN2);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_ERSPAN2);
 
     frm_t g = f;
     g.b[14 + 20 + 8] = 0x20;  /* version 2 under 0x88BE */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN2);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN2);
 
     /* Type I: no sequence number, no ERSPAN header. */
     frm_t one = { .n = 0 };
@@ -783,7 +783,7 @@ test_erspan2(void **state)
     ether(&one, 0x0800);
     inner_tcp(&one, 0);
     ip_close(&one, oip);
-    expect_all(CP_DLT_EN10MB, &one, CP_ENCAP_ERSPAN2);
+    expect_all(RF_DLT_EN10MB, &one, CP_ENCAP_ERSPAN2);
 }
 
 static void
@@ -806,24 +806,24 @@ test_erspan3(void **state)
     frm_t f = { .n = 0 };
     erspan3_frame(&f, 0, 0);
     assert_int_equal(f.inner, 14 + 20 + 8 + 12 + 14);
-    expect_all(CP_DLT_EN10MB, &f, CP_ENCAP_ERSPAN3);
+    expect_all(RF_DLT_EN10MB, &f, CP_ENCAP_ERSPAN3);
 
     frm_t o = { .n = 0 };
     erspan3_frame(&o, 0, 1);
     assert_int_equal(o.inner, 14 + 20 + 8 + 12 + 8 + 14);
-    expect_all(CP_DLT_EN10MB, &o, CP_ENCAP_ERSPAN3);
+    expect_all(RF_DLT_EN10MB, &o, CP_ENCAP_ERSPAN3);
 
     /* Frame type 2: the mirrored frame is an IP packet, no Ethernet. */
     frm_t ip = { .n = 0 };
     erspan3_frame(&ip, 2, 1);
-    expect_all(CP_DLT_EN10MB, &ip, CP_ENCAP_ERSPAN3);
+    expect_all(RF_DLT_EN10MB, &ip, CP_ENCAP_ERSPAN3);
 
     frm_t g = f;
     g.b[14 + 20 + 8 + 10] = 5u << 2;  /* unknown frame type */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN3);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN3);
     g = f;
     g.b[14 + 20 + 8] = 0x10;  /* version 1 under 0x22EB */
-    expect_rc(CP_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN3);
+    expect_rc(RF_DLT_EN10MB, &g, CP_DECAP_EBADENCAP, CP_ENCAP_ERSPAN3);
     /* O bit set on a frame without the subheader: the inner Ethernet
      * header is then read 8 bytes late and is garbage or short; it must
      * not be a success pointing at the wrong bytes. */
@@ -831,7 +831,7 @@ test_erspan3(void **state)
     g.b[14 + 20 + 8 + 11] |= 1;
     size_t off, len;
     cp_encap_t e;
-    int rc = decap_lt(CP_DLT_EN10MB, &g, g.n, &off, &len, &e);
+    int rc = decap_lt(RF_DLT_EN10MB, &g, g.n, &off, &len, &e);
     assert_int_not_equal(rc, CP_DECAP_OK);
 }
 
@@ -854,7 +854,7 @@ test_depth_cap(void **state)
     udp_close(&two, u);
     ip_close(&two, o2);
     ip_close(&two, o1);
-    expect_all(CP_DLT_EN10MB, &two, CP_ENCAP_GRE);
+    expect_all(RF_DLT_EN10MB, &two, CP_ENCAP_GRE);
 
     /* GRE in GRE in GRE: the third tunnel is not opened; its IPv4 (GRE) is
      * the innermost we return, which is not TCP. */
@@ -872,7 +872,7 @@ test_depth_cap(void **state)
     ip_close(&three, a);
     size_t off, len;
     cp_encap_t e;
-    assert_int_equal(decap_lt(CP_DLT_EN10MB, &three, three.n, &off, &len, &e), CP_DECAP_ENOTTCP);
+    assert_int_equal(decap_lt(RF_DLT_EN10MB, &three, three.n, &off, &len, &e), CP_DECAP_ENOTTCP);
     assert_int_equal(off, c);
     assert_int_equal(e, CP_ENCAP_GRE);
 }
