@@ -7,14 +7,14 @@
  * (rd_metrics) from the loop. A message not valid in the connection's
  * state gets an Error, the connection is closed and counted; the process
  * keeps serving the others. Does not own the controller state (rd_ctx_t,
- * rd_admin.h) beyond creating and freeing it. */
+ * rd_ctx.h) beyond creating and freeing it. */
 #ifndef RD_SERVER_H
 #define RD_SERVER_H
 
 #include <stdint.h>
 #include <uv.h>
 
-#include "rd_admin.h"
+#include "rd_ctx.h"
 #include "rf_auth.h"
 #include "rf_err.h"
 
