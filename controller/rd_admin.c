@@ -174,7 +174,7 @@ rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *
         if (rf_ipv4_parse(&ip, adv) != 0)
             return rf_err_set(err, RF_ESTATE, "advertise \"%.40s\" is not an IPv4 address", adv);
         snprintf(a->advertise, sizeof(a->advertise), "%s", adv);
-        a->listen_port = h->listen_port ? (uint16_t)h->listen_port : RD_ICPT_PORT_DEFAULT;
+        a->listen_port = h->listen_port ? (uint16_t)h->listen_port : RF_PORT_INTERCEPT;
         if (h->listen_port > 65535)
             return rf_err_set(err, RF_ESTATE, "listen_port %u out of range", h->listen_port);
         /* An intercept that moved: its copy agents must dial the new
