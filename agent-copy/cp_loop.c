@@ -27,6 +27,8 @@
 #include "rf_handshake.h"
 #include "rf_keys.h"
 #include "rf_log.h"
+#include "rf_parse.h"
+#include "rf_ports.h"
 #include "rf_pkt.h"
 #include "rf_priv.h"
 #include "rf_sd.h"
@@ -943,7 +945,7 @@ cp_agent_run(const cp_config_t *cfg)
     if (a->cfg.controller[0]) {
         char host[64];
         uint16_t port;
-        rf_parse_hostport(a->cfg.controller, host, sizeof(host), &port, 36523);
+        rf_parse_hostport(a->cfg.controller, host, sizeof(host), &port, RF_PORT_CONTROL);
         const char *ifs[CP_MAX_IFACES];
         for (unsigned i = 0; i < a->cfg.nifaces; i++)
             ifs[i] = a->cfg.ifaces[i];

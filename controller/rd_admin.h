@@ -15,6 +15,7 @@
 
 #include "rd_agent.h"
 #include "rd_assign.h"
+#include "rd_loss.h"
 #include "rd_plan.h"
 #include "rd_stats.h"
 #include "rf_counters.h"
@@ -105,18 +106,6 @@ extern const size_t           rd_self_ndefs;
  * RD_SELF_COUNTERS. Returns how many. */
 #define RD_SELF_COUNTERS 32
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
-
-/* Loss counters of each role (RD_ROLE_NONE: replayd's own): what a
- * non-zero value means and the hop it points at. */
-typedef struct {
-    int         role;
-    const char *counter;   /* wire name */
-    const char *meaning;
-    const char *hop;
-} rd_loss_def_t;
-extern const rd_loss_def_t rd_loss_defs[];
-extern const size_t        rd_loss_ndefs;
-const rd_loss_def_t *rd_loss_find(int role, const char *name);
 
 /* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM.
  * summary: agent rows carry only the counters `replayctl status` shows

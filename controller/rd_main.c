@@ -17,6 +17,7 @@
 #include "rf_auth.h"
 #include "rf_conf.h"
 #include "rf_conn.h"
+#include "rf_parse.h"
 #include "rf_log.h"
 #include "rf_priv.h"
 #include "rf_target.h"
@@ -52,7 +53,7 @@ usage(FILE *fp)
             "exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error\n"
             "Without --fleet-key-file and without --insecure, a non-loopback --listen is\n"
             "refused; --metrics off loopback needs --metrics-insecure.\n",
-            RD_PORT_DEFAULT, RD_METRICS_PORT_DEFAULT);
+            RF_PORT_CONTROL, RD_METRICS_PORT_DEFAULT);
 }
 
 static uv_signal_t sig_int, sig_term;
@@ -108,7 +109,7 @@ main(int argc, char **argv)
     rd_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.listen_host, sizeof(cfg.listen_host), "127.0.0.1");
-    cfg.listen_port = RD_PORT_DEFAULT;
+    cfg.listen_port = RF_PORT_CONTROL;
     cfg.heartbeat_timeout_ms = 5000;
     const char *listen = NULL, *fleet_key = NULL, *metrics = NULL, *user = NULL;
     int metrics_insecure = 0;
@@ -193,7 +194,7 @@ main(int argc, char **argv)
         return 2;
     }
     if (listen && rf_parse_hostport(listen, cfg.listen_host, sizeof(cfg.listen_host),
-                                    &cfg.listen_port, RD_PORT_DEFAULT) != 0) {
+                                    &cfg.listen_port, RF_PORT_CONTROL) != 0) {
         fprintf(stderr, "replayd: --listen: \"%s\" is not IPv4ADDR[:PORT]\n", listen);
         return 2;
     }

@@ -17,9 +17,9 @@
 #include "rd_admin.h"
 #include "rf_auth.h"
 #include "rf_err.h"
+#include "rf_ports.h"
 
 #define RD_VERSION          "0.1.0"
-#define RD_PORT_DEFAULT     36523
 #define RD_CONNS_MAX        8192               /* open connections */
 /* Flood limits on connections that have not finished TLS + Hello: a low
  * global cap (the rest of RD_CONNS_MAX is reserved for authenticated

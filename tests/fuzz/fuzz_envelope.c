@@ -46,6 +46,7 @@
 #include "rf_frame.h"
 #include "rf_handshake.h"
 #include "rf_log.h"
+#include "rf_ports.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -429,9 +430,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     F.insecure = (flags >> 2) & 1;
     F.now = 1000;
     snprintf(F.cfg.filter, sizeof(F.cfg.filter), "tcp");
-    F.cfg.port = IC_DEFAULT_PORT;
+    F.cfg.port = RF_PORT_INTERCEPT;
     F.cfg.fleet = (flags >> 3) & 1;
-    F.cfg.ctl_port = IC_DEFAULT_CTL_PORT;
+    F.cfg.ctl_port = RF_PORT_CONTROL;
     F.ctl.hooks = &fz_hooks;
     F.ctl.st = &F.st;
     ic_engine_cfg_t ecfg = {

@@ -30,3 +30,5 @@ rf_add_fuzz_test(engine cp_core rf_common)
 # The unauthenticated surface of the TLS channels: OpenSSL's server side
 # with our PSK callback, and the identity parser (seed: our ClientHello).
 rf_add_fuzz_test(tls rf_common)
+# The flag-value parsers (rf_parse): numbers, host:port, durations, strings.
+rf_add_fuzz_test(parse rf_common)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rd_admin.h"
+#include "rd_stats.h"
 
 const char *
 ctl_role_name(Rfpb__Role role)
