@@ -313,7 +313,12 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->stats_interval_s = 1;
     cfg->vxlan_port = 4789;
     cfg->vni = -1;
-    cfg->pcap_buffer_mb = 64;
+    /* An 8 MB ring of 128 KiB blocks (cp_ring.h) holds ~250 ms of blocks
+     * retired at the 4 ms timeout, ~1 s at 8k conn/s: enough once the
+     * agent is scheduled promptly (--nice), at a quarter of the old
+     * 64 MB. See docs/BENCH.md, "Footprint". */
+    cfg->pcap_buffer_mb = 8;
+    cfg->nice = -10;
     cfg->capture_latency_ms = 4;
     cfg->max_copies = 1023;
     cfg->icpt_port = RF_PORT_INTERCEPT;
