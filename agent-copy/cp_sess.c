@@ -8,11 +8,13 @@
  * ack field of everything we send. All seq fields are host order. */
 #include "cp_sess.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cp_fsm.h"
 #include "cp_map.h"
+#include "rf_assert.h"
 #include "rf_hash.h"
 #include "rf_pkt.h"
 
@@ -137,12 +139,14 @@ static inline slot_t *
 slot_at(cp_engine_t *e, uint32_t id)
 {
     const slot_pool_t *p = &e->pool[id >> 31];
+    RF_ASSERT((id & ~SMALL_ID) != NIL && (id & ~SMALL_ID) <= p->bump);
     return (slot_t *)(void *)(p->mem + (size_t)((id & ~SMALL_ID) - 1) * p->stride);
 }
 
 static inline sess_t *
 sess_at(cp_engine_t *e, uint32_t id)
 {
+    RF_ASSERT(id != NIL && id <= e->sess_bump);
     return &e->sess[id - 1];
 }
 
@@ -222,6 +226,7 @@ static void
 slot_release(cp_engine_t *e, uint32_t id)
 {
     slot_pool_t *p = &e->pool[id >> 31];
+    RF_ASSERT(e->slots_used > 0);
     slot_at(e, id)->next = p->free;
     p->free = id;
     e->slots_used--;
@@ -251,6 +256,10 @@ wheel_unlink(cp_engine_t *e, sess_t *s)
 {
     if (s->w_bucket == 0)
         return;
+    RF_ASSERT(s->w_bucket <= WHEEL_SLOTS);
+    RF_ASSERT(s->w_prev != NIL ? sess_at(e, s->w_prev)->w_next == sess_id(e, s)
+                               : e->wheel[s->w_bucket - 1] == sess_id(e, s));
+    RF_ASSERT(s->w_next == NIL || sess_at(e, s->w_next)->w_prev == sess_id(e, s));
     if (s->w_prev != NIL)
         sess_at(e, s->w_prev)->w_next = s->w_next;
     else
@@ -310,6 +319,7 @@ orig_unlink(cp_engine_t *e, sess_t *s)
     uint32_t id = sess_id(e, s), *pp = &e->o_heads[b];
     while (*pp != NIL && *pp != id)
         pp = &sess_at(e, *pp)->o_next;
+    RF_ASSERT(*pp == id);   /* in_orig: it is on its chain */
     if (*pp == id)
         *pp = s->o_next;
     s->in_orig = 0;
@@ -323,6 +333,7 @@ repl_unlink(cp_engine_t *e, sess_t *s)
     uint32_t id = sess_id(e, s), *pp = &e->r_heads[b];
     while (*pp != NIL && *pp != id)
         pp = &sess_at(e, *pp)->r_next;
+    RF_ASSERT(*pp == id);   /* every live session is on its chain */
     if (*pp == id)
         *pp = s->r_next;
     s->r_next = NIL;
@@ -523,6 +534,7 @@ queue_drop_all(cp_engine_t *e, sess_t *s)
 static void
 sess_free(cp_engine_t *e, sess_t *s)
 {
+    RF_ASSERT(s->state != CP_ST_FREE && e->st.sess_active > 0);
     wheel_unlink(e, s);
     orig_unlink(e, s);
     repl_unlink(e, s);
@@ -845,6 +857,7 @@ make_slot(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint32_t payload_of
 static void
 queue_append(cp_engine_t *e, sess_t *s, uint32_t id)
 {
+    RF_ASSERT(s->q_tail == NIL || slot_at(e, s->q_tail)->next == NIL);
     if (s->q_tail != NIL)
         slot_at(e, s->q_tail)->next = id;
     else
@@ -1537,4 +1550,140 @@ cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms)
         abort_sess(e, s, &e->st.sess_aborted);
     }
     (void)now_ms;
+}
+
+/* ---------- invariants (tests, fuzz_engine) ---------- */
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            snprintf(why, len, __VA_ARGS__);                                               \
+            return -1;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+/* Free list of one slot class: ids in range and of the class, no cycle. */
+static int
+check_pool(const cp_engine_t *e, unsigned c, uint32_t *used, char *why, size_t len)
+{
+    const slot_pool_t *p = &e->pool[c];
+    CHECK(p->bump <= p->n, "pool %u: bump %u over %u", c, p->bump, p->n);
+    uint32_t nfree = 0;
+    for (uint32_t id = p->free; id != NIL; nfree++) {
+        CHECK(nfree < p->bump, "pool %u: free list longer than its slots (cycle)", c);
+        CHECK((id >> 31) == c && (id & ~SMALL_ID) <= p->bump, "pool %u: free id %#x", c, id);
+        id = ((const slot_t *)(const void *)(p->mem + (size_t)((id & ~SMALL_ID) - 1) *
+                                                          p->stride))->next;
+    }
+    *used = p->bump - nfree;
+    return 0;
+}
+
+/* One live session's queue: its length, tail and unsent mark. */
+static int
+check_queue(cp_engine_t *e, const sess_t *s, uint32_t sid, char *why, size_t len)
+{
+    uint32_t n = 0, last = NIL;
+    int unsent_seen = s->q_unsent == NIL;
+    for (uint32_t id = s->q_head; id != NIL; id = slot_at(e, id)->next) {
+        CHECK(n++ < e->nslots, "session %u: queue cycle", sid);
+        unsent_seen |= id == s->q_unsent;
+        last = id;
+    }
+    CHECK(n == s->q_count, "session %u: queue holds %u, q_count %u", sid, n, s->q_count);
+    CHECK(last == s->q_tail, "session %u: q_tail is not the last slot", sid);
+    CHECK(unsent_seen, "session %u: q_unsent not in its queue", sid);
+    return 0;
+}
+
+/* One index: every chain entry live, on the bucket it hashes to, and the
+ * entries counted. */
+static int
+check_index(cp_engine_t *e, int orig, uint32_t *count, char *why, size_t len)
+{
+    const uint32_t *heads = orig ? e->o_heads : e->r_heads;
+    *count = 0;
+    for (uint32_t b = 0; b <= e->bucket_mask; b++) {
+        for (uint32_t id = heads[b]; id != NIL;) {
+            CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "%s index: bad id or cycle",
+                  orig ? "orig" : "repl");
+            const sess_t *s = sess_at(e, id);
+            CHECK(s->state != CP_ST_FREE, "%s index: free session %u", orig ? "orig" : "repl", id);
+            uint32_t want = orig ? orig_bucket(e, s->o_cip, s->o_cport, s->o_sip, s->o_sport)
+                                 : repl_bucket(e, s->r_cip, s->r_cport, s->t_ip, s->t_port);
+            CHECK(want == b && (!orig || s->in_orig), "%s index: session %u in bucket %u",
+                  orig ? "orig" : "repl", id, b);
+            id = orig ? s->o_next : s->r_next;
+        }
+    }
+    return 0;
+}
+
+static int
+check_wheel(cp_engine_t *e, uint32_t *count, char *why, size_t len)
+{
+    *count = 0;
+    for (uint32_t b = 0; b < WHEEL_SLOTS; b++) {
+        uint32_t prev = NIL;
+        for (uint32_t id = e->wheel[b]; id != NIL;) {
+            CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "wheel: bad id or cycle");
+            const sess_t *s = sess_at(e, id);
+            CHECK(s->w_bucket == b + 1 && s->w_prev == prev && s->state != CP_ST_FREE,
+                  "wheel: session %u in bucket %u has bucket %u, prev %u", id, b,
+                  s->w_bucket, s->w_prev);
+            prev = id;
+            id = s->w_next;
+        }
+    }
+    return 0;
+}
+
+int
+cp_engine_check(cp_engine_t *e, char *why, size_t len)
+{
+    CHECK(e->sess_bump <= e->nsess, "sessions: bump %u over %u", e->sess_bump, e->nsess);
+    uint32_t nfree = 0;
+    for (uint32_t id = e->sess_free; id != NIL; nfree++) {
+        CHECK(nfree < e->sess_bump && id <= e->sess_bump, "sessions: free list cycle or id");
+        CHECK(sess_at(e, id)->state == CP_ST_FREE, "sessions: live session %u on free list", id);
+        id = sess_at(e, id)->o_next;
+    }
+    uint32_t live = 0, in_orig = 0, on_wheel = 0, queued = 0;
+    for (uint32_t id = 1; id <= e->sess_bump; id++) {
+        const sess_t *s = sess_at(e, id);
+        if (s->state == CP_ST_FREE) {
+            CHECK(s->w_bucket == 0 && s->q_count == 0, "free session %u still linked", id);
+            continue;
+        }
+        live++;
+        in_orig += s->in_orig;
+        on_wheel += s->w_bucket != 0;
+        queued += s->q_count;
+        if (check_queue(e, s, id, why, len) != 0)
+            return -1;
+    }
+    CHECK(live + nfree == e->sess_bump, "sessions: %u live + %u free != %u", live, nfree,
+          e->sess_bump);
+    CHECK(live == e->st.sess_active, "sessions: %u live, sess_active %llu", live,
+          (unsigned long long)e->st.sess_active);
+    uint32_t used0, used1, n;
+    if (check_pool(e, 0, &used0, why, len) != 0 || check_pool(e, 1, &used1, why, len) != 0)
+        return -1;
+    CHECK(used0 + used1 == e->slots_used, "slots: %u + %u in use, slots_used %u", used0, used1,
+          e->slots_used);
+    CHECK(queued == e->slots_used, "slots: %u queued, slots_used %u", queued, e->slots_used);
+    if (check_index(e, 1, &n, why, len) != 0)
+        return -1;
+    CHECK(n == in_orig, "orig index: %u entries, %u sessions in it", n, in_orig);
+    if (check_index(e, 0, &n, why, len) != 0)
+        return -1;
+    CHECK(n == live, "repl index: %u entries, %u live sessions", n, live);
+    if (check_wheel(e, &n, why, len) != 0)
+        return -1;
+    CHECK(n == on_wheel, "wheel: %u entries, %u sessions on it", n, on_wheel);
+    CHECK(e->npending <= PENDING_MAX, "pending: %u", e->npending);
+    for (uint32_t i = 0; i < e->npending; i++)
+        CHECK(e->pending[i] != NIL && e->pending[i] <= e->sess_bump, "pending[%u] %u", i,
+              e->pending[i]);
+    return 0;
 }

@@ -70,4 +70,10 @@ cp_stats_t *cp_engine_stats(cp_engine_t *e);
 size_t      cp_engine_session_capacity(const cp_engine_t *e);
 size_t      cp_engine_session_bytes(void);   /* fixed cost per session */
 
+/* Walk every pool, queue, index chain and wheel bucket and check they agree
+ * (counts, links, buckets). O(sessions + slots + buckets): for tests and
+ * fuzz_engine between calls, never the packet path. 0, or -1 with what is
+ * wrong in why. */
+int         cp_engine_check(cp_engine_t *e, char *why, size_t len);
+
 #endif

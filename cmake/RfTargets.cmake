@@ -13,6 +13,13 @@ if(RF_SANITIZE)
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(rf_build_flags INTERFACE -fsanitize=address,undefined)
 endif()
+# RF_ASSERT invariant checks (common/rf_assert.h): Debug and sanitizer
+# builds only; release builds carry no trace of them.
+if(RF_SANITIZE)
+  target_compile_definitions(rf_build_flags INTERFACE RF_INVARIANTS)
+else()
+  target_compile_definitions(rf_build_flags INTERFACE $<$<CONFIG:Debug>:RF_INVARIANTS>)
+endif()
 if(NOT CMAKE_BUILD_TYPE)
   set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "" FORCE)
 endif()

@@ -16,6 +16,7 @@
  * counter; live sessions never exceed the table; held segments released by
  * the target or by the timeout never outnumber those held. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cp_sess.h"
@@ -90,6 +91,12 @@ check(cp_engine_t *e)
                                   s->client_dups + s->accepted_pkts + s->server_pkts);
     FUZZ_CHECK(s->sess_active <= cp_engine_session_capacity(e));
     FUZZ_CHECK(s->causal_released + s->causal_timeouts <= s->causal_held);
+    /* Pools, queues, both indexes and the wheel agree after every call. */
+    char why[160];
+    if (cp_engine_check(e, why, sizeof(why)) != 0) {
+        fprintf(stderr, "cp_engine_check: %s\n", why);
+        __builtin_trap();
+    }
 }
 
 int

@@ -107,9 +107,20 @@ base_cfg(void)
     return c;
 }
 
+/* The engine's own structures agree (cp_engine_check) after every call
+ * these tests make through client() and target(). */
+static void
+check_structures(cp_engine_t *e)
+{
+    char why[160] = "";
+    if (cp_engine_check(e, why, sizeof(why)) != 0)
+        fail_msg("cp_engine_check: %s", why);
+}
+
 static void
 check_accounting(cp_engine_t *e)
 {
+    check_structures(e);
     const cp_stats_t *s = cp_engine_stats(e);
     assert_int_equal(s->cap_pkts, s->bad_pkts + s->no_rule + s->shard_out + s->sampled_out +
                                       s->midstream_pkts + s->shed_pkts + s->pure_acks +
@@ -124,6 +135,7 @@ client(cp_engine_t *e, uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags
     uint8_t p[1600];
     size_t n = build(p, CLIENT, sport, ONLINE, 80, seq, ack, flags, plen, 1, (uint32_t)now + 1000, 77);
     cp_engine_on_client(e, p, n, now);
+    check_structures(e);
 }
 
 /* Feed one target response addressed to the replayed tuple of `out`. */
@@ -137,6 +149,7 @@ target(cp_engine_t *e, const uint8_t *out, uint32_t seq, uint32_t ack, uint8_t f
     size_t n = build(p, TARGET, 8080, rc, rp, seq, ack, flags, plen, 1, 5000 + (uint32_t)now, 1);
     /* The intercept forwards headers only: cut the payload off. */
     cp_engine_on_response(e, p, n - plen, now);
+    check_structures(e);
 }
 
 static void
