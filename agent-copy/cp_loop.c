@@ -731,6 +731,158 @@ close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* Capture phase: the offline file, or one live capture per interface. 0,
+ * or the exit code (logged). */
+static int
+open_capture(cp_agent_t *a)
+{
+    rf_errbuf_t err;
+    if (a->cfg.offline[0]) {
+        if (cp_capture_open_offline(&a->offline, a->cfg.offline, a->cfg.eng.rules,
+                                    a->cfg.eng.nrules, a->cfg.filter, &err) != 0) {
+            rf_log_error("%s", err.msg);
+            return 2;
+        }
+        uv_timer_init(a->loop, &a->offline_timer);
+        a->offline_timer.data = a;
+        uv_timer_start(&a->offline_timer, on_offline, 200, 1);
+    } else {
+        unsigned n = a->cfg.nifaces ? a->cfg.nifaces : 1;
+        for (unsigned i = 0; i < n; i++) {
+            cp_live_opts_t lo = {
+                .iface = a->cfg.nifaces ? a->cfg.ifaces[i] : "any",
+                .extra_filter = a->cfg.filter,
+                .promisc = a->cfg.promisc,
+                .tunnels = a->cfg.tunnels,
+                .vxlan_port = a->cfg.vxlan_port,
+                .buffer_mb = a->cfg.pcap_buffer_mb,
+                /* Whole packets: GRO/GSO hand the capture segments far
+                 * larger than the MTU (the engine splits them), and a
+                 * truncated one is lost. TPACKET_V3 blocks store each frame
+                 * at its own length, so this costs no ring space. Immediate
+                 * mode uses fixed TPACKET_V2 frames sized from the snaplen:
+                 * there the MTU plus link and tunnel headers (GRO off). */
+                .snaplen = a->cfg.capture_latency_ms ? 65535u : (unsigned)a->cfg.eng.mtu + 256u,
+                .latency_ms = a->cfg.capture_latency_ms,
+                /* The online server's replies too (headers only), for the
+                 * causal order; a mirror port carries them anyway. */
+                .dir = (a->cfg.promisc || a->cfg.tunnels) ? CP_DIR_BOTH
+                       : (a->cfg.no_reverse || !a->cfg.eng.causal_timeout_ms) ? CP_DIR_CLIENT
+                                                                               : CP_DIR_HOST,
+            };
+            /* In fleet mode the rules may still be empty: capture nothing
+             * useful until the assignment arrives (port 0 matches nothing). */
+            rf_rule_t none = { 0, 0, 0, 0 };
+            const rf_rule_t *rules = a->cfg.eng.nrules ? a->cfg.eng.rules : &none;
+            unsigned nr = a->cfg.eng.nrules ? a->cfg.eng.nrules : 1;
+            if (cp_capture_open_live(&a->caps[i], &lo, rules, nr, &err) != 0) {
+                rf_log_error("%s", err.msg);
+                return 1;
+            }
+            uv_poll_init(a->loop, &a->polls[i], cp_capture_fd(a->caps[i]));
+            a->polls[i].data = a;
+            uv_poll_start(&a->polls[i], UV_READABLE, on_pcap_readable);
+            a->ncaps++;
+        }
+    }
+    return 0;
+}
+
+/* Timers, the per-turn flush and the signals. */
+static void
+start_timers(cp_agent_t *a)
+{
+    uv_timer_init(a->loop, &a->tick);
+    a->tick.data = a;
+    uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
+    uv_timer_init(a->loop, &a->stats_timer);
+    a->stats_timer.data = a;
+    uv_timer_start(&a->stats_timer, on_stats, a->cfg.stats_interval_s * 1000u,
+                   a->cfg.stats_interval_s * 1000u);
+    uv_timer_init(a->loop, &a->stop_timer);
+    a->stop_timer.data = a;
+    if (a->cfg.duration_s)
+        uv_timer_start(&a->stop_timer, on_duration, a->cfg.duration_s * 1000ull, 0);
+    uv_timer_init(a->loop, &a->canary_timer);
+    a->canary_timer.data = a;
+    if (a->cfg.doctor) {
+        a->doctor_wait_until = now_ms(a) + 3000;
+        /* Reuses the canary timer: it polls until an intercept is up, then
+         * canary_start() re-arms it for the probe deadline. */
+        uv_timer_start(&a->canary_timer, on_doctor_wait, 20, 20);
+    }
+    uv_check_init(a->loop, &a->flush);
+    a->flush.data = a;
+    uv_check_start(&a->flush, on_flush);
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+}
+
+/* Fleet mode: the controller client (Hello, Assignment, Stats). */
+static int
+start_controller(cp_agent_t *a)
+{
+    if (a->cfg.controller[0]) {
+        char host[64];
+        uint16_t port;
+        rf_parse_hostport(a->cfg.controller, host, sizeof(host), &port, RF_PORT_CONTROL);
+        const char *ifs[CP_MAX_IFACES];
+        for (unsigned i = 0; i < a->cfg.nifaces; i++)
+            ifs[i] = a->cfg.ifaces[i];
+        rf_ctlclient_cfg_t cc = {
+            .host = host, .port = port, .id = a->cfg.id, .role = RFPB__ROLE__ROLE_COPY,
+            .advertise = NULL, .listen_port = 0, .key = &a->key,
+            .interfaces = ifs, .n_interfaces = a->cfg.nifaces, .stats_interval_ms = 1000,
+        };
+        if (rf_ctlclient_start(&a->ctl, a->loop, &cc, &ctl_ops, a) != 0) {
+            rf_log_error("--controller %s: cannot start the controller client", a->cfg.controller);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Orderly teardown: close every handle, run the loop until they are
+ * gone, then free. Returns the exit code. */
+static int
+teardown(cp_agent_t *a)
+{
+    /* Orderly teardown: close every handle, run the loop until they are
+     * gone, then free. */
+    if (a->ctl)
+        rf_ctlclient_stop(a->ctl);
+    a->stopping = 1;
+    for (unsigned i = 0; i < a->nicpts; i++) {
+        a->icpts[i]->wanted = 0;
+        if (a->icpts[i]->conn)
+            rf_conn_close(a->icpts[i]->conn, "shutdown");
+    }
+    uv_walk(a->loop, close_walk, NULL);
+    uv_run(a->loop, UV_RUN_DEFAULT);
+    for (unsigned i = 0; i < a->nicpts; i++)
+        free(a->icpts[i]);
+    for (unsigned i = 0; i < a->ndead; i++)
+        free(a->dead[i]);
+    for (unsigned i = 0; i < a->ncaps; i++)
+        cp_capture_close(a->caps[i]);
+    cp_capture_close(a->offline);
+    cp_rawsink_close(a->sink);
+    cp_engine_free(a->eng);
+    if (a->sink_udp >= 0)
+        close(a->sink_udp);
+    if (a->sink_gre >= 0)
+        close(a->sink_gre);
+    if (a->stats_fp && a->stats_fp != stdout)
+        fclose(a->stats_fp);
+    int code = a->exit_code;
+    free(a);
+    uv_loop_close(uv_default_loop());
+    return code;
+}
+
 int
 cp_agent_run(const cp_config_t *cfg)
 {
@@ -774,57 +926,11 @@ cp_agent_run(const cp_config_t *cfg)
 #define FAIL(code)           \
     do {                     \
         a->exit_code = code; \
-        goto teardown;       \
+        goto out;            \
     } while (0)
     rf_errbuf_t err;
-    if (a->cfg.offline[0]) {
-        if (cp_capture_open_offline(&a->offline, a->cfg.offline, a->cfg.eng.rules,
-                                    a->cfg.eng.nrules, a->cfg.filter, &err) != 0) {
-            rf_log_error("%s", err.msg);
-            FAIL(2);
-        }
-        uv_timer_init(a->loop, &a->offline_timer);
-        a->offline_timer.data = a;
-        uv_timer_start(&a->offline_timer, on_offline, 200, 1);
-    } else {
-        unsigned n = a->cfg.nifaces ? a->cfg.nifaces : 1;
-        for (unsigned i = 0; i < n; i++) {
-            cp_live_opts_t lo = {
-                .iface = a->cfg.nifaces ? a->cfg.ifaces[i] : "any",
-                .extra_filter = a->cfg.filter,
-                .promisc = a->cfg.promisc,
-                .tunnels = a->cfg.tunnels,
-                .vxlan_port = a->cfg.vxlan_port,
-                .buffer_mb = a->cfg.pcap_buffer_mb,
-                /* Whole packets: GRO/GSO hand the capture segments far
-                 * larger than the MTU (the engine splits them), and a
-                 * truncated one is lost. TPACKET_V3 blocks store each frame
-                 * at its own length, so this costs no ring space. Immediate
-                 * mode uses fixed TPACKET_V2 frames sized from the snaplen:
-                 * there the MTU plus link and tunnel headers (GRO off). */
-                .snaplen = a->cfg.capture_latency_ms ? 65535u : (unsigned)a->cfg.eng.mtu + 256u,
-                .latency_ms = a->cfg.capture_latency_ms,
-                /* The online server's replies too (headers only), for the
-                 * causal order; a mirror port carries them anyway. */
-                .dir = (a->cfg.promisc || a->cfg.tunnels) ? CP_DIR_BOTH
-                       : (a->cfg.no_reverse || !a->cfg.eng.causal_timeout_ms) ? CP_DIR_CLIENT
-                                                                               : CP_DIR_HOST,
-            };
-            /* In fleet mode the rules may still be empty: capture nothing
-             * useful until the assignment arrives (port 0 matches nothing). */
-            rf_rule_t none = { 0, 0, 0, 0 };
-            const rf_rule_t *rules = a->cfg.eng.nrules ? a->cfg.eng.rules : &none;
-            unsigned nr = a->cfg.eng.nrules ? a->cfg.eng.nrules : 1;
-            if (cp_capture_open_live(&a->caps[i], &lo, rules, nr, &err) != 0) {
-                rf_log_error("%s", err.msg);
-                FAIL(1);
-            }
-            uv_poll_init(a->loop, &a->polls[i], cp_capture_fd(a->caps[i]));
-            a->polls[i].data = a;
-            uv_poll_start(&a->polls[i], UV_READABLE, on_pcap_readable);
-            a->ncaps++;
-        }
-    }
+    if ((r = open_capture(a)) != 0)
+        FAIL(r);
     if (a->cfg.stats_json[0]) {
         a->stats_fp = strcmp(a->cfg.stats_json, "-") == 0 ? stdout : fopen(a->cfg.stats_json, "a");
         if (a->stats_fp == NULL) {
@@ -845,87 +951,16 @@ cp_agent_run(const cp_config_t *cfg)
         rf_log_error("%s", err.msg);
         FAIL(1);
     }
-    uv_timer_init(a->loop, &a->tick);
-    a->tick.data = a;
-    uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
-    uv_timer_init(a->loop, &a->stats_timer);
-    a->stats_timer.data = a;
-    uv_timer_start(&a->stats_timer, on_stats, a->cfg.stats_interval_s * 1000u,
-                   a->cfg.stats_interval_s * 1000u);
-    uv_timer_init(a->loop, &a->stop_timer);
-    a->stop_timer.data = a;
-    if (a->cfg.duration_s)
-        uv_timer_start(&a->stop_timer, on_duration, a->cfg.duration_s * 1000ull, 0);
-    uv_timer_init(a->loop, &a->canary_timer);
-    a->canary_timer.data = a;
-    if (a->cfg.doctor) {
-        a->doctor_wait_until = now_ms(a) + 3000;
-        /* Reuses the canary timer: it polls until an intercept is up, then
-         * canary_start() re-arms it for the probe deadline. */
-        uv_timer_start(&a->canary_timer, on_doctor_wait, 20, 20);
-    }
-    uv_check_init(a->loop, &a->flush);
-    a->flush.data = a;
-    uv_check_start(&a->flush, on_flush);
-    uv_signal_init(a->loop, &a->sigint);
-    uv_signal_init(a->loop, &a->sigterm);
-    a->sigint.data = a->sigterm.data = a;
-    uv_signal_start(&a->sigint, on_signal, SIGINT);
-    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    start_timers(a);
     icpt_sync(a);
-    if (a->cfg.controller[0]) {
-        char host[64];
-        uint16_t port;
-        rf_parse_hostport(a->cfg.controller, host, sizeof(host), &port, RF_PORT_CONTROL);
-        const char *ifs[CP_MAX_IFACES];
-        for (unsigned i = 0; i < a->cfg.nifaces; i++)
-            ifs[i] = a->cfg.ifaces[i];
-        rf_ctlclient_cfg_t cc = {
-            .host = host, .port = port, .id = a->cfg.id, .role = RFPB__ROLE__ROLE_COPY,
-            .advertise = NULL, .listen_port = 0, .key = &a->key,
-            .interfaces = ifs, .n_interfaces = a->cfg.nifaces, .stats_interval_ms = 1000,
-        };
-        if (rf_ctlclient_start(&a->ctl, a->loop, &cc, &ctl_ops, a) != 0) {
-            rf_log_error("--controller %s: cannot start the controller client", a->cfg.controller);
-            FAIL(1);
-        }
-    }
+    if (start_controller(a) != 0)
+        FAIL(1);
     rf_log_info("replay-copy %s running: %u rules, %u intercepts, %s capture",
                 a->cfg.id, a->cfg.eng.nrules, a->cfg.nicpt, a->cfg.offline[0] ? "offline" : "live");
     rf_sd_ready();   /* capturing: systemd's Type=notify start is done */
     uv_run(a->loop, UV_RUN_DEFAULT);
 #undef FAIL
 
-teardown:
-    /* Orderly teardown: close every handle, run the loop until they are
-     * gone, then free. */
-    if (a->ctl)
-        rf_ctlclient_stop(a->ctl);
-    a->stopping = 1;
-    for (unsigned i = 0; i < a->nicpts; i++) {
-        a->icpts[i]->wanted = 0;
-        if (a->icpts[i]->conn)
-            rf_conn_close(a->icpts[i]->conn, "shutdown");
-    }
-    uv_walk(a->loop, close_walk, NULL);
-    uv_run(a->loop, UV_RUN_DEFAULT);
-    for (unsigned i = 0; i < a->nicpts; i++)
-        free(a->icpts[i]);
-    for (unsigned i = 0; i < a->ndead; i++)
-        free(a->dead[i]);
-    for (unsigned i = 0; i < a->ncaps; i++)
-        cp_capture_close(a->caps[i]);
-    cp_capture_close(a->offline);
-    cp_rawsink_close(a->sink);
-    cp_engine_free(a->eng);
-    if (a->sink_udp >= 0)
-        close(a->sink_udp);
-    if (a->sink_gre >= 0)
-        close(a->sink_gre);
-    if (a->stats_fp && a->stats_fp != stdout)
-        fclose(a->stats_fp);
-    int code = a->exit_code;
-    free(a);
-    uv_loop_close(uv_default_loop());
-    return code;
+out:
+    return teardown(a);
 }
