@@ -475,6 +475,66 @@ on_stop_timer(uv_timer_t *t)
     loop_stop(t->data, "--duration reached");
 }
 
+/* Every handle initialised (none started): teardown can close them all
+ * whatever fails later. */
+static void
+init_handles(ic_loop_t *L)
+{
+    uv_loop_t *loop = &L->loop;
+    uv_timer_t *timers[] = { &L->flush_timer, &L->tick_timer, &L->stats_timer, &L->stop_timer,
+                             &L->cap_timer };
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = L;
+    }
+    uv_check_init(loop, &L->check);
+    L->check.data = L;
+    uv_signal_init(loop, &L->sigint);
+    uv_signal_init(loop, &L->sigterm);
+    L->sigint.data = L->sigterm.data = L;
+    uv_poll_init(loop, &L->cap_poll, ic_capture_fd(L->cap));
+    L->cap_poll.data = L;
+}
+
+/* Listening, capturing, unprivileged: start the handles, say so, and join
+ * the fleet. */
+static void
+start_serving(ic_loop_t *L)
+{
+    const ic_config_t *cfg = L->cfg;
+    const rf_auth_key_t *key = L->key;
+    uv_loop_t *loop = &L->loop;
+    uv_check_start(&L->check, on_check);
+    uv_poll_start(&L->cap_poll, UV_READABLE, on_pcap_readable);
+    uv_timer_start(&L->tick_timer, on_tick, IC_TICK_MS, IC_TICK_MS);
+    uv_timer_start(&L->stats_timer, on_stats_timer, cfg->stats_interval_s * 1000u,
+                   cfg->stats_interval_s * 1000u);
+    if (cfg->duration_s)
+        uv_timer_start(&L->stop_timer, on_stop_timer, (uint64_t)cfg->duration_s * 1000u, 0);
+    uv_signal_start(&L->sigint, on_signal, SIGINT);
+    uv_signal_start(&L->sigterm, on_signal, SIGTERM);
+    rf_log_info("listening on %s:%u for copy agents (%s); capturing on %s, filter \"%s\"",
+                cfg->bind, cfg->port,
+                key->len ? "TLS 1.3, pair keys of this intercept's key"
+                : cfg->insecure ? "INSECURE: plain, no key"
+                                : "no key: plain, loopback peers only",
+                cfg->iface, L->filter);
+    if (cfg->user[0] != '\0')
+        rf_log_info("running as user %s with no capabilities", cfg->user);
+    if (!key->len && cfg->insecure)
+        rf_log_warn("INSECURE: --insecure: plain, unauthenticated copy agents accepted from "
+                    "any address on %s:%u", cfg->bind, cfg->port);
+    rf_sd_ready();   /* listening and capturing */
+    if (cfg->fleet) {
+        if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
+            L->ctl_started = 1;
+        } else {
+            L->exit_code = 1;
+            loop_stop(L, "controller client did not start");
+        }
+    }
+}
+
 int
 ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
 {
@@ -515,20 +575,8 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
             rf_log_error("--stats-json %s: cannot open; no stats lines", cfg->stats_json);
     }
 
+    init_handles(L);
     uv_loop_t *loop = &L->loop;
-    uv_timer_t *timers[] = { &L->flush_timer, &L->tick_timer, &L->stats_timer, &L->stop_timer,
-                             &L->cap_timer };
-    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
-        uv_timer_init(loop, timers[i]);
-        timers[i]->data = L;
-    }
-    uv_check_init(loop, &L->check);
-    L->check.data = L;
-    uv_signal_init(loop, &L->sigint);
-    uv_signal_init(loop, &L->sigterm);
-    L->sigint.data = L->sigterm.data = L;
-    uv_poll_init(loop, &L->cap_poll, ic_capture_fd(cap));
-    L->cap_poll.data = L;
 
     struct sockaddr_in sin;
     rf_errbuf_t err;
@@ -553,35 +601,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
         L->exit_code = 1;
         loop_stop(L, "could not drop privileges");
     } else {
-        uv_check_start(&L->check, on_check);
-        uv_poll_start(&L->cap_poll, UV_READABLE, on_pcap_readable);
-        uv_timer_start(&L->tick_timer, on_tick, IC_TICK_MS, IC_TICK_MS);
-        uv_timer_start(&L->stats_timer, on_stats_timer, cfg->stats_interval_s * 1000u,
-                       cfg->stats_interval_s * 1000u);
-        if (cfg->duration_s)
-            uv_timer_start(&L->stop_timer, on_stop_timer, (uint64_t)cfg->duration_s * 1000u, 0);
-        uv_signal_start(&L->sigint, on_signal, SIGINT);
-        uv_signal_start(&L->sigterm, on_signal, SIGTERM);
-        rf_log_info("listening on %s:%u for copy agents (%s); capturing on %s, filter \"%s\"",
-                    cfg->bind, cfg->port,
-                    key->len ? "TLS 1.3, pair keys of this intercept's key"
-                    : cfg->insecure ? "INSECURE: plain, no key"
-                                    : "no key: plain, loopback peers only",
-                    cfg->iface, L->filter);
-        if (cfg->user[0] != '\0')
-            rf_log_info("running as user %s with no capabilities", cfg->user);
-        if (!key->len && cfg->insecure)
-            rf_log_warn("INSECURE: --insecure: plain, unauthenticated copy agents accepted from "
-                        "any address on %s:%u", cfg->bind, cfg->port);
-        rf_sd_ready();   /* listening and capturing */
-        if (cfg->fleet) {
-            if (ic_ctl_start(&L->ctl, loop, cfg, key, &L->st, &ctl_hooks, L) == 0) {
-                L->ctl_started = 1;
-            } else {
-                L->exit_code = 1;
-                loop_stop(L, "controller client did not start");
-            }
-        }
+        start_serving(L);
     }
     uv_run(loop, UV_RUN_DEFAULT);
     if (uv_loop_close(loop) != 0)
