@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "rd_stats.h"
 
 const char *
@@ -446,6 +447,28 @@ int
 ctl_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int
+ctl_json_only_args(int *json, int argc, char **argv, const char *cmd, const char *help)
+{
+    char usage[64];
+    snprintf(usage, sizeof(usage), "%s [--json]", cmd);
+    *json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (ctl_is_help(argv[i])) {
+            ctl_help(stdout, usage, help);
+            return CTL_OK;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+            continue;
+        }
+        fprintf(stderr, "replayctl %s: unexpected \"%s\"\nusage: replayctl %s\n", cmd, argv[i],
+                usage);
+        return CTL_EUSAGE;
+    }
+    return -1;
 }
 
 int
