@@ -20,6 +20,7 @@
 #include "ctl_client.h"
 #include "ctl_render.h"
 #include "rf_envelope.h"
+#include "rf_parse.h"
 
 #define DOCTOR_TIMEOUT_DEFAULT 1000u
 #define DOCTOR_TIMEOUT_MAX     30000u
@@ -265,9 +266,8 @@ ctl_doctor_run(const ctl_opts_t *o, int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || v < 1 || v > (long)DOCTOR_TIMEOUT_MAX) {
+            unsigned long v;
+            if (rf_parse_uint(&v, argv[++i], 1, DOCTOR_TIMEOUT_MAX) != 0) {
                 fprintf(stderr, "replayctl doctor: --timeout takes 1..%u ms\n",
                         DOCTOR_TIMEOUT_MAX);
                 return CTL_EUSAGE;

@@ -68,9 +68,8 @@ main(int argc, char **argv)
         else if (strcmp(a, "--id") == 0 && i + 1 < argc)
             snprintf(o.id, sizeof(o.id), "%s", argv[++i]);
         else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
-            char *end;
-            double s = strtod(argv[++i], &end);
-            if (*end != '\0' || s < 0.1 || s > 3600) {
+            double s;
+            if (rf_parse_double(&s, argv[++i], 0.1, 3600) != 0) {
                 fprintf(stderr, "replayctl: --timeout takes 0.1..3600 seconds\n");
                 return CTL_EUSAGE;
             }

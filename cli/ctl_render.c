@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "rd_stats.h"
 
 const char *
@@ -82,12 +83,13 @@ problems_json(const Rfpb__StatusReply *r)
     size_t np = ctl_problems(pr, 256, r);
     for (size_t i = 0; probs && i < np && i < 256; i++) {
         const ctl_problem_t *p = &pr[i];
-        json_t *o = p->loss ? json_pack("{s:s,s:s,s:I,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
-                                        "counter", p->loss->counter, "value", (json_int_t)p->value,
+        const char *id = p->agent->id ? p->agent->id : "";
+        json_t *o = p->loss ? json_pack("{s:s,s:s,s:I,s:s,s:s}", "agent", id, "counter",
+                                        p->loss->counter, "value", (json_int_t)p->value,
                                         "meaning", p->loss->meaning, "hop", p->loss->hop)
-                            : json_pack("{s:s,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
-                                        "counter", p->agent->up ? "generation_not_acked" : "down",
-                                        "meaning", p->agent->last_error ? p->agent->last_error : "");
+                            : json_pack("{s:s,s:s,s:s}", "agent", id, "counter",
+                                        p->agent->up ? "generation_not_acked" : "down", "meaning",
+                                        p->agent->last_error ? p->agent->last_error : "");
         if (o)
             json_array_append_new(probs, o);
     }
@@ -151,7 +153,8 @@ seen_gen(seen_gen_t *c, const Rfpb__AgentStatus *a)
     else if (a->last_seen_ms_ago < 10000)
         snprintf(c->seen, sizeof(c->seen), "%.1fs", (double)a->last_seen_ms_ago / 1000.0);
     else
-        snprintf(c->seen, sizeof(c->seen), "%llus", (unsigned long long)(a->last_seen_ms_ago / 1000));
+        snprintf(c->seen, sizeof(c->seen), "%llus",
+                 (unsigned long long)(a->last_seen_ms_ago / 1000));
     snprintf(c->gen, sizeof(c->gen), "%llu/%llu", (unsigned long long)a->generation,
              (unsigned long long)a->acked_generation);
 }
@@ -308,7 +311,8 @@ put_header(FILE *fp, const Rfpb__StatusReply *r, const ctl_fleet_t *f)
             commas(b1, sizeof(b1), f->r_replayed), mbit(b2, sizeof(b2), f->r_replayed_bytes),
             commas(b3, sizeof(b3), f->r_accepted), (unsigned long long)f->copies);
     fprintf(fp, "responses  %s pkt/s back from the target (intercepts forwarded %s pkt/s)\n",
-            commas(b1, sizeof(b1), f->r_resp_received), commas(b2, sizeof(b2), f->r_resp_forwarded));
+            commas(b1, sizeof(b1), f->r_resp_received),
+            commas(b2, sizeof(b2), f->r_resp_forwarded));
     char rq[48];
     if (r->requested_rate_pps)
         snprintf(rq, sizeof(rq), "%s pkt/s", commas(b1, sizeof(b1), r->requested_rate_pps));
@@ -423,7 +427,8 @@ ctl_render_agents(FILE *fp, const Rfpb__StatusReply *r)
         if (a->role == RFPB__ROLE__ROLE_COPY && a->client_range && a->client_range[0])
             snprintf(off, sizeof(off), "%u", a->port_offset);
         fprintf(fp, "%-16s %-10s %-5s %-20.20s %7s %9s %-18s %4s %-16s %s\n", a->id,
-                ctl_role_name(a->role), a->up ? "up" : "DOWN", a->host ? a->host : "", sg.seen, sg.gen,
+                ctl_role_name(a->role), a->up ? "up" : "DOWN", a->host ? a->host : "", sg.seen,
+                sg.gen,
                 a->client_range && a->client_range[0] ? a->client_range : "-", off,
                 a->paired_with && a->paired_with[0] ? a->paired_with : "-",
                 a->last_error ? a->last_error : "");
@@ -442,6 +447,28 @@ int
 ctl_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int
+ctl_json_only_args(int *json, int argc, char **argv, const char *cmd, const char *help)
+{
+    char usage[64];
+    snprintf(usage, sizeof(usage), "%s [--json]", cmd);
+    *json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (ctl_is_help(argv[i])) {
+            ctl_help(stdout, usage, help);
+            return CTL_OK;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            *json = 1;
+            continue;
+        }
+        fprintf(stderr, "replayctl %s: unexpected \"%s\"\nusage: replayctl %s\n", cmd, argv[i],
+                usage);
+        return CTL_EUSAGE;
+    }
+    return -1;
 }
 
 int

@@ -59,6 +59,10 @@ size_t ctl_problems(ctl_problem_t *out, size_t max, const Rfpb__StatusReply *r);
 /* `replayctl CMD --help`: usage line, what it does, the exit codes. */
 void ctl_help(FILE *fp, const char *usage, const char *text);
 int  ctl_is_help(const char *arg);   /* -h or --help */
+/* The arguments of a command whose one option is --json (agents, routes):
+ * -1 to go on with *json set; otherwise the exit code (help shown, or
+ * "replayctl CMD: unexpected ..." with the usage "CMD [--json]"). */
+int  ctl_json_only_args(int *json, int argc, char **argv, const char *cmd, const char *help);
 
 /* Value of a named counter in a list; 0 if absent. */
 uint64_t ctl_counter(Rfpb__Counter **cs, size_t n, const char *name);

@@ -2,38 +2,29 @@
  * needs, one block per intercept ("ip route add BLOCK via ASSISTANT"). */
 #include <jansson.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "ctl.h"
 #include "ctl_client.h"
 #include "ctl_render.h"
 #include "rf_envelope.h"
 
+static const char help_text[] =
+    "The routes every target host needs so that responses to replayed clients\n"
+    "reach the intercepts: one \"ip route add BLOCK via ASSISTANT\" per intercept.\n"
+    "  --json  {\"routes\":[{\"block\":..,\"via\":..,\"line\":..}]}\n";
+
 int
 ctl_routes_run(const ctl_opts_t *o, int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (ctl_is_help(argv[i])) {
-            ctl_help(stdout, "routes [--json]",
-                     "The routes every target host needs so that responses to replayed clients\n"
-                     "reach the intercepts: one \"ip route add BLOCK via ASSISTANT\" per intercept.\n"
-                     "  --json  {\"routes\":[{\"block\":..,\"via\":..,\"line\":..}]}\n");
-            return CTL_OK;
-        }
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-            continue;
-        }
-        fprintf(stderr, "replayctl routes: unexpected \"%s\"\nusage: replayctl routes [--json]\n",
-                argv[i]);
-        return CTL_EUSAGE;
-    }
+    int json;
+    int r = ctl_json_only_args(&json, argc, argv, "routes", help_text);
+    if (r >= 0)
+        return r;
     Rfpb__RoutesRequest rr = RFPB__ROUTES_REQUEST__INIT;
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT, *reply = NULL;
     env.msg_case = RFPB__ENVELOPE__MSG_ROUTES;
     env.routes = &rr;
-    int r = ctl_once(o, &env, RFPB__ENVELOPE__MSG_ROUTES_REPLY, &reply);
+    r = ctl_once(o, &env, RFPB__ENVELOPE__MSG_ROUTES_REPLY, &reply);
     if (r != CTL_OK)
         return r;
     const Rfpb__RoutesReply *rep = reply->routes_reply;

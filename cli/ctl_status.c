@@ -6,6 +6,7 @@
  * summary (agent rows carry only the counters it shows): at 1,000 agents
  * that is a fraction of the full reply; --json and -v get everything
  * unless --summary is given. */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "ctl_client.h"
 #include "ctl_render.h"
 #include "rf_envelope.h"
+#include "rf_parse.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -89,20 +91,18 @@ parse_args(status_args_t *a, int argc, char **argv)
         else if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
             a->watch = 1;
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
-                char *end;
-                a->interval = strtod(argv[++i], &end);
-                if (*end != '\0' || a->interval < 0.1 || a->interval > 3600) {
+                if (rf_parse_double(&a->interval, argv[++i], 0.1, 3600) != 0) {
                     fprintf(stderr, "replayctl status: --watch takes 0.1..3600 seconds\n");
                     return CTL_EUSAGE;
                 }
             }
         } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            char *end;
-            a->count = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || a->count < 1) {
+            unsigned long n;
+            if (rf_parse_uint(&n, argv[++i], 1, LONG_MAX) != 0) {
                 fprintf(stderr, "replayctl status: --count takes a positive number\n");
                 return CTL_EUSAGE;
             }
+            a->count = (long)n;
         } else {
             fprintf(stderr, "replayctl status: unexpected \"%s\"\nusage: replayctl %s\n",
                     argv[i], usage_line);
