@@ -558,12 +558,13 @@ tb_apply() {
 # plan) need only be up. On timeout: the status, the agents' logs, fail.
 tb_fleet_ready() {
   local t=$1; shift
-  wait_for "_tb_fleet_ready $*" "$t" && return 0
+  wait_for "tb_fleet_is_ready $*" "$t" && return 0
   tb_ctl status >&2 || true
   tb_dump_agents
   tb_die "fleet not ready after ${t}s (want up, acked, connected: $*)"
 }
-_tb_fleet_ready() {
+# tb_fleet_is_ready ID...: the condition of tb_fleet_ready, checked once.
+tb_fleet_is_ready() {
   tb_ctl status --json 2>/dev/null | python3 -c '
 import json, sys
 s = json.load(sys.stdin)

@@ -207,7 +207,7 @@ tb_assert "status during the flood: worst $WORST ms < 2000 ms" test "$WORST" -lt
 tb_stop "$COPY_PID" 10 || true
 : >"$(tb_dir online)/copy.stats"
 start_cap1
-tb_assert "copy agent reconnects to replayd during the flood" wait_for ready 12
+tb_assert "copy agent reconnects to replayd during the flood" wait_for "tb_fleet_is_ready cap-1 assist-1" 12
 tb_assert "and to its intercept (500 idle sockets there)" \
   wait_for "(( \$(tb_stat $(tb_dir online)/copy.stats icpt_up) >= 1 ))" 10
 rss1=$(tb_rss_kb "$RD_PID")
