@@ -473,7 +473,7 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
             e.listen_port = pe->listen_port;
         }
         if (e.listen_port == 0)
-            e.listen_port = RD_ICPT_PORT_DEFAULT;
+            e.listen_port = RF_PORT_INTERCEPT;
         if ((r = rd_table_add(out, &e)) != 0) {
             free(blocks);
             return rf_err_set(err, r, "(root): assignment table full");
