@@ -20,6 +20,13 @@ if(RF_SANITIZE)
 else()
   target_compile_definitions(rf_build_flags INTERFACE $<$<CONFIG:Debug>:RF_INVARIANTS>)
 endif()
+# The libFuzzer flavour (scripts/fuzz.sh): every library gets the coverage
+# hooks, so libFuzzer steers by the code under test and not only by the
+# harness. The fuzz targets themselves link -fsanitize=fuzzer
+# (cmake/RfTesting.cmake); the sanitizer runtime serves the hooks elsewhere.
+if(RF_LIBFUZZER)
+  target_compile_options(rf_build_flags INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 if(NOT CMAKE_BUILD_TYPE)
   set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "" FORCE)
 endif()

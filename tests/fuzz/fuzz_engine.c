@@ -9,8 +9,9 @@
  * session selector (4 client ports; for responses, one of the replayed
  * tuples seen so far); byte 3 time advance in 4 ms steps; bytes 4-5 seq
  * offset, 6-7 ack offset, 8-9 payload length (mod 1500), big endian.
- * Packets are built well formed, so the fuzzer spends its time in the state
- * machine, not in the parser (fuzz_pkt covers that).
+ * Packets are built well formed (tests/support/pkt_builder.h, the unit
+ * tests' builder), so the fuzzer spends its time in the state machine, not
+ * in the parser (fuzz_pkt covers that).
  *
  * Properties, after every record: every captured packet is in exactly one
  * counter; live sessions never exceed the table; held segments released by
@@ -20,15 +21,16 @@
 #include <string.h>
 
 #include "cp_sess.h"
+#include "pkt_builder.h"
 #include "rf_pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
-#define CLIENT 0x0ac70a0au   /* 10.199.10.10 */
-#define ONLINE 0x0ac70014u   /* 10.199.0.20 */
-#define TARGET 0x0ac7001eu   /* 10.199.0.30 */
+#define CLIENT PB_CLIENT
+#define ONLINE PB_ONLINE
+#define TARGET PB_TARGET
 #define MAX_TUPLES 16
 
 typedef struct {
@@ -52,34 +54,6 @@ on_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
         s->port[s->n] = sport;
         s->n++;
     }
-}
-
-static size_t
-build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq, uint32_t ack,
-      uint8_t flags, uint16_t plen)
-{
-    uint16_t th = (uint16_t)(20 + 12);
-    uint16_t tot = (uint16_t)(20 + th + plen);
-    memset(p, 0, tot);
-    p[0] = 0x45;
-    wr16(p + 2, tot);
-    p[8] = 64;
-    p[9] = 6;
-    wr32(p + 12, s);
-    wr32(p + 16, d);
-    uint8_t *t = p + 20;
-    wr16(t, sp);
-    wr16(t + 2, dp);
-    wr32(t + 4, seq);
-    wr32(t + 8, ack);
-    t[12] = (uint8_t)((th / 4) << 4);
-    t[13] = flags;
-    wr16(t + 14, 512);
-    t[20] = 1; t[21] = 1; t[22] = 8; t[23] = 10;   /* timestamps */
-    wr32(t + 24, seq ^ 0x5a5a);
-    wr32(t + 28, 7);
-    rf_pkt_fix_checksums(p);
-    return tot;
 }
 
 static void
@@ -132,11 +106,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n;
         switch (r[0] & 3u) {
         case 0:
-            n = build(pkt, CLIENT, cport, ONLINE, 80, seq, ack, flags, plen);
+            n = pb_build(pkt, CLIENT, cport, ONLINE, 80, seq, ack, flags, plen, 1, seq ^ 0x5a5au, 7);
             cp_engine_on_client(e, pkt, n, now);
             break;
         case 1:   /* the reverse capture: headers only */
-            n = build(pkt, ONLINE, 80, CLIENT, cport, ack, seq, flags, plen);
+            n = pb_build(pkt, ONLINE, 80, CLIENT, cport, ack, seq, flags, plen, 1, ack ^ 0x5a5au, 7);
             cp_engine_on_client(e, pkt, n - plen, now);
             break;
         case 2:
@@ -144,8 +118,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             {
                 unsigned k = r[2] % seen.n;
-                n = build(pkt, TARGET, 8080, seen.ip[k], seen.port[k], 700000u + rd16(r + 6), seq,
-                          flags, plen);
+                uint32_t tseq = 700000u + rd16(r + 6);
+                n = pb_build(pkt, TARGET, 8080, seen.ip[k], seen.port[k], tseq, seq, flags, plen, 1,
+                             tseq ^ 0x5a5au, 7);
                 cp_engine_on_response(e, pkt, n - plen, now);
                 cp_engine_flush(e, now);
             }

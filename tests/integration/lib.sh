@@ -501,6 +501,83 @@ tb_stop_agents() {
   tb_log "intercept final: $(tb_stats_last "$(tb_dir assistant)/intercept.stats")"
 }
 
+# ---- the fleet: replayd, replayctl, agents under a controller ---------------
+
+# tb_replayd HOST [ARGS...]: replayd on HOST's address, port 36523, state dir
+# HOST/state (made 0700), log HOST/replayd.log; waits for the control port
+# and for the --metrics port when one is given. Sets RD_PID and TB_CTRL
+# (ip:port, what agents and tb_ctl connect to).
+tb_replayd() {
+  local h=$1; shift
+  local d ip a prev= cond
+  d=$(tb_dir "$h"); ip=$(tb_ip "$h")
+  mkdir -p -m 700 "$d/state"
+  TB_CTRL=$ip:36523
+  cond="tb_listening $h 36523"
+  for a in "$@"; do
+    [[ $prev == --metrics ]] && cond+=" && tb_listening $h ${a##*:}"
+    prev=$a
+  done
+  tb_bg "$h" "$d/replayd.log" "$RF_BIN/replayd" --listen "$TB_CTRL" --state-dir "$d/state" "$@"
+  RD_PID=$TB_LASTPID
+  if ! wait_for "($cond) || ! _tb_alive $RD_PID" 10 || ! _tb_alive "$RD_PID"; then
+    tail -n 30 "$d/replayd.log" >&2
+    tb_die "replayd on $h did not come up"
+  fi
+}
+
+# tb_ctl ARGS...: replayctl on the controller host against TB_CTRL, bounded
+# (30 s). TB_CTL_ARGS (an array) goes first, e.g. (--key-file admin.key).
+declare -ga TB_CTL_ARGS=()
+tb_ctl() {
+  tb_exec controller timeout 30 "$RF_BIN/replayctl" -c "$TB_CTRL" "${TB_CTL_ARGS[@]}" "$@"
+}
+
+# tb_fleet_intercept HOST ID FILTER [ARGS...]: replay-intercept ID on HOST
+# under the controller, advertising HOST's address. Sets TB_LASTPID.
+tb_fleet_intercept() {
+  local h=$1 id=$2 filter=$3; shift 3
+  tb_start_intercept "$h" "$filter" --controller "$TB_CTRL" --id "$id" --advertise "$(tb_ip "$h")" "$@"
+}
+
+# tb_fleet_copy HOST ID [ARGS...]: replay-copy ID on HOST's eth0 under the
+# controller. Sets TB_LASTPID.
+tb_fleet_copy() {
+  local h=$1 id=$2; shift 2
+  tb_start_copy "$h" --controller "$TB_CTRL" --id "$id" -i eth0 "$@"
+}
+
+# tb_apply FILE: replayctl apply FILE; its output in FILE.out, shown on failure.
+tb_apply() {
+  tb_ctl apply "$1" >"$1.out" 2>&1 || { cat "$1.out" >&2; tb_die "replayctl apply $1 failed"; }
+}
+
+# tb_fleet_ready TIMEOUT ID...: wait until every ID is up and has acked the
+# current plan generation, and every copy agent among them is connected to
+# an intercept (icpt_up >= 1); an ID written ID=up (an agent outside the
+# plan) need only be up. On timeout: the status, the agents' logs, fail.
+tb_fleet_ready() {
+  local t=$1; shift
+  wait_for "tb_fleet_is_ready $*" "$t" && return 0
+  tb_ctl status >&2 || true
+  tb_dump_agents
+  tb_die "fleet not ready after ${t}s (want up, acked, connected: $*)"
+}
+# tb_fleet_is_ready ID...: the condition of tb_fleet_ready, checked once.
+tb_fleet_is_ready() {
+  tb_ctl status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+a = {x["id"]: x for x in s["agents"]}
+def ready(arg):
+    i, _, only_up = arg.partition("=")
+    x = a.get(i)
+    return x is not None and x["up"] and (only_up == "up" or (
+        x["acked_generation"] == s["generation"] and
+        (x["role"] != "copy" or x["counters"].get("icpt_up", 0) >= 1)))
+sys.exit(0 if all(ready(x) for x in sys.argv[1:]) else 1)' "$@"
+}
+
 # tb_stat FILE KEY: counter KEY from the last complete JSON line of an agent's
 # --stats-json file (0 if absent).
 tb_stat() {
@@ -673,6 +750,11 @@ print("multiset_diff=%s" % (",".join(diff[:12]) or "-"))
 print("min_reuse_gap_ms=%.0f" % gap)
 EOF2
 }
+
+# tb_pcap_requests PCAP IP PORT: number of HTTP requests sent to IP:PORT in a
+# pcap file, each once (retransmissions too); read from the file itself, not
+# from tcpdump's text (pcap_tcp.py).
+tb_pcap_requests() { python3 "$RF_SRC/tests/integration/pcap_tcp.py" requests "$@"; }
 
 # tb_kv TEXT KEY: value of KEY in key=value lines.
 tb_kv() { sed -n "s/^$2=//p" <<<"$1"; }

@@ -1,8 +1,8 @@
 # Operators' view (issue 7): replayd --metrics scraped and checked against
 # `replayctl status --json`; `replayctl doctor` naming each broken hop.
 # Exits 77 (SKIP) when not root, without netns, or when a tool is missing.
-rf_add_integration_test(t_metrics)
-rf_add_integration_test(t_doctor)
+rf_add_integration_test(t_metrics LIGHT)
+rf_add_integration_test(t_doctor LIGHT)
 # promtool on the shipped rules (check + unit tests), on a rendered page,
 # and the dashboard's families (no root; SKIP 77 without promtool).
 if(TARGET test_rd_metrics)

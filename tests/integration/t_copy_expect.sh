@@ -23,9 +23,12 @@ tb_nginx target
 tb_replay_agents 80 "$RANGE" ${T_COPY_ARGS:-}
 
 # The target's side of every replayed connection, with payload lengths.
-tb_bg target "$TB_RUN/target.tcpdump" tcpdump -i eth0 -nn -tt -l -S 'tcp port 80'
+# -U: each packet is written at once, so the file is complete when its size
+# stops changing; read with pcap_tcp.py, not from tcpdump's text.
+PCAP=$TB_RUN/target.pcap
+tb_bg target "$TB_RUN/tcpdump.log" tcpdump -i eth0 -nn -U -w "$PCAP" 'tcp port 80'
 TD_PID=$TB_LASTPID
-sleep 1
+wait_for "grep -q 'listening on' '$TB_RUN/tcpdump.log'" 10 || tb_die "tcpdump on target did not start"
 
 head -c 3000 /dev/zero | tr '\0' 'b' >"$TB_RUN/body"
 URL="http://$(tb_ip online)/post"
@@ -37,7 +40,8 @@ done" || tb_die "curl failed"
 
 online=$(tb_log_count online)
 target=$(tb_wait_count "tb_log_count target" "$online" 30)
-sleep 1
+# The last FIN/ACKs reach tcpdump's output before it stops (bounded).
+tb_wait_stable "stat -c %s '$PCAP'" 1 10 >/dev/null
 tb_stop "$TD_PID" 5 || true
 st=$(tb_dir online)/copy.stats
 held=$(tb_stat "$st" causal_held)
@@ -48,21 +52,18 @@ tb_stop_agents
 
 # Per replayed connection on the target: when the target sent its
 # "100 Continue" (25 bytes) and when the client's first body bytes arrived.
-read -r conns ordered bad < <(python3 - "$TB_RUN/target.tcpdump" "$(tb_ip target)" <<'PY'
-import re, sys
+read -r conns ordered bad < <(python3 - "$PCAP" "$(tb_ip target)" "$(dirname "$0")" <<'PY'
+import sys
 path, tip = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+import pcap_tcp
 cont, body = {}, {}
-pat = re.compile(r'^(\d+\.\d+) IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+):.* length (\d+)')
-for line in open(path, errors='replace'):
-    m = pat.match(line)
-    if not m:
-        continue
-    t, sip, sp, dip, dp, ln = float(m[1]), m[2], m[3], m[4], m[5], int(m[6])
-    if sip == tip and ln == 25:                    # HTTP/1.1 100 Continue\r\n\r\n
-        cont.setdefault((dip, dp), t)
-    elif dip == tip and ln > 0:
+for s in pcap_tcp.segments(path):
+    if s.src == tip and s.payload.startswith(b"HTTP/1.1 100 Continue"):
+        cont.setdefault((s.dst, s.dport), s.ts)
+    elif s.dst == tip and s.payload:
         # The request headers are the client's first segment; the body follows.
-        body.setdefault((sip, sp), []).append(t)
+        body.setdefault((s.src, s.sport), []).append(s.ts)
 n = ordered = bad = 0
 for key, ts in body.items():
     if len(ts) < 2 or key not in cont:

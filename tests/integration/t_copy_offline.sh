@@ -37,13 +37,13 @@ tb_wrk "$TB_RUN/wrk-close.txt" client "$URL" 2 10 10 -H 'Connection: close' || t
 tb_wait_stable "stat -c %s '$PCAP'" 1 10 >/dev/null
 tb_stop "$DUMP_PID" 10 || true
 tb_log "tcpdump: $(grep -E 'captured|received|dropped' "$TB_RUN/online/tcpdump.log" | tr '\n' ' ')"
+# The expected count is the server's: online's access log of the recording
+# run. The file must hold every one of those requests (read from the pcap
+# itself, retransmissions once), or a gap in the recording would be blamed
+# on the agent.
 ONLINE=$(tb_log_count online)
-PKTS=$(tcpdump -n -r "$PCAP" 2>/dev/null | grep -c ' IP ' || true)   # gotcha 2: count packet lines
-# Requests in the file (one GET per segment on this bed; tcpdump names it
-# in the summary line). The recording must be
-# complete, or a missing request would be blamed on the agent.
-PREQS=$(tcpdump -nn -r "$PCAP" "tcp dst port 80 and dst host $OIP" 2>/dev/null | grep -c 'HTTP: GET / HTTP/1.1' || true)
-tb_log "recorded $PKTS packets with $PREQS requests; online served $ONLINE"
+PREQS=$(tb_pcap_requests "$PCAP" "$OIP" 80)
+tb_log "the recording holds $PREQS requests; online served $ONLINE"
 ((ONLINE >= 500)) || tb_die "too few requests recorded ($ONLINE)"
 ((PREQS == ONLINE)) || tb_die "the recording is incomplete ($PREQS of $ONLINE requests; $(grep dropped "$TB_RUN/online/tcpdump.log")): a bed problem, not the agent's"
 

@@ -33,42 +33,29 @@ AIP=$(tb_ip assistant)
 A2IP=$(tb_ip assistant2)
 POOL=$TB_CLIENT_RANGE
 D=$(tb_dir controller)
-mkdir -p "$D/state"
 
-tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" --insecure
-wait_for "tb_listening controller 36523" 10 || { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }
-ctl() { tb_exec controller timeout 30 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
-
-tb_start_intercept assistant "tcp and src host $TIP" --controller "$CIP:36523" --id assist-1 --advertise "$AIP"
-tb_start_intercept assistant2 "tcp and src host $TIP" --controller "$CIP:36523" --id assist-2 --advertise "$A2IP"
-tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0
+tb_replayd controller --insecure
+tb_fleet_intercept assistant assist-1 "tcp and src host $TIP"
+tb_fleet_intercept assistant2 assist-2 "tcp and src host $TIP"
+tb_fleet_copy online cap-1
 
 cat >"$D/plan.json" <<EOF
 {"name":"doctor","transfers":["80-$TIP:80"],"client_pool":"$POOL",
  "copy_agents":["cap-1"],"intercepts":["assist-1"],"session_timeout_s":60}
 EOF
-ctl apply "$D/plan.json" >"$D/apply.out" || { cat "$D/apply.out" >&2; tb_die "apply failed"; }
-ready() {
-  ctl status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = {x["id"]: x for x in s["agents"]}
-ok = all(i in a and a[i]["up"] for i in ("cap-1", "assist-1", "assist-2"))
-ok = ok and a["cap-1"]["acked_generation"] == s["generation"]
-ok = ok and a["cap-1"]["counters"].get("icpt_up", 0) >= 1
-sys.exit(0 if ok else 1)'
-}
-wait_for ready 20 || { ctl status >&2 || true; tb_die "fleet not ready"; }
-tb_log "fleet ready; routes: $(ctl routes | tr '\n' ' ')"
+tb_apply "$D/plan.json"
+# assist-2 is registered and idle (not in the plan: nothing to acknowledge).
+tb_fleet_ready 20 cap-1 assist-1 assist-2=up
+tb_log "fleet ready; routes: $(tb_ctl routes | tr '\n' ' ')"
 
 # doctor_case NAME WANT_STAGE [NOTE_SUBSTRING]: run doctor, check cap-1's
 # rules all have WANT_STAGE (and a note containing NOTE_SUBSTRING).
 doctor_case() {
   local name=$1 want=$2 note=${3:-} rc=0 t0 t1
   t0=$(tb_now_ms)
-  ctl doctor --timeout 1000 --json >"$D/doctor_$name.json" 2>"$D/doctor_$name.err" || rc=$?
+  tb_ctl doctor --timeout 1000 --json >"$D/doctor_$name.json" 2>"$D/doctor_$name.err" || rc=$?
   t1=$(tb_now_ms)
-  ctl doctor --timeout 1000 >"$D/doctor_$name.txt" 2>&1 || true
+  tb_ctl doctor --timeout 1000 >"$D/doctor_$name.txt" 2>&1 || true
   local verdict
   verdict=$(python3 - "$D/doctor_$name.json" "$want" "$note" <<'EOF'
 import json, sys
@@ -104,7 +91,7 @@ EOF
 }
 
 # The copy agent must have the canary feature; an older one never answers.
-ctl doctor --json >"$D/probe.json" 2>/dev/null || true
+tb_ctl doctor --json >"$D/probe.json" 2>/dev/null || true
 if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(not a["answered"] for a in d["agents"]) else 1)' "$D/probe.json"; then
   cat "$D/probe.json" >&2
   tb_skip "replay-copy in $RF_BIN does not answer CanaryRequest (built before the copy-agent side of doctor)"

@@ -34,21 +34,14 @@ CIP=$(tb_ip controller)
 TIP=$(tb_ip target)
 AIP=$(tb_ip assistant)
 D=$(tb_dir controller)
-mkdir -p "$D/state" "$D/state2"
+mkdir -p "$D/state2"
 MURL="http://$CIP:9464/metrics"
 
-tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --insecure --metrics "$CIP:9464" --metrics-insecure
-RD_PID=$TB_LASTPID
-wait_for "tb_listening controller 36523 && tb_listening controller 9464" 10 ||
-  { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }
-
-ctl() { tb_exec controller timeout 20 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
+tb_replayd controller --insecure --metrics "$CIP:9464" --metrics-insecure
 scrape() { tb_exec controller curl -s -m 5 "$@"; }
 
-tb_start_intercept assistant "tcp and src host $TIP and src port 80" \
-  --controller "$CIP:36523" --id assist-1 --advertise "$AIP"
-tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0
+tb_fleet_intercept assistant assist-1 "tcp and src host $TIP and src port 80"
+tb_fleet_copy online cap-1
 COPY_PID=$TB_LASTPID
 
 cat >"$D/plan.json" <<EOF
@@ -56,32 +49,21 @@ cat >"$D/plan.json" <<EOF
  "copy_agents":["cap-1"],"intercepts":["assist-1"],"copies":1,"sample_percent":100,
  "rate_limit_pps":0,"session_timeout_s":60}
 EOF
-ctl apply "$D/plan.json" >"$D/apply.out" || { cat "$D/apply.out" >&2; tb_die "apply failed"; }
-
+tb_apply "$D/plan.json"
 # Both agents acknowledged the plan and the copy agent reaches its intercept.
-acked() {
-  ctl status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = {x["id"]: x for x in s["agents"]}
-ok = all(a.get(i, {}).get("acked_generation") == s["generation"] and a[i]["up"]
-         for i in ("cap-1", "assist-1"))
-ok = ok and a["cap-1"]["counters"].get("icpt_up", 0) >= 1
-sys.exit(0 if ok else 1)'
-}
-wait_for acked 15 || { ctl status >&2 || true; tb_die "agents did not take the plan"; }
+tb_fleet_ready 15 cap-1 assist-1
 tb_log "plan applied; agents up"
 
 tb_wrk "$TB_RUN/wrk.txt" client "http://$(tb_ip online)/" 3 8 10
 tb_log "wrk: $(tb_wrk_rps "$TB_RUN/wrk.txt") req/s"
-replayed() { ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"].get("replayed_pkts",0))'; }
+replayed() { tb_ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["totals"].get("replayed_pkts",0))'; }
 # Drained: replayed_pkts unchanged for 3 s (Stats are sent every second).
 n=$(tb_wait_stable replayed 3 30)
 tb_log "replay drained: replayed_pkts=$n"
 
-ctl status --json >"$D/st1.json"
+tb_ctl status --json >"$D/st1.json"
 scrape -D "$D/hdr.txt" "$MURL" >"$D/metrics.txt"
-ctl status --json >"$D/st2.json"
+tb_ctl status --json >"$D/st2.json"
 
 out=$(python3 - "$D/st1.json" "$D/st2.json" "$D/metrics.txt" "$RF_SRC" <<'EOF'
 import json, re, sys
@@ -197,8 +179,8 @@ cat >"$D/bad.json" <<EOF
 {"bogus":1,"transfers":["80-$TIP:80"],"client_pool":"10.250.0.0/33",
  "copy_agents":["cap-1"],"intercepts":["assist-1"],"copies":0}
 EOF
-gen0=$(ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
-rc=0; ctl apply "$D/bad.json" >"$D/bad.out" 2>&1 || rc=$?
+gen0=$(tb_ctl status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+rc=0; tb_ctl apply "$D/bad.json" >"$D/bad.out" 2>&1 || rc=$?
 cat "$D/bad.out" >&2
 tb_assert "bad plan: exit 3 (rc=$rc)" test "$rc" -eq 3
 tb_assert "bad plan: all three errors listed, path first" python3 -c "
@@ -207,28 +189,28 @@ l = open('$D/bad.out').read().splitlines()
 want = ('replayctl apply: plan rejected (3 errors):', 'bogus: unknown key',
         'client_pool: \"10.250.0.0/33\": ', 'copies: 0 is out of range')
 sys.exit(0 if len(l) >= 4 and all(l[i].startswith(w) for i, w in enumerate(want)) else 1)"
-rc=0; ctl apply --json "$D/bad.json" >"$D/bad.json.out" 2>/dev/null || rc=$?
+rc=0; tb_ctl apply --json "$D/bad.json" >"$D/bad.json.out" 2>/dev/null || rc=$?
 tb_assert "bad plan --json: exit 3, 3 errors, generation did not move" python3 -c "
 import json, sys
 j = json.load(open('$D/bad.json.out'))
 sys.exit(0 if $rc == 3 and not j['ok'] and len(j['errors']) == 3 and not j['generation_moved']
          and j['generation'] == $gen0 else 1)"
-ctl apply --json --dry-run "$D/plan.json" >"$D/dry.json.out"
+tb_ctl apply --json --dry-run "$D/plan.json" >"$D/dry.json.out"
 tb_assert "dry run --json: ok, generation did not move" python3 -c "
 import json, sys
 j = json.load(open('$D/dry.json.out'))
 sys.exit(0 if j['ok'] and j['dry_run'] and not j['generation_moved'] and j['generation'] == $gen0 else 1)"
-ctl agents --json >"$D/agents.json"
+tb_ctl agents --json >"$D/agents.json"
 tb_assert "agents --json lists both agents" python3 -c "
 import json, sys
 a = json.load(open('$D/agents.json'))['agents']
 sys.exit(0 if sorted(x['id'] for x in a) == ['assist-1', 'cap-1'] else 1)"
-ctl routes --json >"$D/routes.json"
+tb_ctl routes --json >"$D/routes.json"
 tb_assert "routes --json: one block via the assistant" python3 -c "
 import json, sys
 r = json.load(open('$D/routes.json'))['routes']
 sys.exit(0 if len(r) == 1 and r[0]['via'] == '$AIP' else 1)"
-ctl status >"$D/status.txt"
+tb_ctl status >"$D/status.txt"
 cat "$D/status.txt" >&2
 tb_assert "status: header with fidelity and agents 2/2 up" \
   bash -c "grep -q '^fidelity ' '$D/status.txt' && grep -q 'agents 2/2 up' '$D/status.txt'"

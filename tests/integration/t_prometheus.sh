@@ -33,15 +33,10 @@ tb_nginx online
 tb_nginx target
 CIP=$(tb_ip controller)
 TIP=$(tb_ip target)
-AIP=$(tb_ip assistant)
 D=$(tb_dir controller)
-mkdir -p "$D/state" "$D/tsdb"
+mkdir -p "$D/tsdb"
 
-tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --insecure --metrics "$CIP:9464" --metrics-insecure
-RD_PID=$TB_LASTPID
-wait_for "tb_listening controller 36523 && tb_listening controller 9464" 10 ||
-  { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }
+tb_replayd controller --insecure --metrics "$CIP:9464" --metrics-insecure
 
 cp "$SRC/deploy/prometheus/alerts.yml" "$D/alerts.yml"
 cat >"$D/prometheus.yml" <<EOF
@@ -59,7 +54,6 @@ tb_bg controller "$D/prometheus.log" prometheus --config.file="$D/prometheus.yml
 PROM_PID=$TB_LASTPID
 wait_for "tb_listening controller 9090" 20 || { tail -20 "$D/prometheus.log" >&2; tb_die "prometheus did not come up"; }
 
-ctl() { tb_exec controller timeout 20 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
 # promq EXPR [TIME]: the instant query's JSON
 promq() {
   local -a a=(--data-urlencode "query=$1")
@@ -74,17 +68,16 @@ r = json.load(sys.stdin)["data"]["result"]
 print(r[0]["value"][1] if r else "none")'
 }
 
-tb_start_intercept assistant "tcp and src host $TIP and src port 80" \
-  --controller "$CIP:36523" --id assist-1 --advertise "$AIP"
-tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0
+tb_fleet_intercept assistant assist-1 "tcp and src host $TIP and src port 80"
+tb_fleet_copy online cap-1
 STATS=$(tb_dir online)/copy.stats
 cat >"$D/plan.json" <<EOF
 {"name":"prometheus","transfers":["80-$TIP:80"],"client_pool":"$TB_CLIENT_RANGE",
  "copy_agents":["cap-1"],"intercepts":["assist-1"]}
 EOF
-ctl apply "$D/plan.json" >"$D/apply.out" || { cat "$D/apply.out" >&2; tb_die "apply failed"; }
+tb_apply "$D/plan.json"
 up() { [[ $(promv 'replayfleet_copy_intercepts_connected{agent="cap-1"}') == 1 ]]; }
-wait_for up 20 || { ctl status >&2 || true; tb_die "Prometheus never saw cap-1 connected to its intercept"; }
+wait_for up 20 || { tb_ctl status >&2 || true; tb_die "Prometheus never saw cap-1 connected to its intercept"; }
 tb_log "Prometheus scrapes replayd; plan applied; cap-1 connected"
 
 # 1. target health and rules

@@ -80,19 +80,14 @@ startfail "planted state.json link" "$D/planted" "not a regular file"
 tb_assert "link target untouched" grep -qx precious "$D/victim"
 
 # ---- 3 the keyed fleet -------------------------------------------------------
-mkdir -m 700 "$D/state"
-tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --fleet-key-file "$K/fleet.key" --heartbeat-timeout 3
-RD_PID=$TB_LASTPID
-wait_for "tb_listening controller 36523" 10 || { cat "$D/replayd.log" >&2; tb_die "replayd did not come up"; }
-ctl() { tb_exec controller timeout 20 "$RF_BIN/replayctl" -c "$CIP:36523" --key-file "$K/admin.key" "$@"; }
+tb_replayd controller --fleet-key-file "$K/fleet.key" --heartbeat-timeout 3
+TB_CTL_ARGS=(--key-file "$K/admin.key")
 rstat() { # rstat NAME: replayd's own counter NAME
-  ctl status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(next((a["counters"].get(sys.argv[1],0) for a in s["agents"] if a["id"]=="replayd"), s["totals"].get(sys.argv[1],0)))' "$1"
+  tb_ctl status --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print(next((a["counters"].get(sys.argv[1],0) for a in s["agents"] if a["id"]=="replayd"), s["totals"].get(sys.argv[1],0)))' "$1"
 }
-tb_start_intercept assistant "tcp and src host $TIP" --controller "$CIP:36523" --id assist-1 \
-  --advertise "$AIP" --key-file "$K/assist-1.key"
+tb_fleet_intercept assistant assist-1 "tcp and src host $TIP" --key-file "$K/assist-1.key"
 start_cap1() {
-  tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0 --key-file "$K/cap-1.key"
+  tb_fleet_copy online cap-1 --key-file "$K/cap-1.key"
   COPY_PID=$TB_LASTPID
 }
 start_cap1
@@ -100,18 +95,8 @@ cat >"$D/plan.json" <<EOF
 {"name":"sec","transfers":["80-$TIP:80"],"client_pool":"$POOL",
  "copy_agents":["cap-1"],"intercepts":["assist-1"],"session_timeout_s":30}
 EOF
-ctl apply "$D/plan.json" >"$D/apply.out" || { cat "$D/apply.out" >&2; tb_die "apply failed"; }
-ready() {
-  ctl status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = {x["id"]: x for x in s["agents"]}
-ok = all(i in a and a[i]["up"] for i in ("cap-1", "assist-1"))
-ok = ok and a["cap-1"]["acked_generation"] == s["generation"]
-ok = ok and a["cap-1"]["counters"].get("icpt_up", 0) >= 1
-sys.exit(0 if ok else 1)'
-}
-wait_for ready 20 || { ctl status >&2 || true; tail -20 "$(tb_dir online)/copy.log" >&2; tb_die "keyed fleet not ready"; }
+tb_apply "$D/plan.json"
+tb_fleet_ready 20 cap-1 assist-1
 tb_log "keyed fleet ready (TLS everywhere)"
 for _ in $(seq 30); do tb_exec client curl -s -o /dev/null -m 2 "http://$OIP/" || true; done
 tb_assert "responses flow back over the TLS copy<->intercept channel" \
@@ -185,7 +170,7 @@ status5() { # status5: five `replayctl status` calls; sets TIMES, WORST, MEDIAN,
   TIMES=""; WORST=0; FAILED=0
   for _ in 1 2 3 4 5; do
     t0=$(tb_now_ms); ok=1
-    ctl status --summary >/dev/null 2>"$D/status.err" || ok=0
+    tb_ctl status --summary >/dev/null 2>"$D/status.err" || ok=0
     t1=$(tb_now_ms); TIMES+="$((t1 - t0)) "
     ((ok)) || { FAILED=$((FAILED + 1)); tb_log "status failed: $(cat "$D/status.err")"; }
     ((t1 - t0 > WORST)) && WORST=$((t1 - t0))
@@ -222,7 +207,7 @@ tb_assert "status during the flood: worst $WORST ms < 2000 ms" test "$WORST" -lt
 tb_stop "$COPY_PID" 10 || true
 : >"$(tb_dir online)/copy.stats"
 start_cap1
-tb_assert "copy agent reconnects to replayd during the flood" wait_for ready 12
+tb_assert "copy agent reconnects to replayd during the flood" wait_for "tb_fleet_is_ready cap-1 assist-1" 12
 tb_assert "and to its intercept (500 idle sockets there)" \
   wait_for "(( \$(tb_stat $(tb_dir online)/copy.stats icpt_up) >= 1 ))" 10
 rss1=$(tb_rss_kb "$RD_PID")

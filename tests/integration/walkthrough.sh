@@ -21,22 +21,17 @@ TIP=$(tb_ip target)
 AIP=$(tb_ip assistant)
 POOL=$TB_CLIENT_RANGE
 D=$(tb_dir controller)
-mkdir -p "$D/state"
-tb_bg controller "$D/replayd.log" "$RF_BIN/replayd" --listen "$CIP:36523" --state-dir "$D/state" \
-  --insecure --metrics "$CIP:9464" --metrics-insecure
-wait_for "tb_listening controller 36523" 10 || tb_die "replayd did not come up"
-ctl() { tb_exec controller timeout 30 "$RF_BIN/replayctl" -c "$CIP:36523" "$@"; }
+tb_replayd controller --insecure --metrics "$CIP:9464" --metrics-insecure
 # shot NAME CMD...: run CMD, keep "$ CMD" and its output (stdout+stderr)
 shot() {
   local name=$1; shift
   { printf '$ %s\n' "$*"; "$@" 2>&1 || printf '(exit %d)\n' "$?"; } >"$OUT/$name.txt"
   tb_log "screen $name"
 }
-replayctl() { ctl "$@"; }
+replayctl() { tb_ctl "$@"; }
 
-tb_start_intercept assistant "tcp and src host $TIP and src port 80" \
-  --controller "$CIP:36523" --id assist-1 --advertise "$AIP"
-tb_start_copy online --controller "$CIP:36523" --id cap-1 -i eth0
+tb_fleet_intercept assistant assist-1 "tcp and src host $TIP and src port 80"
+tb_fleet_copy online cap-1
 
 cat >"$D/bad.json" <<EOF
 {"name":"checkout-shadow","transfers":["80-$TIP:80","81-$TIP:99999"],
@@ -47,14 +42,9 @@ cat >"$D/plan.json" <<EOF
 {"name":"checkout-shadow","transfers":["80-$TIP:80"],"client_pool":"$POOL",
  "copy_agents":["cap-1"],"intercepts":["assist-1"],"copies":2,"session_timeout_s":5}
 EOF
-{ printf '$ replayctl apply plan-with-mistakes.json\n'; ctl apply "$D/bad.json" 2>&1 || printf '(exit %d)\n' "$?"; } >"$OUT/01-apply-bad.txt"
-{ printf '$ replayctl apply plan.json\n'; ctl apply "$D/plan.json" 2>&1 || printf '(exit %d)\n' "$?"; } >"$OUT/02-apply.txt"
-up() { ctl status --json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-a = {x["id"]: x for x in s["agents"]}
-sys.exit(0 if a.get("cap-1", {}).get("counters", {}).get("icpt_up", 0) >= 1 else 1)'; }
-wait_for up 20 || tb_die "cap-1 never reached its intercept"
+{ printf '$ replayctl apply plan-with-mistakes.json\n'; tb_ctl apply "$D/bad.json" 2>&1 || printf '(exit %d)\n' "$?"; } >"$OUT/01-apply-bad.txt"
+{ printf '$ replayctl apply plan.json\n'; tb_ctl apply "$D/plan.json" 2>&1 || printf '(exit %d)\n' "$?"; } >"$OUT/02-apply.txt"
+tb_fleet_ready 20 cap-1 assist-1
 
 # a paced load: 16 connections, 20 ms between requests, 20 s
 tb_wrk "$TB_RUN/wrk.txt" client "http://$(tb_ip online)/" 20 16 20 &

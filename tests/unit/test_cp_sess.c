@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "cp_sess.h"
+#include "pkt_builder.h"
 #include "rf_pkt.h"
 
-#define CLIENT 0x0ac70a0au   /* 10.199.10.10 */
-#define ONLINE 0x0ac70014u   /* 10.199.0.20 */
-#define TARGET 0x0ac7001eu   /* 10.199.0.30 */
+#define CLIENT PB_CLIENT
+#define ONLINE PB_ONLINE
+#define TARGET PB_TARGET
 
 typedef struct {
     uint8_t  pkt[64][1600];
@@ -49,45 +50,6 @@ rec_tuple(void *ctx, int add, uint32_t a, uint16_t b, uint32_t c, uint16_t d)
 }
 
 static const cp_sink_t sink = { rec_emit, rec_tuple };
-
-static size_t
-build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq, uint32_t ack,
-      uint8_t flags, uint16_t plen, int ts, uint32_t tsval, uint32_t tsecr)
-{
-    uint16_t th = (uint16_t)(20 + (ts ? 12 : 0) + ((flags & RF_TH_SYN) ? 8 : 0));
-    uint16_t tot = (uint16_t)(20 + th + plen);
-    memset(p, 0, tot);
-    p[0] = 0x45;
-    wr16(p + 2, tot);
-    wr16(p + 6, 0x4000);
-    p[8] = 64;
-    p[9] = 6;
-    wr32(p + 12, s);
-    wr32(p + 16, d);
-    uint8_t *t = p + 20;
-    wr16(t, sp);
-    wr16(t + 2, dp);
-    wr32(t + 4, seq);
-    wr32(t + 8, ack);
-    t[12] = (uint8_t)((th / 4) << 4);
-    t[13] = flags;
-    wr16(t + 14, 502);
-    uint8_t *o = t + 20;
-    if (flags & RF_TH_SYN) {
-        o[0] = 2; o[1] = 4; wr16(o + 2, 1460);          /* MSS */
-        o[4] = 1; o[5] = 3; o[6] = 3; o[7] = 7;          /* NOP, wscale 7 */
-        o += 8;
-    }
-    if (ts) {
-        o[0] = 1; o[1] = 1; o[2] = 8; o[3] = 10;
-        wr32(o + 4, tsval);
-        wr32(o + 8, tsecr);
-    }
-    for (uint16_t i = 0; i < plen; i++)
-        p[20 + th + i] = (uint8_t)('a' + i % 26);
-    rf_pkt_fix_checksums(p);
-    return tot;
-}
 
 static cp_engine_cfg_t
 base_cfg(void)
@@ -134,7 +96,7 @@ client(cp_engine_t *e, uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags
        uint64_t now)
 {
     uint8_t p[1600];
-    size_t n = build(p, CLIENT, sport, ONLINE, 80, seq, ack, flags, plen, 1, (uint32_t)now + 1000, 77);
+    size_t n = pb_build(p, CLIENT, sport, ONLINE, 80, seq, ack, flags, plen, 1, (uint32_t)now + 1000, 77);
     cp_engine_on_client(e, p, n, now);
     static unsigned calls;
     if (++calls % 16 == 0)
@@ -149,7 +111,7 @@ target(cp_engine_t *e, const uint8_t *out, uint32_t seq, uint32_t ack, uint8_t f
     uint8_t p[1600];
     uint32_t rc = rd32(out + 12);
     uint16_t rp = rd16(out + 20);
-    size_t n = build(p, TARGET, 8080, rc, rp, seq, ack, flags, plen, 1, 5000 + (uint32_t)now, 1);
+    size_t n = pb_build(p, TARGET, 8080, rc, rp, seq, ack, flags, plen, 1, 5000 + (uint32_t)now, 1);
     /* The intercept forwards headers only: cut the payload off. */
     cp_engine_on_response(e, p, n - plen, now);
     static unsigned calls;
@@ -324,9 +286,9 @@ collision_avoided(void **state)
     uint8_t p[200];
     /* Two different original sessions (ports 80 and 81 on the online
      * side) that map onto the same replayed tuple. */
-    size_t n = build(p, CLIENT, 45000, ONLINE, 80, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    size_t n = pb_build(p, CLIENT, 45000, ONLINE, 80, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
     cp_engine_on_client(e, p, n, 0);
-    n = build(p, CLIENT + 1, 45000, ONLINE, 81, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    n = pb_build(p, CLIENT + 1, 45000, ONLINE, 81, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
     cp_engine_on_client(e, p, n, 0);
     assert_int_equal(rec.n, 2);
     assert_int_equal(st->port_collisions, 1);
@@ -412,7 +374,7 @@ garbage_counted(void **state)
     }
     client(e, 40000, 1, 0, RF_TH_SYN, 0, 0);
     uint8_t p[100];
-    size_t n = build(p, CLIENT, 1, ONLINE, 443, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
+    size_t n = pb_build(p, CLIENT, 1, ONLINE, 443, 1, 0, RF_TH_SYN, 0, 0, 0, 0);
     cp_engine_on_client(e, p, n, 0);
     assert_int_equal(st->no_rule, 1);
     assert_true(st->bad_pkts >= 99);
@@ -478,7 +440,7 @@ server(cp_engine_t *e, uint16_t cport, uint32_t seq, uint32_t ack, uint8_t flags
        uint64_t now)
 {
     uint8_t p[1600];
-    size_t n = build(p, ONLINE, 80, CLIENT, cport, seq, ack, flags, plen, 1, 9000, 1);
+    size_t n = pb_build(p, ONLINE, 80, CLIENT, cport, seq, ack, flags, plen, 1, 9000, 1);
     cp_engine_on_client(e, p, n - plen, now);
 }
 
