@@ -46,8 +46,16 @@ cooked(const uint8_t *p, size_t len, size_t hl, size_t et_at, size_t *hlen, unsi
         return RF_LINK_ESHORT;
     size_t off = hl;
     int rc = tags_then_ipv4(p, len, &off, rd16(p + et_at), tags);
-    if (rc == RF_LINK_OK)
-        *hlen = off;
+    if (rc != RF_LINK_OK)
+        return rc;
+    /* The ethertype said IPv4; the header must say so too (rf_link.h's
+     * promise: callers read the version-4 byte at *hlen). A mismatch is
+     * undecodable, not IPv6. */
+    if (off == len)
+        return RF_LINK_ESHORT;
+    if ((p[off] >> 4) != 4)
+        return RF_LINK_EBAD;
+    *hlen = off;
     return rc;
 }
 

@@ -45,6 +45,15 @@ ethernet_and_tags(void **state)
     f[20] = 0x08, f[21] = 0x00;
     assert_int_equal(strip(RF_DLT_EN10MB, 18, &hl, &tags), RF_LINK_ESHORT);
     assert_int_equal(strip(RF_DLT_EN10MB, 13, &hl, &tags), RF_LINK_ESHORT);
+    /* the ethertype says IPv4 but the header does not (fuzz_decap found
+     * this one), or the frame ends at the ethertype */
+    f[12] = 0x08, f[13] = 0x00, f[14] = 0x00;
+    assert_int_equal(strip(RF_DLT_EN10MB, sizeof(f), &hl, &tags), RF_LINK_EBAD);
+    assert_int_equal(hl, 999);
+    f[14] = 0x60;
+    assert_int_equal(strip(RF_DLT_EN10MB, sizeof(f), &hl, &tags), RF_LINK_EBAD);
+    assert_int_equal(strip(RF_DLT_EN10MB, 14, &hl, &tags), RF_LINK_ESHORT);
+    f[14] = 0x45;
     /* ARP, IPv6 */
     f[12] = 0x08, f[13] = 0x06;
     assert_int_equal(strip(RF_DLT_EN10MB, sizeof(f), &hl, &tags), RF_LINK_ENOTIP);
