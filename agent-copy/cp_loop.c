@@ -630,6 +630,7 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
         /* Not in the plan in force: keep capturing nothing new. */
         n.eng.nrules = 0;
         n.nicpt = 0;
+        n.eng.shard.buckets = 0;
     } else {
         if (as->n_rules == 0 || as->n_rules > RF_RULES_MAX)
             return rf_err_set(err, RF_EPLAN, "assignment has %zu rules", as->n_rules);
@@ -666,6 +667,10 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
                               as->session_timeout_s);
         if (as->session_timeout_s)
             n.eng.session_timeout_ms = as->session_timeout_s * 1000u;
+        const Rfpb__ShardSet *sh = as->shard;   /* capture group (protocol 2) */
+        if (cp_map_shard_load(&n.eng.shard, sh != NULL, sh ? sh->buckets : 0,
+                              sh ? sh->owned.data : NULL, sh ? sh->owned.len : 0, err) != 0)
+            return RF_EPLAN;
         if (as->copies > a->cfg.max_copies)
             return rf_err_set(err, RF_EPLAN, "copies %u over this agent's --max-copies %u",
                               as->copies, a->cfg.max_copies);
@@ -704,9 +709,10 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
     if (n.eng.has_range)
         rf_cidr_format(&n.eng.range, r, sizeof(r));
     rf_log_info("assignment generation %llu applied: %s, range %s, offset %u, copies %u, "
-                "%u rules, %u intercepts",
+                "%u rules, %u intercepts, shard %u/%u",
                 (unsigned long long)as->generation, as->active ? "active" : "idle", r,
-                n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt);
+                n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt,
+                cp_map_shard_count(&n.eng.shard), n.eng.shard.buckets);
     return 0;
 }
 

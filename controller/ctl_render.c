@@ -28,6 +28,54 @@ ctl_counter(Rfpb__Counter **cs, size_t n, const char *name)
     return 0;
 }
 
+
+/* Capture-group keys of an agent row, only for members of a group (rows of
+ * other agents keep their keys, so older --json consumers see no change). */
+static void
+group_json(json_t *o, const Rfpb__AgentStatus *a)
+{
+    if (a->capture_group == NULL || a->capture_group[0] == '\0')
+        return;
+    json_object_set_new(o, "capture_group", json_string(a->capture_group));
+    json_object_set_new(o, "shard_buckets", json_integer(a->shard_buckets));
+    json_object_set_new(o, "shard_total", json_integer(a->shard_total));
+    if (a->shard_set && a->shard_set[0])
+        json_object_set_new(o, "shard_set", json_string(a->shard_set));
+}
+
+/* One line per capture group: each member, its state and its buckets. */
+static void
+render_groups(FILE *fp, const Rfpb__StatusReply *r)
+{
+    const char *seen[64];
+    size_t ns = 0;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        const char *g = r->agents[i]->capture_group;
+        if (g == NULL || g[0] == '\0')
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < ns && !dup; k++)
+            dup = strcmp(seen[k], g) == 0;
+        if (dup || ns == 64)
+            continue;
+        seen[ns++] = g;
+        if (ns == 1)
+            fprintf(fp, "\ncapture groups (flow-hash buckets each member replays)\n");
+        fprintf(fp, "  %-16s", g);
+        for (size_t j = i; j < r->n_agents; j++) {
+            const Rfpb__AgentStatus *a = r->agents[j];
+            if (a->capture_group == NULL || strcmp(a->capture_group, g) != 0)
+                continue;
+            if (a->shard_total)
+                fprintf(fp, " %s%s %u/%u", a->id, a->up ? "" : "(DOWN)", a->shard_buckets,
+                        a->shard_total);
+            else
+                fprintf(fp, " %s%s all", a->id, a->up ? "" : "(DOWN)");
+        }
+        fprintf(fp, "\n");
+    }
+}
+
 static json_t *
 counters_obj(Rfpb__Counter **cs, size_t n)
 {
@@ -111,6 +159,7 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
                               a->last_error ? a->last_error : "");
         if (o == NULL)
             continue;
+        group_json(o, a);
         json_object_set_new(o, "counters", counters_obj(a->counters, a->n_counters));
         json_object_set_new(o, "rates", counters_obj(a->rates, a->n_rates));
         json_array_append_new(agents, o);
@@ -331,6 +380,8 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
             }
     }
 
+    render_groups(fp, r);
+
     ctl_problem_t pr[PROBLEMS_SHOWN];
     size_t np = ctl_problems(pr, PROBLEMS_SHOWN, r);
     if (np == 0) {
@@ -425,8 +476,10 @@ ctl_render_agents_json(FILE *fp, const Rfpb__StatusReply *r)
                               (int)a->port_offset, "paired_with",
                               a->paired_with ? a->paired_with : "", "last_error",
                               a->last_error ? a->last_error : "");
-        if (o)
+        if (o) {
+            group_json(o, a);
             json_array_append_new(arr, o);
+        }
     }
     json_t *root = json_pack("{s:I,s:o}", "generation", (json_int_t)r->generation, "agents", arr);
     if (root == NULL)

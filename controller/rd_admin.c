@@ -70,6 +70,22 @@ known_list(const rd_ctx_t *c, size_t *n)
     return k;
 }
 
+/* 1 if the new entry replays flow buckets the old one did not. */
+static int
+shard_grows(const rd_entry_t *o, const rd_entry_t *n)
+{
+    if (n == NULL || !n->active || !n->sharded)
+        return 0;
+    if (o == NULL || !o->active)
+        return 1;
+    if (!o->sharded)
+        return 0;   /* it replayed every flow before */
+    for (size_t k = 0; k < RD_SHARD_BYTES; k++)
+        if (n->shard.bits[k] & ~o->shard.bits[k])
+            return 1;
+    return 0;
+}
+
 int
 rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len, int dry_run)
 {
@@ -115,6 +131,13 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
         rd_table_fini(&tab);
         return res->code = r;
     }
+    /* Capture groups: members that lose buckets are told first, those
+     * that gain them last, so a moved flow's new SYN is never taken by
+     * both (it may be missed for the moment between the two). */
+    uint8_t *grows = calloc(c->reg.n ? c->reg.n : 1, 1);
+    for (size_t i = 0; grows && i < c->reg.n; i++)
+        grows[i] = (uint8_t)shard_grows(rd_table_find(&c->table, c->reg.a[i]->id),
+                                        rd_table_find(&tab, c->reg.a[i]->id));
     rd_plan_free(c->plan);
     c->plan = plan;
     rd_table_fini(&c->table);
@@ -122,11 +145,13 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
     c->generation++;
     c->ctr.applies++;
     res->generation = c->generation;
-    for (size_t i = 0; i < c->reg.n; i++) {
-        rd_agent_t *a = c->reg.a[i];
-        if (a->up && a->conn && c->push)
-            c->push(c, a);
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->reg.n; i++) {
+            rd_agent_t *a = c->reg.a[i];
+            if (a->up && a->conn && c->push && (grows ? grows[i] : 0) == pass)
+                c->push(c, a);
+        }
+    free(grows);
     return res->code = 0;
 }
 
@@ -168,6 +193,14 @@ rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a)
     b->asg.sample_percent = p->sample_percent;
     b->asg.rate_limit_pps = e->rate_pps;
     b->asg.session_timeout_s = p->session_timeout_s;
+    if (e->sharded) {
+        rfpb__shard_set__init(&b->shard);
+        b->shard.buckets = RD_SHARD_BUCKETS;
+        b->shard.owned.data = (uint8_t *)e->shard.bits;
+        b->shard.owned.len = RD_SHARD_BYTES;
+        b->shard.group = (char *)e->group;
+        b->asg.shard = &b->shard;
+    }
     const rd_entry_t *ic = rd_table_find(&c->table, e->pair);
     if (ic != NULL) {
         rfpb__endpoint__init(&b->ep);
@@ -351,6 +384,8 @@ const rf_counter_def_t rd_self_defs[] = {
     C("preauth_dropped", preauth_dropped, "preauth_dropped_total", "Unauthenticated connections dropped to make room (oldest of the busiest source first)."),
     C("preauth_refused", preauth_refused, "preauth_refused_total", "Unauthenticated connections refused over the per-source or global pre-auth cap."),
     C("agents_evicted", agents_evicted, "agents_evicted_total", "Registry records of never-planned, down agents evicted to make room."),
+    C("reshards", reshards, "capture_group_reshards_total", "Re-applies that moved flow buckets after a capture-group member came up or went down."),
+    C("shard_sessions_lost", shard_sessions_lost, "capture_group_sessions_lost_total", "Replay sessions open on capture-group members when they went down (lost with them)."),
 };
 #undef C
 const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);
@@ -526,6 +561,17 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
             if (e->role == RD_ROLE_COPY) {
                 s->port_offset = (uint32_t)e->port_offset;
                 s->paired_with = (char *)e->pair;
+                s->capture_group = (char *)e->group;
+            }
+            if (e->role == RD_ROLE_COPY && e->sharded) {
+                s->shard_buckets = rd_shard_count(&e->shard);
+                s->shard_total = RD_SHARD_BUCKETS;
+                if (!summary) {
+                    char *txt = alloc(h, rd_shard_format(&e->shard, NULL, 0) + 1);
+                    if (txt != NULL)
+                        rd_shard_format(&e->shard, txt, rd_shard_format(&e->shard, NULL, 0) + 1);
+                    s->shard_set = txt;
+                }
             }
         }
         const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];

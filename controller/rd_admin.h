@@ -42,6 +42,8 @@ typedef struct {
     uint64_t preauth_dropped;    /* pending connection closed for a newer one (flood) */
     uint64_t preauth_refused;    /* over the per-source pending cap */
     uint64_t agents_evicted;     /* never-planned, down records dropped for new ones */
+    uint64_t reshards;           /* capture-group member up/down: buckets moved (rd_groups) */
+    uint64_t shard_sessions_lost; /* sessions a departed group member had open (its last sess_active) */
 } rd_counters_t;
 
 typedef struct rd_ctx {
@@ -86,6 +88,7 @@ typedef struct {
     Rfpb__Prefix       range, block;
     Rfpb__Endpoint     ep;
     Rfpb__Endpoint     *epp[1];
+    Rfpb__ShardSet     shard;
 } rd_asg_buf_t;
 void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a);
 
@@ -96,6 +99,15 @@ void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a
 int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
                    rf_errbuf_t *err);
 
+/* Capture groups (rd_groups.c): when a member of a shared-feed group came
+ * up or went down since its buckets were computed, re-apply the plan in
+ * force (new generation; only that member's buckets move). Nothing happens
+ * during the first heartbeat timeout after `started_ms` (agents are still
+ * reconnecting after a replayd restart) nor for a group with no member up.
+ * Returns 1 when it re-sharded, 0 when nothing was due, <0 when the
+ * re-apply failed (logged; tried again next tick). */
+int rd_groups_tick(rd_ctx_t *c, uint64_t now_ms, uint64_t started_ms);
+
 /* replayd's own counters, described like the agents' (rf_counters.h). */
 extern const rf_counter_def_t rd_self_defs[];
 extern const size_t           rd_self_ndefs;
@@ -103,7 +115,7 @@ extern const size_t           rd_self_ndefs;
 /* replayd's own counters (the pseudo-agent "replayd"): the table above plus
  * the gauges agents_up and agents_known; names are static strings; at most
  * RD_SELF_COUNTERS. Returns how many. */
-#define RD_SELF_COUNTERS 32
+#define RD_SELF_COUNTERS 40
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
 /* Loss counters of each role (RD_ROLE_NONE: replayd's own): what a

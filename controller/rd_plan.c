@@ -14,7 +14,7 @@
 
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
-    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s",
+    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s", "capture_groups",
 };
 
 int
@@ -248,6 +248,112 @@ parse_ids(char (*ids)[RD_ID_MAX], unsigned *n, int *all, unsigned max, const jso
     *n = (unsigned)cnt;
 }
 
+int
+rd_plan_group_of(const rd_plan_t *p, const char *id)
+{
+    for (unsigned g = 0; g < p->ngroups; g++)
+        for (unsigned i = 0; i < p->groups[g].n; i++)
+            if (strcmp(p->member_ids[p->groups[g].first + i], id) == 0)
+                return (int)g;
+    return -1;
+}
+
+/* One capture_groups[g] object: name, agents, shared_feed. Members are
+ * appended to p->member_ids; `path` is "capture_groups[g]". */
+static void
+parse_group(rd_plan_t *p, const json_t *o, const char *path, rd_plan_errs_t *e)
+{
+    rd_group_t *gr = &p->groups[p->ngroups];
+    memset(gr, 0, sizeof(*gr));
+    gr->shared_feed = 1;
+    gr->first = p->nmembers;
+    if (!json_is_object(o)) {
+        ERR("%s: must be an object {\"name\", \"agents\", \"shared_feed\"}", path);
+        return;
+    }
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        if (strcmp(key, "name") != 0 && strcmp(key, "agents") != 0 &&
+            strcmp(key, "shared_feed") != 0)
+            ERR("%s.%.64s: unknown key", path, key);
+    }
+    const json_t *nm = json_object_get(o, "name");
+    if (!json_is_string(nm) || !rd_id_valid(json_string_value(nm)))
+        ERR("%s.name: missing or bad (1..63 of A-Z a-z 0-9 . _ -)", path);
+    else
+        snprintf(gr->name, sizeof(gr->name), "%s", json_string_value(nm));
+    for (unsigned g = 0; gr->name[0] && g < p->ngroups; g++)
+        if (strcmp(p->groups[g].name, gr->name) == 0)
+            ERR("%s.name: \"%s\" is also capture_groups[%u]", path, gr->name, g);
+    const json_t *sf = json_object_get(o, "shared_feed");
+    if (sf != NULL && !json_is_boolean(sf))
+        ERR("%s.shared_feed: must be true or false", path);
+    else if (sf != NULL)
+        gr->shared_feed = json_is_true(sf);
+    const json_t *ag = json_object_get(o, "agents");
+    if (!json_is_array(ag) || json_array_size(ag) == 0) {
+        ERR("%s.agents: must be a non-empty list of copy agent ids", path);
+        return;
+    }
+    if (json_array_size(ag) > RD_GROUP_AGENTS_MAX) {
+        ERR("%s.agents: %zu agents, at most %d", path, json_array_size(ag), RD_GROUP_AGENTS_MAX);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(ag); i++) {
+        const json_t *s = json_array_get(ag, i);
+        const char *id = json_is_string(s) ? json_string_value(s) : "";
+        if (!rd_id_valid(id)) {
+            ERR("%s.agents[%zu]: bad agent id \"%.64s\"", path, i, id);
+            continue;
+        }
+        int other = rd_plan_group_of(p, id);
+        int dup = 0;
+        for (unsigned k = 0; k < gr->n; k++)
+            dup |= strcmp(p->member_ids[gr->first + k], id) == 0;
+        if (other >= 0 || dup) {
+            ERR("%s.agents[%zu]: \"%s\" is already in capture_groups[%d]", path, i, id,
+                dup ? (int)p->ngroups : other);
+            continue;
+        }
+        int listed = p->copy_all;
+        for (unsigned k = 0; k < p->ncopy && !listed; k++)
+            listed = strcmp(p->copy_ids[k], id) == 0;
+        if (!listed) {
+            ERR("%s.agents[%zu]: \"%s\" is not in copy_agents", path, i, id);
+            continue;
+        }
+        if (p->nmembers == RD_COPY_MAX) {
+            ERR("%s.agents[%zu]: more than %d group members in the plan", path, i, RD_COPY_MAX);
+            return;
+        }
+        snprintf(p->member_ids[p->nmembers++], RD_ID_MAX, "%s", id);
+        gr->n++;
+    }
+}
+
+static void
+parse_groups(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
+{
+    const json_t *v = json_object_get(root, "capture_groups");
+    if (v == NULL)
+        return;
+    if (!json_is_array(v)) {
+        ERR("capture_groups: must be a list of {\"name\", \"agents\", \"shared_feed\"}");
+        return;
+    }
+    if (json_array_size(v) > RD_GROUPS_MAX) {
+        ERR("capture_groups: %zu groups, at most %d", json_array_size(v), RD_GROUPS_MAX);
+        return;
+    }
+    for (size_t g = 0; g < json_array_size(v); g++) {
+        char path[48];
+        snprintf(path, sizeof(path), "capture_groups[%zu]", g);
+        parse_group(p, json_array_get(v, g), path, e);
+        p->ngroups++;
+    }
+}
+
 static void
 validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
 {
@@ -290,6 +396,7 @@ validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
             if (p->copy_ids[i][0] && strcmp(p->copy_ids[i], p->icpt_ids[j]) == 0)
                 ERR("intercepts[%u]: \"%s\" is also listed in copy_agents[%u]", j,
                     p->icpt_ids[j], i);
+    parse_groups(p, root, e);
     uint64_t copies = 1, sample = 100, rate = 0, timeout = 120;
     get_uint(&copies, root, "copies", 1, RD_COPIES_MAX, e);
     get_uint(&sample, root, "sample_percent", 1, 100, e);

@@ -51,6 +51,7 @@ struct rd_server {
     uv_timer_t  doctor_timer;
     int         doctor_timer_open;
     uint64_t    doctor_seq;
+    uint64_t    started_ms;      /* capture groups wait a heartbeat timeout after it */
 };
 
 static uint64_t
@@ -707,6 +708,9 @@ on_tick(uv_timer_t *t)
                 rf_conn_close(conn, "heartbeat timeout");
         }
     }
+    /* Members of a shared-feed capture group up/down: move their buckets
+     * (after the timeouts above, so a silent member is down by now). */
+    (void)rd_groups_tick(c, now, s->started_ms);
     if (c->reapply_pending && c->plan) {
         c->reapply_pending = 0;
         c->ctr.reapplies++;
@@ -781,6 +785,7 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     s->handles_open = 2;
+    s->started_ms = now_ms(s);
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
     uv_timer_init(loop, &s->doctor_timer);
     s->doctor_timer.data = s;

@@ -43,6 +43,14 @@ rd_state_encode(char **out, size_t *len, uint64_t generation, const rd_plan_t *p
                               "slot", (int)e->slot, "port_offset", (int)e->port_offset, "pair",
                               e->pair, "advertise", e->advertise, "listen_port",
                               (int)e->listen_port, "rate_pps", (json_int_t)e->rate_pps);
+        if (o != NULL && e->group[0])
+            bad |= json_object_set_new(o, "group", json_string(e->group));
+        if (o != NULL && e->sharded) {
+            char hex[RD_SHARD_HEX_LEN];
+            rd_shard_to_hex(&e->shard, hex);
+            bad |= json_object_set_new(o, "shard", json_string(hex));
+            bad |= json_object_set_new(o, "live", json_boolean(e->live));
+        }
         bad |= o == NULL || json_array_append_new(agents, o) != 0;
     }
     bad |= json_object_set(root, "agents", agents);
@@ -104,6 +112,21 @@ decode_entry(rd_entry_t *e, const json_t *o, size_t i, rf_errbuf_t *err)
     e->port_offset = (int32_t)off;
     e->listen_port = (uint16_t)port;
     e->rate_pps = (uint64_t)rate;
+    /* Capture groups (optional: older states have none). */
+    const json_t *g = json_object_get(o, "group"), *sh = json_object_get(o, "shard");
+    const json_t *lv = json_object_get(o, "live");
+    if (g != NULL) {
+        if (!json_is_string(g) || !rd_id_valid(json_string_value(g)))
+            return rf_err_set(err, RF_EPARSE, "agents[%zu].group: malformed", i);
+        snprintf(e->group, sizeof(e->group), "%s", json_string_value(g));
+    }
+    if (sh != NULL) {
+        if (!json_is_string(sh) || rd_shard_from_hex(&e->shard, json_string_value(sh)) != 0 ||
+            !e->group[0] || e->role != RD_ROLE_COPY || (lv != NULL && !json_is_boolean(lv)))
+            return rf_err_set(err, RF_EPARSE, "agents[%zu].shard: malformed", i);
+        e->sharded = 1;
+        e->live = json_is_true(lv);
+    }
     return 0;
 }
 

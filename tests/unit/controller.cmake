@@ -1,6 +1,7 @@
 # Controller unit tests: pure modules of rd_core / ctl_core (cmocka).
 rf_add_unit_test(test_rd_plan rd_core)
 rf_add_unit_test(test_rd_assign rd_core)
+rf_add_unit_test(test_rd_shard rd_core)
 rf_add_unit_test(test_rd_state rd_core)
 rf_add_unit_test(test_rd_doctor rd_core)
 rf_add_unit_test(test_rd_metrics rd_core)
