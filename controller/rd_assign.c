@@ -627,7 +627,7 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         const rd_known_t *known, size_t nknown, rf_errbuf_t *err)
 {
     int r;
-    unsigned bb, sb;
+    unsigned bb = 0, sb = 0;   /* set by phase_layout */
     if ((r = phase_resolve(w, plan, prev, known, nknown, err)) != 0)
         return r;
     size_t maxcount = phase_pair(w, prev);
