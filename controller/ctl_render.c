@@ -43,6 +43,42 @@ group_json(json_t *o, const Rfpb__AgentStatus *a)
         json_object_set_new(o, "shard_set", json_string(a->shard_set));
 }
 
+/* "1m05s" */
+static const char *
+dur(char *buf, size_t len, uint64_t ms)
+{
+    uint64_t s = ms / 1000;
+    if (s >= 3600)
+        snprintf(buf, len, "%lluh%02llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
+    else
+        snprintf(buf, len, "%llus", (unsigned long long)s);
+    return buf;
+}
+
+/* The stress schedule: the step in force (its values are the "requested"
+ * line above) and the next one. */
+static void
+render_schedule(FILE *fp, const Rfpb__StatusReply *r)
+{
+    const Rfpb__ScheduleStatus *sc = r->schedule;
+    if (sc == NULL)
+        return;
+    char a[32], b[32];
+    fprintf(fp, "schedule   step %d of %u%s, %s in", sc->step + 1, sc->steps,
+            sc->stopped ? " (replay stopped)" : sc->paused ? " (PAUSED)" : "",
+            dur(a, sizeof(a), sc->elapsed_ms));
+    if (sc->next >= 0)
+        fprintf(fp, "; %s step %d in %s", sc->ramping ? "ramping to" : "next:", sc->next + 1,
+                dur(b, sizeof(b), sc->next_in_ms));
+    else
+        fprintf(fp, "; last step");
+    fprintf(fp, "\n");
+}
+
 /* One line per capture group: each member, its state and its buckets. */
 static void
 render_groups(FILE *fp, const Rfpb__StatusReply *r)
@@ -105,6 +141,17 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
     json_object_set_new(root, "requested",
                         json_pack("{s:I,s:I}", "copies", (json_int_t)r->requested_copies,
                                   "rate_limit_pps", (json_int_t)r->requested_rate_pps));
+    if (r->schedule) {
+        const Rfpb__ScheduleStatus *sc = r->schedule;
+        /* steps numbered from 1 as in the table; 0 = before the first / none */
+        json_object_set_new(root, "schedule",
+                            json_pack("{s:i,s:i,s:i,s:I,s:I,s:b,s:b,s:b,s:i}", "steps",
+                                      (int)sc->steps, "step", (int)sc->step + 1, "next",
+                                      (int)sc->next + 1, "next_in_ms", (json_int_t)sc->next_in_ms,
+                                      "elapsed_ms", (json_int_t)sc->elapsed_ms, "paused",
+                                      sc->paused, "stopped", sc->stopped, "ramping", sc->ramping,
+                                      "sample_percent", (int)sc->sample_percent));
+    }
     json_object_set_new(root, "achieved",
                         json_pack("{s:f,s:I}", "copies", acc ? (double)rep / (double)acc : 0.0,
                                   "replayed_pps",
@@ -345,6 +392,8 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
             (unsigned long long)r->requested_copies, rq,
             f.orig_sessions ? (double)f.sess_opened / (double)f.orig_sessions : 0.0,
             commas(b2, sizeof(b2), f.r_replayed));
+
+    render_schedule(fp, r);
 
     fprintf(fp, "\n%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", "AGENT", "ROLE", "STATE",
             "SEEN", "GEN/ACK", "IN pkt/s", "OUT pkt/s", "Mbit/s", "SESS", "FIDELITY");

@@ -56,6 +56,8 @@ typedef struct rd_ctx {
     rd_counters_t ctr;
     uint64_t      heartbeat_timeout_ms;
     int           reapply_pending; /* a "*" plan should take in new agents */
+    uint64_t    (*wall_ms)(void);  /* schedule clock (wall time: survives restarts); tests set it */
+    uint64_t      sched_tried;     /* schedule values whose re-apply failed (no retry storm) */
     /* Send agent `a` (up, with a live connection) its current Assignment. */
     void        (*push)(struct rd_ctx *c, rd_agent_t *a);
     void         *push_arg;
@@ -79,6 +81,22 @@ typedef struct {
 int  rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len,
                     int dry_run);
 void rd_apply_result_fini(rd_apply_result_t *res);
+
+/* Apply the plan in force again (new generation) keeping its schedule
+ * clock: capture-group re-shards, "*" plans taking in new agents, schedule
+ * steps. Returns res->code. */
+int rd_admin_reapply(rd_ctx_t *c, rd_apply_result_t *res);
+
+/* Schedules (rd_sched.h): when the values the schedule asks for now differ
+ * from those in force, re-apply (a new generation). Returns 1 when it did,
+ * 0 when nothing was due, <0 on failure (logged once per value set). */
+int rd_sched_tick(rd_ctx_t *c);
+/* Pause (1) or resume (0) the schedule of the plan in force; persisted.
+ * 0, or RF_ESTATE with the reason (no schedule, already paused, ...). A
+ * line saying where the schedule stands goes into msg. */
+int rd_admin_schedule(rd_ctx_t *c, int pause, char *msg, size_t len);
+/* The schedule clock: c->wall_ms() if set, else CLOCK_REALTIME in ms. */
+uint64_t rd_admin_wall_ms(const rd_ctx_t *c);
 
 /* The Assignment for `a` in caller storage (borrows c's strings). */
 typedef struct {

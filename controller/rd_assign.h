@@ -61,6 +61,11 @@ typedef struct {
 
 typedef struct {
     rf_cidr_t   pool;
+    /* Schedule clock of the plan in force (wall-clock ms; 0 = none), kept
+     * with the table so it survives a replayd restart: elapsed = now -
+     * start - paused (paused_at freezes now while paused). Set by rd_admin,
+     * never by compute. */
+    uint64_t    sched_start_ms, sched_paused_at_ms, sched_paused_ms;
     uint8_t     has_layout;
     uint8_t     block_bits, slot_bits;
     size_t      n, cap;

@@ -59,13 +59,8 @@ rd_groups_tick(rd_ctx_t *c, uint64_t now_ms, uint64_t started_ms)
     size_t n = stale_members(c, &lost);
     if (n == 0)
         return 0;
-    char *json = strdup(c->plan->json);
-    if (json == NULL)
-        return -1;
     rd_apply_result_t res;
-    rd_admin_apply(c, &res, json, strlen(json), 0);
-    free(json);
-    int r = res.code;
+    int r = rd_admin_reapply(c, &res);
     if (r == 0) {
         c->ctr.reshards++;
         c->ctr.shard_sessions_lost += lost;

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_sched.h"
 #include "rf_target.h"
 
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
-    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s", "capture_groups",
+    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s", "capture_groups", "schedule",
 };
 
 int
@@ -354,6 +355,96 @@ parse_groups(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
     }
 }
 
+/* One value of a step: absent keeps *v (inherited). */
+static void
+step_uint(uint64_t *v, const json_t *o, const char *key, uint64_t lo, uint64_t hi, size_t i,
+          rd_plan_errs_t *e)
+{
+    const json_t *x = json_object_get(o, key);
+    if (x == NULL)
+        return;
+    if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+        (uint64_t)json_integer_value(x) < lo || (uint64_t)json_integer_value(x) > hi) {
+        ERR("schedule[%zu].%s: must be an integer %llu..%llu", i, key, (unsigned long long)lo,
+            (unsigned long long)hi);
+        return;
+    }
+    *v = (uint64_t)json_integer_value(x);
+}
+
+/* One schedule step; `prev` holds the values it inherits. */
+static void
+parse_step(rd_step_t *st, const rd_step_t *prev, const json_t *o, size_t i, size_t n,
+           rd_plan_errs_t *e)
+{
+    *st = *prev;
+    st->ramp = st->stop = 0;
+    if (!json_is_object(o)) {
+        ERR("schedule[%zu]: must be an object {\"after\", \"copies\", \"rate_limit_pps\", ...}", i);
+        return;
+    }
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        if (strcmp(key, "after") && strcmp(key, "copies") && strcmp(key, "rate_limit_pps") &&
+            strcmp(key, "sample_percent") && strcmp(key, "ramp") && strcmp(key, "stop"))
+            ERR("schedule[%zu].%.64s: unknown key", i, key);
+    }
+    const json_t *af = json_object_get(o, "after");
+    int64_t ms = -1;
+    if (json_is_string(af))
+        ms = rd_sched_parse_duration(json_string_value(af));
+    else if (json_is_integer(af) && json_integer_value(af) >= 0 &&
+             json_integer_value(af) <= RD_SCHED_MAX_S)
+        ms = (int64_t)json_integer_value(af) * 1000;
+    if (ms < 0)
+        ERR("schedule[%zu].after: missing or bad (seconds, or \"90s\", \"5m\", \"1h30m\"; at "
+            "most 7 days)", i);
+    else if (i > 0 && (uint64_t)ms <= prev->after_ms)
+        ERR("schedule[%zu].after: not later than schedule[%zu]", i, i - 1);
+    else
+        st->after_ms = (uint64_t)ms;
+    uint64_t copies = st->copies, sample = st->sample_percent, rate = st->rate_limit_pps;
+    step_uint(&copies, o, "copies", 1, RD_COPIES_MAX, i, e);
+    step_uint(&sample, o, "sample_percent", 1, 100, i, e);
+    step_uint(&rate, o, "rate_limit_pps", 0, RD_RATE_MAX, i, e);
+    st->copies = (uint32_t)copies;
+    st->sample_percent = (uint32_t)sample;
+    st->rate_limit_pps = rate;
+    const json_t *rp = json_object_get(o, "ramp"), *sp = json_object_get(o, "stop");
+    if ((rp && !json_is_boolean(rp)) || (sp && !json_is_boolean(sp)))
+        ERR("schedule[%zu]: ramp and stop are true or false", i);
+    st->ramp = json_is_true(rp);
+    st->stop = json_is_true(sp);
+    if (st->stop && i + 1 != n)
+        ERR("schedule[%zu].stop: only the last step may stop the replay", i);
+    if (st->stop && st->ramp)
+        ERR("schedule[%zu]: a stop step cannot ramp", i);
+    if (st->ramp && rate != prev->rate_limit_pps && (rate == 0 || prev->rate_limit_pps == 0))
+        ERR("schedule[%zu].ramp: cannot ramp from or to an unlimited rate (0)", i);
+}
+
+static void
+parse_schedule(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
+{
+    const json_t *v = json_object_get(root, "schedule");
+    if (v == NULL)
+        return;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        ERR("schedule: must be a non-empty list of steps {\"after\": \"5m\", \"copies\": 2, ...}");
+        return;
+    }
+    size_t n = json_array_size(v);
+    if (n > RD_STEPS_MAX) {
+        ERR("schedule: %zu steps, at most %d", n, RD_STEPS_MAX);
+        return;
+    }
+    rd_step_t base = { 0, p->base_copies, p->base_sample_percent, p->base_rate_limit_pps, 0, 0 };
+    for (size_t i = 0; i < n; i++)
+        parse_step(&p->steps[i], i ? &p->steps[i - 1] : &base, json_array_get(v, i), i, n, e);
+    p->nsteps = (unsigned)n;
+}
+
 static void
 validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
 {
@@ -406,6 +497,10 @@ validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
     p->sample_percent = (uint32_t)sample;
     p->rate_limit_pps = rate;
     p->session_timeout_s = (uint32_t)timeout;
+    p->base_copies = p->copies;
+    p->base_sample_percent = p->sample_percent;
+    p->base_rate_limit_pps = p->rate_limit_pps;
+    parse_schedule(p, root, e);
 }
 
 #undef ERR

@@ -26,6 +26,16 @@
 #define RD_GROUPS_MAX       64       /* capture_groups entries */
 #define RD_GROUP_AGENTS_MAX 256      /* members of one capture group */
 
+#define RD_STEPS_MAX        64       /* schedule steps */
+
+/* schedule[i], every value resolved (inherited ones filled in). */
+typedef struct {
+    uint64_t after_ms;
+    uint32_t copies, sample_percent;
+    uint64_t rate_limit_pps;
+    uint8_t  ramp, stop;
+} rd_step_t;
+
 /* capture_groups[i]: copy agents that see the same mirrored feed. */
 typedef struct {
     char     name[RD_ID_MAX];
@@ -44,6 +54,14 @@ typedef struct rd_plan {
     char      icpt_ids[RD_ICPT_MAX][RD_ID_MAX];
     uint32_t  copies, sample_percent, session_timeout_s;
     uint64_t  rate_limit_pps;       /* fleet-wide; 0 = unlimited */
+    /* copies, sample_percent, rate_limit_pps above are the values IN FORCE:
+     * the plan's own ones, or what its schedule asks for now (replayd
+     * overrides them, rd_sched.h); the plan's own values stay here. */
+    uint32_t  base_copies, base_sample_percent;
+    uint64_t  base_rate_limit_pps;
+    int       stopped;              /* a "stop" step is in force: agents idle */
+    rd_step_t steps[RD_STEPS_MAX];
+    unsigned  nsteps;
     rd_group_t groups[RD_GROUPS_MAX];
     unsigned   ngroups;
     char       member_ids[RD_COPY_MAX][RD_ID_MAX];   /* every group's members, in order */

@@ -438,6 +438,20 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
         rd_admin_routes_free(lines);
         return;
     }
+    case RFPB__ENVELOPE__MSG_SCHEDULE: {
+        char msg[256];
+        int r = rd_admin_schedule(c, env->schedule->pause, msg, sizeof(msg));
+        Rfpb__ApplyReply rep = RFPB__APPLY_REPLY__INIT;
+        rep.ok = r == 0;
+        rep.code = r;
+        rep.generation = c->generation;
+        rep.error = r == 0 ? (char *)"" : msg;
+        rep.diff = r == 0 ? msg : (char *)"";
+        out.msg_case = RFPB__ENVELOPE__MSG_APPLY_REPLY;
+        out.apply_reply = &rep;
+        (void)rf_conn_send(p->conn, &out);
+        return;
+    }
     case RFPB__ENVELOPE__MSG_CANARY:
         doctor_start(p, env->canary);
         return;
@@ -711,14 +725,12 @@ on_tick(uv_timer_t *t)
     /* Members of a shared-feed capture group up/down: move their buckets
      * (after the timeouts above, so a silent member is down by now). */
     (void)rd_groups_tick(c, now, s->started_ms);
+    (void)rd_sched_tick(c);   /* stress schedule: the step due now */
     if (c->reapply_pending && c->plan) {
         c->reapply_pending = 0;
         c->ctr.reapplies++;
         rd_apply_result_t res;
-        char *json = strdup(c->plan->json);
-        if (json == NULL)
-            return;
-        rd_admin_apply(c, &res, json, strlen(json), 0);
+        rd_admin_reapply(c, &res);
         if (res.code == 0)
             rf_log_info("new agents joined the \"*\" plan \"%s\": generation %llu", c->plan->name,
                         (unsigned long long)c->generation);
@@ -726,7 +738,7 @@ on_tick(uv_timer_t *t)
             rf_log_warn("could not take new agents into plan \"%s\": %s", c->plan->name,
                         res.err.msg);
         rd_apply_result_fini(&res);
-        free(json);
+        
     }
 }
 

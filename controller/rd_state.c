@@ -36,6 +36,12 @@ rd_state_encode(char **out, size_t *len, uint64_t generation, const rd_plan_t *p
     } else {
         bad |= json_object_set_new(root, "layout", json_null());
     }
+    if (t->sched_start_ms)
+        bad |= json_object_set_new(root, "schedule",
+                                   json_pack("{s:I,s:I,s:I}", "start_ms",
+                                             (json_int_t)t->sched_start_ms, "paused_at_ms",
+                                             (json_int_t)t->sched_paused_at_ms, "paused_ms",
+                                             (json_int_t)t->sched_paused_ms));
     for (size_t i = 0; !bad && i < t->n; i++) {
         const rd_entry_t *e = &t->e[i];
         json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:s,s:s,s:i,s:I}", "id", e->id, "role",
@@ -168,6 +174,18 @@ decode(uint64_t *generation, rd_plan_t **plan, rd_table_t *t, const json_t *root
         t->has_layout = 1;
         t->block_bits = (uint8_t)bb;
         t->slot_bits = (uint8_t)sb;
+    }
+    const json_t *sc = json_object_get(root, "schedule");
+    if (sc != NULL) {
+        json_int_t st, pa, pm;
+        if (get_int(&st, sc, "start_ms", 1, INT64_MAX) || get_int(&pa, sc, "paused_at_ms", 0, INT64_MAX) ||
+            get_int(&pm, sc, "paused_ms", 0, INT64_MAX)) {
+            rd_plan_free(p);
+            return rf_err_set(err, RF_EPARSE, "schedule: malformed");
+        }
+        t->sched_start_ms = (uint64_t)st;
+        t->sched_paused_at_ms = (uint64_t)pa;
+        t->sched_paused_ms = (uint64_t)pm;
     }
     const json_t *agents = json_object_get(root, "agents");
     if (!json_is_array(agents) || json_array_size(agents) > RD_TABLE_MAX) {

@@ -2,6 +2,7 @@
 rf_add_unit_test(test_rd_plan rd_core)
 rf_add_unit_test(test_rd_assign rd_core)
 rf_add_unit_test(test_rd_shard rd_core)
+rf_add_unit_test(test_rd_sched rd_core)
 rf_add_unit_test(test_rd_state rd_core)
 rf_add_unit_test(test_rd_doctor rd_core)
 rf_add_unit_test(test_rd_metrics rd_core)
