@@ -12,6 +12,8 @@
 #include "rd_state.h"
 #include "rf_log.h"
 
+static void schedule_values(rd_ctx_t *c, rd_plan_t *plan, rd_table_t *clock, int keep_clock);
+
 int
 rd_ctx_init(rd_ctx_t *c, const char *state_dir, rf_errbuf_t *err)
 {
@@ -27,6 +29,14 @@ rd_ctx_init(rd_ctx_t *c, const char *state_dir, rf_errbuf_t *err)
         return 0;
     if (r != 0)
         return r;
+    /* The state keeps the plan's own text: a schedule's values in force
+     * are derived again from its clock, before any agent reconnects and is
+     * handed the plan's base values (the first tick would only fix that a
+     * second later, with a new generation). */
+    if (c->plan && c->plan->nsteps && c->table.sched_start_ms) {
+        rd_table_t clock;
+        schedule_values(c, c->plan, &clock, 1);
+    }
     for (size_t i = 0; i < c->table.n; i++) {
         const rd_entry_t *e = &c->table.e[i];
         rd_agent_t *a;
