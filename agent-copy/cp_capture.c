@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cp_ring.h"
 #include "rf_cidr.h"
 
 struct cp_capture {
-    pcap_t  *p;
+    pcap_t  *p;                /* live libpcap handle, or a dead one that only compiles */
+    cp_ring_t *ring;           /* our own ring (one Ethernet device), else NULL */
     int      offline, linktype, have_next;
     cp_dir_t dir;
     uint64_t npkts;
@@ -135,10 +137,33 @@ stitch(struct bpf_program *out, const struct bpf_program *cli, const struct bpf_
     return 0;
 }
 
+/* A program straight into the kernel (same layout as struct sock_filter):
+ * our own ring's socket, or a libpcap socket whose filter libpcap must not
+ * see (CP_DIR_HOST). */
+static int
+attach_kernel(int fd, const struct bpf_program *prog, rf_errbuf_t *err)
+{
+    struct sock_fprog fp = { (unsigned short)prog->bf_len, (struct sock_filter *)prog->bf_insns };
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) != 0)
+        return rf_err_set(err, RF_ECAP, "attaching the capture filter: %s", strerror(errno));
+    return 0;
+}
+
 static int
 set_filter(cp_capture_t *c, const char *f, rf_errbuf_t *err)
 {
     struct bpf_program prog;
+    if (c->ring) {
+        /* Only what arrives: never our own replayed output. */
+        char g[4096 + 32];
+        if (snprintf(g, sizeof(g), "inbound and (%s)", f) >= (int)sizeof(g))
+            return rf_err_set(err, RF_ECAP, "capture filter too long");
+        if (compile(c, &prog, g, err) != 0)
+            return RF_ECAP;
+        int r = attach_kernel(cp_ring_fd(c->ring), &prog, err);
+        pcap_freecode(&prog);
+        return r;
+    }
     if (compile(c, &prog, f, err) != 0)
         return RF_ECAP;
     int r = pcap_setfilter(c->p, &prog);
@@ -165,7 +190,7 @@ apply_host_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_e
         cp_capture_filter(sf, sizeof(sf), rules, nrules, CP_DIR_SERVER, 0, 0, NULL) != 0)
         return rf_err_set(err, RF_ECAP, "capture filter too long");
     int cooked = c->linktype == DLT_LINUX_SLL || c->linktype == DLT_LINUX_SLL2;
-    if (!cooked) {
+    if (!cooked && c->ring == NULL) {
         char nt[1024] = "";
         size_t l = 0;
         for (unsigned i = 0; i < nrules && l < sizeof(nt); i++) {
@@ -194,16 +219,14 @@ apply_host_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_e
     pcap_freecode(&srv);
     if (r != 0)
         return rf_err_set(err, RF_ECAP, "capture filter too long (%u rules)", nrules);
-    if (cooked) {
+    if (c->ring) {
+        r = attach_kernel(cp_ring_fd(c->ring), &prog, err);
+    } else if (cooked) {
         r = pcap_setfilter(c->p, &prog);
         if (r != 0)
             rf_err_set(err, RF_ECAP, "setting filter: %s", pcap_geterr(c->p));
     } else {
-        /* Same layout as the kernel's struct sock_filter. */
-        struct sock_fprog fp = { (unsigned short)prog.bf_len, (struct sock_filter *)prog.bf_insns };
-        r = setsockopt(pcap_fileno(c->p), SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp));
-        if (r != 0)
-            rf_err_set(err, RF_ECAP, "attaching the capture filter: %s", strerror(errno));
+        r = attach_kernel(pcap_fileno(c->p), &prog, err);
     }
     free(prog.bf_insns);
     return r != 0 ? RF_ECAP : 0;
@@ -221,6 +244,29 @@ apply_filter(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, rf_errbuf
     return set_filter(c, f, err);
 }
 
+/* One Ethernet device, batched wake-ups, no tunnels (a VLAN-tagged mirror
+ * needs libpcap's tag reinsertion and filter code): our own ring, sized
+ * in blocks that hold one frame each at most (cp_ring.h). The filter is
+ * compiled on a dead Ethernet handle -- it generates the same kernel
+ * program, "inbound"/"outbound" included -- and attached before the
+ * socket is bound, so no unfiltered packet reaches the ring. Returns 1
+ * when the device cannot take it (not Ethernet): use libpcap. */
+static int
+open_ring(cp_capture_t *c, const cp_live_opts_t *o, const rf_rule_t *rules, unsigned nrules,
+          rf_errbuf_t *err)
+{
+    rf_errbuf_t e2 = { 0 };
+    size_t bytes = (size_t)(o->buffer_mb ? o->buffer_mb : 16) << 20;
+    if (cp_ring_open(&c->ring, o->iface, bytes, o->latency_ms, o->promisc, &e2) != 0)
+        return 1;
+    c->p = pcap_open_dead(DLT_EN10MB, 65535);
+    c->linktype = DLT_EN10MB;
+    if (c->p == NULL || apply_filter(c, rules, nrules, err) != 0 ||
+        cp_ring_start(c->ring, err) != 0)
+        return -1;
+    return 0;
+}
+
 int
 cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_t *rules,
                      unsigned nrules, rf_errbuf_t *err)
@@ -234,6 +280,22 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
     c->dir = o->dir;
     c->vxlan_port = o->vxlan_port ? o->vxlan_port : 4789;
     snprintf(c->extra, sizeof(c->extra), "%s", o->extra_filter ? o->extra_filter : "");
+    if (strcmp(dev, "any") != 0 && !o->tunnels && o->latency_ms > 0 && !o->use_libpcap) {
+        int r = open_ring(c, o, rules, nrules, err);
+        if (r == 0) {
+            *out = c;
+            return 0;
+        }
+        if (c->p)
+            pcap_close(c->p);
+        cp_ring_close(c->ring);
+        c->p = NULL;
+        c->ring = NULL;
+        if (r < 0) {
+            free(c);
+            return RF_ECAP;
+        }
+    }
     c->p = pcap_create(dev, eb);
     if (c->p == NULL) {
         free(c);
@@ -319,7 +381,10 @@ cp_capture_set_rules(cp_capture_t *c, const rf_rule_t *rules, unsigned nrules, r
     return apply_filter(c, rules, nrules, err);
 }
 
-int cp_capture_fd(const cp_capture_t *c) { return pcap_get_selectable_fd(c->p); }
+int cp_capture_fd(const cp_capture_t *c)
+{
+    return c->ring ? cp_ring_fd(c->ring) : pcap_get_selectable_fd(c->p);
+}
 int cp_capture_linktype(const cp_capture_t *c) { return c->linktype; }
 
 typedef struct {
@@ -337,6 +402,8 @@ on_pkt(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 int
 cp_capture_dispatch(cp_capture_t *c, int budget, cp_frame_cb cb, void *ctx)
 {
+    if (c->ring)
+        return cp_ring_dispatch(c->ring, budget, cb, ctx);
     disp_t d = { cb, ctx };
     return pcap_dispatch(c->p, budget, on_pkt, (u_char *)&d);
 }
@@ -375,6 +442,8 @@ cp_capture_consume(cp_capture_t *c)
 uint64_t
 cp_capture_drops(cp_capture_t *c)
 {
+    if (c->ring)
+        return cp_ring_drops(c->ring);
     struct pcap_stat ps;
     if (c->offline || pcap_stats(c->p, &ps) != 0)
         return 0;
@@ -386,6 +455,7 @@ cp_capture_close(cp_capture_t *c)
 {
     if (c == NULL)
         return;
+    cp_ring_close(c->ring);
     pcap_close(c->p);
     free(c);
 }

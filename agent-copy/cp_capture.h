@@ -1,5 +1,6 @@
-/* cp_capture.h -- packet sources: live libpcap (memory-mapped TPACKET_V3
- * ring, kernel BPF filter built from the rules) or an offline pcap file.
+/* cp_capture.h -- packet sources: live capture (our own TPACKET_V3 ring on
+ * one Ethernet device, cp_ring.h, else libpcap's; kernel BPF filter built
+ * from the rules) or an offline pcap file.
  * The only file of replay-copy that includes pcap.h. */
 #ifndef CP_CAPTURE_H
 #define CP_CAPTURE_H
@@ -34,6 +35,7 @@ typedef struct {
     unsigned    snaplen;      /* 0 = 65535 */
     unsigned    latency_ms;   /* 0 = immediate mode (a wake-up per packet) */
     cp_dir_t    dir;          /* CLIENT, BOTH (mirror) or HOST (causal order) */
+    int         use_libpcap;  /* never our own ring (cp_ring.h) */
 } cp_live_opts_t;
 
 /* Build "tcp and ((dst port P and dst host H) or ...)" from the rules

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rf_conn.h"
+#include "rf_parse.h"
+#include "rf_ports.h"
 #include "rf_version.h"
 
 #include <arpa/inet.h>
@@ -84,7 +85,8 @@ cp_opts_usage(FILE *fp)
     fputs("usage: replay-copy -x RULES -s INTERCEPTS [options]\n"
           "       replay-copy --controller HOST:PORT --id ID [options]\n"
           "  -x, --transfer [IP:]PORT-TIP:TPORT[,...]  what to replay where (tcpcopy syntax)\n"
-          "  -s, --intercept HOST[:PORT][,...]        replay-intercept endpoints (port 36524)\n"
+          "  -s, --intercept HOST[:PORT][,...]        replay-intercept endpoints (port "
+          RF_PORT_STR(RF_PORT_INTERCEPT) ")\n"
           "  -c, --client-range CIDR|LIST             replayed client addresses: a CIDR, or\n"
           "                                           tcpcopy's A.B.C.x / A.B.C.* / address\n"
           "                                           lists that make up one CIDR block\n"
@@ -124,7 +126,8 @@ cp_opts_usage(FILE *fp)
           "                                           intercepts, key) without side effects\n"
           "  -d, --daemon                             run in the background (as tcpcopy -d)\n"
           "  -P, --pid-file F                         write the process id to F\n"
-          "  -p, --intercept-port P                   port of -s entries without one (36524)\n"
+          "  -p, --intercept-port P                   port of -s entries without one ("
+          RF_PORT_STR(RF_PORT_INTERCEPT) ")\n"
           "  -l, --log-file F                         log to F; --log-level L, --duration S\n"
           "  -B N (--pcap-buffer-mb), -k S (idle timeout, the larger of -t and -k),\n"
           "  -O (only sessions seen from their SYN: the default), -C N, -L, -S 65535 and -v\n"
@@ -134,42 +137,25 @@ cp_opts_usage(FILE *fp)
           fp);
 }
 
-static int
-parse_uint(unsigned long *out, const char *s, unsigned long lo, unsigned long hi)
-{
-    char *end;
-    if (*s == '\0' || *s == '-' || *s == '+')
-        return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-#define UINT_FLAG(flag, dst, lo, hi)                                                          \
-    do {                                                                                      \
-        unsigned long v_;                                                                     \
-        if (parse_uint(&v_, optarg, lo, hi) != 0)                                             \
-            return rf_err_set(err, RF_EPARSE, "%s \"%s\": expected an integer %lu..%lu", flag, \
-                              optarg, (unsigned long)(lo), (unsigned long)(hi));              \
-        dst = v_;                                                                             \
+/* Flag values go through rf_parse (one parser and one message per kind). */
+#define UINT_FLAG(flag, dst, lo, hi)                                                      \
+    do {                                                                                  \
+        unsigned long v_;                                                                 \
+        if (rf_flag_uint(&v_, flag, optarg, lo, hi, err) != 0)                            \
+            return RF_EPARSE;                                                             \
+        dst = v_;                                                                         \
     } while (0)
-
-static int
-copy_str(char *dst, size_t cap, const char *flag, const char *v, rf_errbuf_t *err)
-{
-    if (strlen(v) >= cap)
-        return rf_err_set(err, RF_EPARSE, "%s: value too long (max %zu)", flag, cap - 1);
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
-}
+#define STR_FLAG(flag, dst)                                                               \
+    do {                                                                                  \
+        if (rf_flag_str(dst, sizeof(dst), flag, optarg, RF_STR_ANY, err) != 0)            \
+            return RF_EPARSE;                                                             \
+    } while (0)
 
 static int
 parse_intercepts(cp_config_t *cfg, const char *list, rf_errbuf_t *err)
 {
     char buf[2048];
-    if (copy_str(buf, sizeof(buf), "-s", list, err) != 0)
+    if (rf_flag_str(buf, sizeof(buf), "-s", list, RF_STR_ANY, err) != 0)
         return RF_EPARSE;
     char *save = NULL;
     cfg->nicpt = 0;
@@ -177,9 +163,8 @@ parse_intercepts(cp_config_t *cfg, const char *list, rf_errbuf_t *err)
         if (cfg->nicpt == CP_MAX_ICPT)
             return rf_err_set(err, RF_EPARSE, "-s: more than %d intercepts", CP_MAX_ICPT);
         cp_endpoint_t *ep = &cfg->icpt[cfg->nicpt];
-        if (rf_parse_hostport(t, ep->host, sizeof(ep->host), &ep->port, cfg->icpt_port) != 0)
-            return rf_err_set(err, RF_EPARSE,
-                              "-s \"%s\": expected IPv4[:port] (numeric address, port 1..65535)", t);
+        if (rf_flag_hostport("-s", t, ep->host, sizeof(ep->host), &ep->port, cfg->icpt_port, err))
+            return RF_EPARSE;
         cfg->nicpt++;
     }
     if (cfg->nicpt == 0)
@@ -192,7 +177,7 @@ parse_list(char dst[][32], unsigned *n, unsigned max, const char *flag, const ch
            rf_errbuf_t *err)
 {
     char buf[512];
-    if (copy_str(buf, sizeof(buf), flag, list, err) != 0)
+    if (rf_flag_str(buf, sizeof(buf), flag, list, RF_STR_ANY, err) != 0)
         return RF_EPARSE;
     char *save = NULL;
     *n = 0;
@@ -328,10 +313,15 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->stats_interval_s = 1;
     cfg->vxlan_port = 4789;
     cfg->vni = -1;
-    cfg->pcap_buffer_mb = 64;
+    /* An 8 MB ring of 128 KiB blocks (cp_ring.h) holds ~250 ms of blocks
+     * retired at the 4 ms timeout, ~1 s at 8k conn/s: enough once the
+     * agent is scheduled promptly (--nice), at a quarter of the old
+     * 64 MB. See docs/BENCH.md, "Footprint". */
+    cfg->pcap_buffer_mb = 8;
+    cfg->nice = -10;
     cfg->capture_latency_ms = 4;
     cfg->max_copies = 1023;
-    cfg->icpt_port = 36524;
+    cfg->icpt_port = RF_PORT_INTERCEPT;
     strcpy(cfg->log_level, "info");
     char icpt_list[2048] = "";
     unsigned long keepalive_s = 0;
@@ -363,51 +353,36 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case 's':
             /* parsed after the loop: -p may come later and sets the
              * port of entries without one */
-            if (copy_str(icpt_list, sizeof(icpt_list), "-s", optarg, err) != 0)
-                return RF_EPARSE;
+            STR_FLAG("-s", icpt_list);
             break;
         case 'p':
         case OPT_ICPT_PORT: UINT_FLAG(c == 'p' ? "-p" : "--intercept-port", cfg->icpt_port, 1, 65535); break;
         case 'c': {
             if (cp_opts_parse_clients(&cfg->eng.range, optarg, err) != 0)
                 return RF_EPARSE;
-            if (cfg->eng.range.len < 8)
-                return rf_err_set(err, RF_EPARSE, "-c \"%s\": range wider than /8 refused", optarg);
-            cfg->eng.has_range = 1;
+            cfg->eng.has_range = 1;   /* its width: cp_opts_check_replay */
             break;
         }
-        case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, 1023); break;
-        case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, 1023); break;
+        case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, CP_COPIES_MAX); break;
+        case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, CP_OFFSET_MAX); break;
         case 'r': UINT_FLAG("-r", cfg->eng.sample_percent, 1, 100); break;
         case 'i':
             if (parse_list(cfg->ifaces, &cfg->nifaces, CP_MAX_IFACES, "-i", optarg, err) != 0)
                 return RF_EPARSE;
             break;
-        case 'F':
-            if (copy_str(cfg->filter, sizeof(cfg->filter), "-F", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
-        case OPT_OFFLINE:
-            if (copy_str(cfg->offline, sizeof(cfg->offline), "--offline", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
+        case 'F': STR_FLAG("-F", cfg->filter); break;
+        case OPT_OFFLINE: STR_FLAG("--offline", cfg->offline); break;
         case 't':
-            UINT_FLAG("-t", ul, 1, 86400);
+            UINT_FLAG("-t", ul, 1, CP_TIMEOUT_MAX_S);
             cfg->eng.session_timeout_ms = (uint32_t)ul * 1000u;
             timeout_given = 1;
             break;
-        case 'k': UINT_FLAG("-k", keepalive_s, 1, 86400); break;
+        case 'k': UINT_FLAG("-k", keepalive_s, 1, CP_TIMEOUT_MAX_S); break;
         case 'd':
         case OPT_DAEMON: cfg->daemonize = 1; break;
         case 'P':
-        case OPT_PIDFILE:
-            if (copy_str(cfg->pid_file, sizeof(cfg->pid_file), "-P", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
-        case 'l':
-            if (copy_str(cfg->log_file, sizeof(cfg->log_file), "-l", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
+        case OPT_PIDFILE: STR_FLAG("-P", cfg->pid_file); break;
+        case 'l': STR_FLAG("-l", cfg->log_file); break;
         case 'B': UINT_FLAG("-B", cfg->pcap_buffer_mb, 1, 2048); break;
         case 'S':
             /* tcpcopy's snaplen: replay-copy captures whole packets (it
@@ -423,9 +398,8 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             UINT_FLAG("-C", ul, 1, 16);
             break;
         case 'a': {
-            char *end;
-            double d = strtod(optarg, &end);
-            if (*end != '\0' || end == optarg || d <= 0 || d > 1000)
+            double d;
+            if (rf_parse_double(&d, optarg, 0, 1000) != 0 || d == 0)
                 return rf_err_set(err, RF_EPARSE, "-a \"%s\": expected an acceleration 1..1000 "
                                   "(same as --speed)", optarg);
             cfg->speed = d;
@@ -439,41 +413,25 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             break;
         case 'M': UINT_FLAG("-M", cfg->eng.mtu, 576, 9000); break;
         case 'D': UINT_FLAG("-D", cfg->eng.mss, 88, 8960); break;
-        case OPT_SPEED: {
-            char *end;
-            double d = strtod(optarg, &end);
-            if (*end != '\0' || end == optarg || d < 0 || d > 1000)
-                return rf_err_set(err, RF_EPARSE, "--speed \"%s\": expected 0..1000", optarg);
-            cfg->speed = d;
-            break;
-        }
-        case OPT_STATS_JSON:
-            if (copy_str(cfg->stats_json, sizeof(cfg->stats_json), "--stats-json", optarg, err))
+        case OPT_SPEED:
+            if (rf_flag_double(&cfg->speed, "--speed", optarg, 0, 1000, err) != 0)
                 return RF_EPARSE;
             break;
+        case OPT_STATS_JSON: STR_FLAG("--stats-json", cfg->stats_json); break;
         case OPT_STATS_INTERVAL: UINT_FLAG("--stats-interval", cfg->stats_interval_s, 1, 3600); break;
         case OPT_CONTROLLER: {
             char h[64];
             uint16_t p;
-            if (rf_parse_hostport(optarg, h, sizeof(h), &p, 36523) != 0)
-                return rf_err_set(err, RF_EPARSE, "--controller \"%s\": expected IPv4[:port]",
-                                  optarg);
-            if (copy_str(cfg->controller, sizeof(cfg->controller), "--controller", optarg, err))
+            if (rf_flag_hostport("--controller", optarg, h, sizeof(h), &p, RF_PORT_CONTROL, err))
                 return RF_EPARSE;
+            STR_FLAG("--controller", cfg->controller);
             break;
         }
-        case OPT_ID:
-            if (copy_str(cfg->id, sizeof(cfg->id), "--id", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
-        case OPT_KEY_FILE:
-            if (copy_str(cfg->key_file, sizeof(cfg->key_file), "--key-file", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
+        case OPT_ID: STR_FLAG("--id", cfg->id); break;
+        case OPT_KEY_FILE: STR_FLAG("--key-file", cfg->key_file); break;
         case OPT_ALLOW: {
             char buf[1024];
-            if (copy_str(buf, sizeof(buf), "--allow-target", optarg, err) != 0)
-                return RF_EPARSE;
+            STR_FLAG("--allow-target", buf);
             char *save = NULL;
             cfg->nallow = 0;
             for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -493,10 +451,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
                                   "--log-level \"%s\": expected error, warn, info or debug", optarg);
             strcpy(cfg->log_level, optarg);
             break;
-        case OPT_LOG_FILE:
-            if (copy_str(cfg->log_file, sizeof(cfg->log_file), "--log-file", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
+        case OPT_LOG_FILE: STR_FLAG("--log-file", cfg->log_file); break;
         case OPT_DURATION: UINT_FLAG("--duration", cfg->duration_s, 1, 86400 * 365); break;
         case OPT_CHECK: cfg->check_config = 1; break;
         case OPT_ADOPT: cfg->eng.adopt_midstream = 1; break;
@@ -525,21 +480,17 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case OPT_RATE: UINT_FLAG("--rate-limit-pps", cfg->eng.rate_limit_pps, 0, 100000000); break;
         case OPT_DOCTOR: cfg->doctor = 1; break;
         case OPT_NICE: {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || v < -20 || v > 19)
-                return rf_err_set(err, RF_EPARSE, "--nice \"%s\": expected -20..19", optarg);
+            long v;
+            if (rf_flag_int(&v, "--nice", optarg, -20, 19, err) != 0)
+                return RF_EPARSE;
             cfg->nice = (int)v;
             break;
         }
-        case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, 1023); break;
+        case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, CP_COPIES_MAX); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
         case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
         case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
-        case OPT_USER:
-            if (copy_str(cfg->user, sizeof(cfg->user), "--user", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
+        case OPT_USER: STR_FLAG("--user", cfg->user); break;
         case 'h': cp_opts_usage(stdout); return 1;
         case 'v':
         case 'V': puts("replay-copy " RF_VERSION_LONG); return 1;
@@ -599,15 +550,43 @@ cp_opts_validate(const cp_config_t *cfg, rf_errbuf_t *err)
         if (cfg->nicpt == 0)
             return rf_err_set(err, RF_EPARSE, "-s is required (or --controller)");
     }
-    if (cfg->have_rules && !cp_opts_target_allowed(cfg, cfg->eng.rules, cfg->eng.nrules, err))
-        return RF_EPARSE;
-    for (unsigned i = 0; i < cfg->eng.nrules; i++) {
-        const rf_rule_t *r = &cfg->eng.rules[i];
-        if (cfg->eng.has_range && rf_cidr_contains(&cfg->eng.range, r->target_ip))
-            return rf_err_set(err, RF_EPARSE, "-c: the client range contains target %u.%u.%u.%u",
-                              r->target_ip >> 24, (r->target_ip >> 16) & 255,
-                              (r->target_ip >> 8) & 255, r->target_ip & 255);
+    return cp_opts_check_replay(cfg, err);
+}
+
+int
+cp_opts_check_replay(const cp_config_t *cfg, rf_errbuf_t *err)
+{
+    const cp_engine_cfg_t *e = &cfg->eng;
+    char rs[32], rule[64];
+    if (e->has_range) {
+        rf_cidr_format(&e->range, rs, sizeof(rs));
+        if (e->range.len < CP_RANGE_MIN_LEN)
+            return rf_err_set(err, RF_EPARSE, "client range %s is wider than /%u", rs,
+                              CP_RANGE_MIN_LEN);
+        /* a replayed client address that is also a target would make the
+         * target answer itself */
+        for (unsigned i = 0; i < e->nrules; i++) {
+            if (!rf_cidr_contains(&e->range, e->rules[i].target_ip))
+                continue;
+            rf_rule_format(&e->rules[i], rule, sizeof(rule));
+            return rf_err_set(err, RF_EPARSE, "client range %s contains the target of rule %s",
+                              rs, rule);
+        }
     }
+    if (!cp_opts_target_allowed(cfg, e->rules, e->nrules, err))
+        return RF_EPARSE;
+    if (e->copies < 1 || e->copies > CP_COPIES_MAX)
+        return rf_err_set(err, RF_EPARSE, "copies %u out of range 1..%u", e->copies,
+                          CP_COPIES_MAX);
+    if (e->offset > CP_OFFSET_MAX)
+        return rf_err_set(err, RF_EPARSE, "port offset %u out of range 0..%u", e->offset,
+                          CP_OFFSET_MAX);
+    if (e->sample_percent < 1 || e->sample_percent > 100)
+        return rf_err_set(err, RF_EPARSE, "sample percent %u out of range 1..100",
+                          e->sample_percent);
+    if (e->session_timeout_ms < 1000 || e->session_timeout_ms > CP_TIMEOUT_MAX_S * 1000u)
+        return rf_err_set(err, RF_EPARSE, "session timeout %u s out of range 1..%u",
+                          e->session_timeout_ms / 1000, CP_TIMEOUT_MAX_S);
     return 0;
 }
 
@@ -749,7 +728,7 @@ cp_opts_check_env(const cp_config_t *cfg, char *err, size_t len)
         char h[64];
         uint16_t p;
         int e;
-        if (rf_parse_hostport(cfg->controller, h, sizeof(h), &p, 36523) == 0 &&
+        if (rf_parse_hostport(cfg->controller, h, sizeof(h), &p, RF_PORT_CONTROL) == 0 &&
             !routable(h, p, &e))
             add_line(err, len, &n, "--controller %s: no route (%s)", cfg->controller, strerror(e));
     }

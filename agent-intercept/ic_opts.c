@@ -1,4 +1,4 @@
-/* ic_opts.c -- getopt_long table, strict number parsing, defaults. */
+/* ic_opts.c -- getopt_long table and defaults; values through rf_parse. */
 #include "ic_opts.h"
 
 #include <arpa/inet.h>
@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rf_parse.h"
+#include "rf_ports.h"
 
 enum {
     OPT_CONTROLLER = 256,
@@ -64,64 +66,6 @@ flag_name(int c, char *buf, size_t len)
 }
 
 static int
-copy_str(char *dst, size_t cap, const char *src, int c, rf_errbuf_t *err)
-{
-    char fb[32];
-    size_t n = strlen(src);
-    if (n == 0)
-        return rf_err_set(err, RF_EPARSE, "%s: empty value", flag_name(c, fb, sizeof(fb)));
-    if (n >= cap)
-        return rf_err_set(err, RF_EPARSE, "%s: value longer than %zu characters",
-                          flag_name(c, fb, sizeof(fb)), cap - 1);
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
-static int
-parse_uint(unsigned long *out, const char *s, unsigned long lo, unsigned long hi, int c,
-           rf_errbuf_t *err)
-{
-    char fb[32];
-    char *end;
-    if (*s == '\0' || *s == '-' || *s == '+')
-        goto bad;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end != '\0' || v < lo || v > hi)
-        goto bad;
-    *out = v;
-    return 0;
-bad:
-    return rf_err_set(err, RF_EPARSE, "%s: \"%s\" is not a number in %lu..%lu",
-                      flag_name(c, fb, sizeof(fb)), s, lo, hi);
-}
-
-/* "IPv4[:port]". Not rf_parse_hostport: that lives in rf_conn.h (uv.h). */
-static int
-parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, uint16_t dflt)
-{
-    const char *colon = strchr(s, ':');
-    size_t hl = colon ? (size_t)(colon - s) : strlen(s);
-    uint32_t ip;
-    if (hl == 0 || hl >= hostlen)
-        return RF_EPARSE;
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    if (rf_ipv4_parse(&ip, host) != 0)
-        return RF_EPARSE;
-    *port = dflt;
-    if (colon == NULL)
-        return 0;
-    char *end;
-    if (colon[1] < '0' || colon[1] > '9')
-        return RF_EPARSE;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end != '\0' || p < 1 || p > 65535)
-        return RF_EPARSE;
-    *port = (uint16_t)p;
-    return 0;
-}
-
-static int
 check_ipv4(const char *s, int c, rf_errbuf_t *err)
 {
     char fb[32];
@@ -132,13 +76,16 @@ check_ipv4(const char *s, int c, rf_errbuf_t *err)
     return 0;
 }
 
+/* Every string option is required to be non-empty and to fit. */
+#define STR_OPT(dst) rf_flag_str(dst, sizeof(dst), fl, a, RF_STR_NONEMPTY, err)
+
 int
 ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->iface, sizeof(out->iface), "any");
     snprintf(out->filter, sizeof(out->filter), "tcp");
-    out->port = IC_DEFAULT_PORT;
+    out->port = RF_PORT_INTERCEPT;
     out->stats_interval_s = 1;
     snprintf(out->log_level, sizeof(out->log_level), "info");
 
@@ -146,63 +93,62 @@ ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
     opterr = 0;
     char fb[32];
     int c, r = 0;
-    unsigned long v;
+    unsigned long v = 0;
     while ((c = getopt_long(argc, argv, ":i:F:p:b:hV", long_opts, NULL)) != -1) {
         const char *a = optarg;
+        const char *fl = flag_name(c, fb, sizeof(fb));
         switch (c) {
-        case 'i': r = copy_str(out->iface, sizeof(out->iface), a, c, err); break;
+        case 'i': r = STR_OPT(out->iface); break;
         case 'F':
-            r = copy_str(out->filter, sizeof(out->filter), a, c, err);
+            r = STR_OPT(out->filter);
             out->filter_set = 1;
             break;
         case 'p':
-            r = parse_uint(&v, a, 1, 65535, c, err);
+            r = rf_flag_uint(&v, fl, a, 1, 65535, err);
             out->port = (uint16_t)v;
             break;
         case 'b':
-            r = copy_str(out->bind, sizeof(out->bind), a, c, err);
+            r = STR_OPT(out->bind);
             if (r == 0)
                 r = check_ipv4(a, c, err);
             out->bind_set = 1;
             break;
         case OPT_CONTROLLER:
-            if (parse_hostport(a, out->ctl_host, sizeof(out->ctl_host), &out->ctl_port,
-                                  IC_DEFAULT_CTL_PORT) != 0)
-                r = rf_err_set(err, RF_EPARSE,
-                               "--controller: \"%s\" is not IPv4[:port] (port 1..65535)", a);
+            r = rf_flag_hostport(fl, a, out->ctl_host, sizeof(out->ctl_host), &out->ctl_port,
+                                 RF_PORT_CONTROL, err);
             out->fleet = 1;
             break;
         case OPT_ID:
-            r = copy_str(out->id, sizeof(out->id), a, c, err);
+            r = STR_OPT(out->id);
             if (r == 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                     "0123456789._-") != strlen(a))
                 r = rf_err_set(err, RF_EPARSE,
                                "--id: \"%s\" may only use letters, digits, '.', '_', '-'", a);
             break;
         case OPT_ADVERTISE:
-            r = copy_str(out->advertise, sizeof(out->advertise), a, c, err);
+            r = STR_OPT(out->advertise);
             if (r == 0)
                 r = check_ipv4(a, c, err);
             break;
-        case OPT_KEY_FILE: r = copy_str(out->key_file, sizeof(out->key_file), a, c, err); break;
+        case OPT_KEY_FILE: r = STR_OPT(out->key_file); break;
         case OPT_INSECURE: out->insecure = 1; break;
         case OPT_STATS_JSON:
-            r = copy_str(out->stats_json, sizeof(out->stats_json), a, c, err);
+            r = STR_OPT(out->stats_json);
             break;
         case OPT_STATS_INTERVAL:
-            r = parse_uint(&v, a, 1, 3600, c, err);
+            r = rf_flag_uint(&v, fl, a, 1, 3600, err);
             out->stats_interval_s = (unsigned)v;
             break;
         case OPT_LOG_LEVEL:
-            r = copy_str(out->log_level, sizeof(out->log_level), a, c, err);
+            r = STR_OPT(out->log_level);
             if (r == 0 && strcmp(a, "error") != 0 && strcmp(a, "warn") != 0 &&
                 strcmp(a, "info") != 0 && strcmp(a, "debug") != 0)
                 r = rf_err_set(err, RF_EPARSE,
                                "--log-level: \"%s\" is not one of error, warn, info, debug", a);
             break;
-        case OPT_LOG_FILE: r = copy_str(out->log_file, sizeof(out->log_file), a, c, err); break;
+        case OPT_LOG_FILE: r = STR_OPT(out->log_file); break;
         case OPT_DURATION:
-            r = parse_uint(&v, a, 1, 100u * 365 * 86400, c, err);
+            r = rf_flag_uint(&v, fl, a, 1, 100u * 365 * 86400, err);
             out->duration_s = (unsigned)v;
             break;
         case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
@@ -210,7 +156,7 @@ ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
         case OPT_USER:
             /* Resolved (getpwnam) only when dropping: the config may be
              * checked on a host where the user does not exist yet. */
-            r = copy_str(out->user, sizeof(out->user), a, c, err);
+            r = STR_OPT(out->user);
             break;
         case 'h': out->help = 1; break;
         case 'V': out->version = 1; break;
@@ -353,10 +299,12 @@ ic_opts_usage(FILE *fp)
           "  -i, --interface IFACE     capture interface (default any)\n"
           "  -F, --filter EXPR         pcap filter for the responses (default tcp),\n"
           "                            e.g. 'tcp and src port 8080'\n"
-          "  -p, --port N              listen port for copy agents (default 36524)\n"
+          "  -p, --port N              listen port for copy agents (default "
+          RF_PORT_STR(RF_PORT_INTERCEPT) ")\n"
           "  -b, --bind ADDR           listen address (default 0.0.0.0 with a key or\n"
           "                            --insecure, else 127.0.0.1)\n"
-          "      --controller HOST:PORT  fleet mode: register with replayd (port 36523)\n"
+          "      --controller HOST:PORT  fleet mode: register with replayd (port "
+          RF_PORT_STR(RF_PORT_CONTROL) ")\n"
           "      --id ID               agent id (default: hostname)\n"
           "      --advertise IP        address copy agents should dial (fleet mode)\n"
           "      --key-file FILE       this intercept's key (replayctl keys derive --role\n"

@@ -12,8 +12,6 @@
 #include "rf_cidr.h"
 #include "rf_err.h"
 
-#define IC_DEFAULT_PORT      36524
-#define IC_DEFAULT_CTL_PORT  36523
 #define IC_FILTER_MAX        1024
 
 typedef struct {

@@ -24,6 +24,8 @@
 #   BENCH_TLS       1: the copy<->intercept channel runs TLS 1.3 (one key
 #                   file from `replayctl keys new-fleet`, --key-file on both)
 #   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
+#   BENCH_PERF      1: `perf record -g` on replay-copy during each replay row
+#                   (perf-<row>.data in the results dir; Debian's linux-perf)
 set -euo pipefail
 # shellcheck source=../tests/integration/lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/../tests/integration/lib.sh"
@@ -88,12 +90,22 @@ row() {
     tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}" "${KEY_ARGS[@]}"
     cpid=$TB_LASTPID
   fi
-  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1
-  if ((replay)); then c0=$(tb_cpu_ticks "$cpid"); i0=$(tb_cpu_ticks "$ipid"); fi
+  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1 idle=0
+  if ((replay)); then
+    sleep 2   # started and connected, no traffic yet: the idle footprint
+    idle=$(tb_rss_kb "$cpid")
+    c0=$(tb_cpu_ticks "$cpid"); i0=$(tb_cpu_ticks "$ipid")
+  fi
+  local perfpid=""
+  if ((replay)) && [[ ${BENCH_PERF:-0} == 1 ]]; then
+    perf record -q -g -p "$cpid" -o "$OUT/perf-$name.data" >/dev/null 2>&1 &
+    perfpid=$!
+  fi
   read -r -a m0 <<<"$(machine_ticks)"
   t0=$(tb_now_ms)
   tb_wrk "$OUT/wrk-$name.txt" client "$URL" "$SECS" "$conns" "$delay" "${wrkargs[@]}" || true
   t1=$(tb_now_ms)
+  if [[ -n $perfpid ]]; then kill -INT "$perfpid" 2>/dev/null; wait "$perfpid" 2>/dev/null || true; fi
   read -r -a m1 <<<"$(machine_ticks)"
   local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
   local ccpu=- icpu=- crss=0 irss=0
@@ -125,8 +137,13 @@ row() {
   local sess; sess=$( ((replay)) && tb_stat "$OUT/copy-$name.stats" sess_opened || echo -)
   local load; if ((delay > 0)); then load="c$conns, ${delay} ms"; else load="c$conns, closed loop"; fi
   ((replay)) || load="$load (no replay)"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
-    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" >>"$ROWS"
+  local drops; drops=$( ((replay)) && [[ -s $OUT/copy-$name.stats ]] && tb_stat "$OUT/copy-$name.stats" kernel_drops || echo -)
+  local us=-   # replay-copy CPU microseconds per online request (connection in short mode)
+  if ((replay)) && ((online > 0)); then
+    us=$(awk -v p="$ccpu" -v w="$wall" -v n="$online" 'BEGIN { printf "%.0f", p / 100 * w * 1e6 / n }')
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
+    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" >>"$ROWS"
   tb_log "row $name: online $online ($rps/s), target $target, ratio $ratio, copy ${ccpu}% $((crss / 1024)) MB, intercept ${icpu}%, busy ${busy}%, $status"
 }
 
@@ -148,9 +165,9 @@ done
   echo
   echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
-  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | replay-copy RSS MB | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$ROWS" |
+  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $14, $8, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
     sed 's/| -% |/| - |/g'
   echo
   echo "Online app throughput, closed loop (c50), without vs with replay:"

@@ -561,28 +561,3 @@ rf_listen(uv_tcp_t *srv, uv_loop_t *loop, const char *addr, uint16_t port, uv_co
         return r;
     return uv_listen((uv_stream_t *)srv, 511, cb);
 }
-
-int
-rf_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
-                  uint16_t default_port)
-{
-    const char *colon = strrchr(s, ':');
-    size_t hl = colon ? (size_t)(colon - s) : strlen(s);
-    if (hl == 0 || hl >= hostlen)
-        return RF_EPARSE;
-    memcpy(host, s, hl);
-    host[hl] = '\0';
-    struct in_addr a;
-    if (inet_pton(AF_INET, host, &a) != 1)
-        return RF_EPARSE;
-    if (colon == NULL) {
-        *port = default_port;
-        return 0;
-    }
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || p < 1 || p > 65535)
-        return RF_EPARSE;
-    *port = (uint16_t)p;
-    return 0;
-}

@@ -81,8 +81,4 @@ size_t      rf_conn_wq_bytes(const rf_conn_t *c);
 int rf_listen(uv_tcp_t *srv, uv_loop_t *loop, const char *addr, uint16_t port,
               uv_connection_cb cb);
 
-/* "host:port" -> parts; default_port when ":port" is absent. */
-int rf_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
-                      uint16_t default_port);
-
 #endif

@@ -12,51 +12,6 @@
 #include "rd_state.h"
 #include "rf_log.h"
 
-static void schedule_values(rd_ctx_t *c, rd_plan_t *plan, rd_table_t *clock, int keep_clock);
-
-int
-rd_ctx_init(rd_ctx_t *c, const char *state_dir, rf_errbuf_t *err)
-{
-    memset(c, 0, sizeof(*c));
-    rd_table_init(&c->table);
-    rd_registry_init(&c->reg);
-    c->heartbeat_timeout_ms = 5000;
-    if (strlen(state_dir) >= sizeof(c->state_dir))
-        return rf_err_set(err, -ENAMETOOLONG, "state dir path too long");
-    snprintf(c->state_dir, sizeof(c->state_dir), "%s", state_dir);
-    int r = rd_state_load(&c->generation, &c->plan, &c->table, state_dir, err);
-    if (r == -ENOENT)
-        return 0;
-    if (r != 0)
-        return r;
-    /* The state keeps the plan's own text: a schedule's values in force
-     * are derived again from its clock, before any agent reconnects and is
-     * handed the plan's base values (the first tick would only fix that a
-     * second later, with a new generation). */
-    if (c->plan && c->plan->nsteps && c->table.sched_start_ms) {
-        rd_table_t clock;
-        schedule_values(c, c->plan, &clock, 1);
-    }
-    for (size_t i = 0; i < c->table.n; i++) {
-        const rd_entry_t *e = &c->table.e[i];
-        rd_agent_t *a;
-        if ((r = rd_registry_add(&a, &c->reg, e->id, e->role)) != 0)
-            return rf_err_set(err, r, "registry: %s", rf_strerror(r));
-        snprintf(a->advertise, sizeof(a->advertise), "%s", e->advertise);
-        a->listen_port = e->listen_port;
-        snprintf(a->down_reason, sizeof(a->down_reason), "not reconnected since restart");
-    }
-    return 0;
-}
-
-void
-rd_ctx_fini(rd_ctx_t *c)
-{
-    rd_plan_free(c->plan);
-    rd_table_fini(&c->table);
-    rd_registry_fini(&c->reg);
-}
-
 void
 rd_apply_result_fini(rd_apply_result_t *res)
 {
@@ -132,6 +87,15 @@ schedule_values(rd_ctx_t *c, rd_plan_t *plan, rd_table_t *clock, int keep_clock)
     plan->sample_percent = now.sample_percent;
     plan->rate_limit_pps = now.rate_limit_pps;
     plan->stopped = now.stopped;
+}
+
+void
+rd_admin_sched_restore(rd_ctx_t *c)
+{
+    if (c->plan && c->plan->nsteps && c->table.sched_start_ms) {
+        rd_table_t clock;
+        schedule_values(c, c->plan, &clock, 1);
+    }
 }
 
 static int
@@ -322,7 +286,7 @@ rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *
         if (rf_ipv4_parse(&ip, adv) != 0)
             return rf_err_set(err, RF_ESTATE, "advertise \"%.40s\" is not an IPv4 address", adv);
         snprintf(a->advertise, sizeof(a->advertise), "%s", adv);
-        a->listen_port = h->listen_port ? (uint16_t)h->listen_port : RD_ICPT_PORT_DEFAULT;
+        a->listen_port = h->listen_port ? (uint16_t)h->listen_port : RF_PORT_INTERCEPT;
         if (h->listen_port > 65535)
             return rf_err_set(err, RF_ESTATE, "listen_port %u out of range", h->listen_port);
         /* An intercept that moved: its copy agents must dial the new
@@ -423,54 +387,6 @@ counters(holder_t *h, size_t n, const char *const *names, const uint64_t *vals)
     return pp;
 }
 
-static int
-cmp_agent(const void *x, const void *y)
-{
-    const rd_agent_t *a = *(const rd_agent_t *const *)x, *b = *(const rd_agent_t *const *)y;
-    if (a->role != b->role)
-        return a->role - b->role;
-    return strcmp(a->id, b->id);
-}
-
-#define SELF_COUNTERS RD_SELF_COUNTERS
-
-/* replayd's own counters: wire name (status), field, Prometheus name after
- * "replayfleet_controller_", help. One row per counter. */
-#define C(nm, f, prom, help) { nm, offsetof(rd_counters_t, f), RF_KIND_COUNTER, prom, help }
-const rf_counter_def_t rd_self_defs[] = {
-    C("auth_failures", auth_failures, "auth_failures_total", "Hellos refused: MAC, role, version or id."),
-    C("bad_state", bad_state, "bad_state_messages_total", "Messages not valid in the connection state (connection closed)."),
-    C("bad_frames", bad_frames, "bad_frames_total", "Undecodable frames (connection closed)."),
-    C("oversize_frames", oversize, "oversize_frames_total", "Frames over the channel maximum (connection closed)."),
-    C("slow_peers", slow_peers, "slow_peers_total", "Peers closed because their write queue passed its cap."),
-    C("hello_timeouts", hello_timeouts, "hello_timeouts_total", "Connections closed without a Hello within the deadline."),
-    C("heartbeat_timeouts", heartbeat_timeouts, "heartbeat_timeouts_total", "Agents marked down after staying silent past --heartbeat-timeout."),
-    C("replaced_conns", replaced, "replaced_connections_total", "Agent connections closed because the same id connected again."),
-    C("conns_accepted", conns_accepted, "connections_accepted_total", "TCP connections accepted."),
-    C("conns_refused", conns_refused, "connections_refused_total", "TCP connections refused over the connection cap."),
-    C("applies", applies, "plan_applies_total", "Plans applied (generation bumped)."),
-    C("applies_rejected", applies_rejected, "plan_rejections_total", "Plans rejected (invalid, or the state write failed)."),
-    C("dry_runs", dry_runs, "plan_dry_runs_total", "Dry-run applies served."),
-    C("reapplies", reapplies, "plan_reapplies_total", "Automatic re-applies of a \"*\" plan to take in new agents."),
-    C("state_write_errors", state_write_errors, "state_write_errors_total", "Failed writes of state.json."),
-    C("acks_failed", acks_failed, "assignment_nacks_total", "Assignments an agent acknowledged with ok=false."),
-    C("stats_msgs", stats_msgs, "stats_messages_total", "Stats messages received from agents."),
-    C("doctor_runs", doctor_runs, "doctor_runs_total", "replayctl doctor requests served."),
-    C("canary_results", canary_results, "canary_results_total", "Canary results taken from agents."),
-    C("canary_ignored", canary_ignored, "canary_results_ignored_total", "Canary results late, duplicate or for another run."),
-    C("metrics_renders", metrics_renders, "metrics_renders_total", "Prometheus pages rendered."),
-    C("metrics_scrapes", metrics_scrapes, "metrics_scrapes_total", "GET /metrics requests served."),
-    C("tls_handshake_failures", tls_handshake_failures, "tls_handshake_failures_total", "TLS handshakes that failed (wrong key, unknown identity, garbage)."),
-    C("tls_record_errors", tls_record_errors, "tls_record_errors_total", "TLS records that failed to decrypt or verify after the handshake (connection closed)."),
-    C("preauth_dropped", preauth_dropped, "preauth_dropped_total", "Unauthenticated connections dropped to make room (oldest of the busiest source first)."),
-    C("preauth_refused", preauth_refused, "preauth_refused_total", "Unauthenticated connections refused over the per-source or global pre-auth cap."),
-    C("agents_evicted", agents_evicted, "agents_evicted_total", "Registry records of never-planned, down agents evicted to make room."),
-    C("reshards", reshards, "capture_group_reshards_total", "Re-applies that moved flow buckets after a capture-group member came up or went down."),
-    C("shard_sessions_lost", shard_sessions_lost, "capture_group_sessions_lost_total", "Replay sessions open on capture-group members when they went down (lost with them)."),
-};
-#undef C
-const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);
-
 size_t
 rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
 {
@@ -484,49 +400,6 @@ rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
     names[n] = "agents_known";
     vals[n++] = c->reg.n;
     return n;
-}
-
-/* Loss counters: what each means and the hop it points at, as `replayctl
- * doctor` names hops. `replayctl status` lists every non-zero one under
- * "problems". One row per counter. */
-const rd_loss_def_t rd_loss_defs[] = {
-    { RD_ROLE_COPY, "kernel_drops", "packets the kernel dropped before the capture read them", "capture on the online host: raise --pcap-buffer-mb, give replay-copy CPU (--nice), or sample" },
-    { RD_ROLE_COPY, "bad_pkts", "captured packets that are not well-formed IPv4/TCP", "capture on the online host (offloads: GRO/TSO super-frames, fragments)" },
-    { RD_ROLE_COPY, "shed_pkts", "captured packets dropped: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
-    { RD_ROLE_COPY, "sess_shed", "replay sessions not opened: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
-    { RD_ROLE_COPY, "sess_skipped_midstream", "captured sessions whose SYN was never seen", "capture started mid-session (expected after a restart; --adopt-midstream replays them)" },
-    { RD_ROLE_COPY, "send_errors", "packets the raw socket refused to send", "copy host -> target: route or firewall on the copy host" },
-    { RD_ROLE_COPY, "syn_retransmits", "SYNs sent again: no SYN-ACK came back", "target -> intercept: the target's route for the client pool (replayctl routes), or the intercept's filter" },
-    { RD_ROLE_COPY, "sess_reset", "sessions the target reset with data unacknowledged", "target: nothing listening, or the application refused" },
-    { RD_ROLE_COPY, "sess_timedout", "sessions idle past the timeout", "target -> intercept -> copy: responses did not come back" },
-    { RD_ROLE_COPY, "sess_aborted", "sessions aborted (queue full or no answer)", "target -> intercept -> copy: responses did not come back in time" },
-    { RD_ROLE_COPY, "causal_by_fallback", "client waits timed by tcpcopy's rule (wait for an answer to everything sent before): the online server's replies were not captured", "capture: a one-way mirror, --no-reverse-capture, or replies lost; carry both directions for exact causal order" },
-    { RD_ROLE_COPY, "causal_timeouts", "client segments sent before the target had answered what the client waited for", "target: slower than --causal-timeout-ms to answer (or the answer was lost on the way back)" },
-    { RD_ROLE_COPY, "resp_unmatched", "responses that matched no replay session", "intercept -> copy: late responses, or a route sending another range's responses here" },
-    { RD_ROLE_COPY, "resp_bad", "response headers that do not parse", "intercept -> copy channel" },
-    { RD_ROLE_COPY, "decap_truncated", "mirrored packets cut short inside an encapsulation", "mirror transport (SPAN/ERSPAN snap length, MTU)" },
-    { RD_ROLE_COPY, "decap_bad_encap", "mirrored packets with a malformed encapsulation", "mirror transport" },
-    { RD_ROLE_ICPT, "kernel_drops", "response packets the kernel dropped before the capture read them", "capture on the assistant host" },
-    { RD_ROLE_ICPT, "cap_errors", "capture errors", "capture on the assistant host" },
-    { RD_ROLE_ICPT, "resp_lost", "responses that could not be queued to their copy agent", "intercept -> copy: a slow or disconnected copy agent" },
-    { RD_ROLE_ICPT, "resp_unroutable", "responses with no owning copy agent", "target -> intercept: responses for a range no copy agent claims (replayctl routes)" },
-    { RD_ROLE_ICPT, "resp_park_expired", "parked SYN-ACK/RSTs never claimed", "copy -> intercept: tuple registration late or lost" },
-    { RD_ROLE_ICPT, "tuples_full", "tuple registrations refused: table full", "intercept capacity" },
-    { RD_ROLE_ICPT, "route_overlaps", "claimed prefixes that overlap another agent's", "plan: two copy agents claim one range" },
-    { RD_ROLE_ICPT, "auth_failures", "copy agent hellos refused", "copy -> intercept: agent key or version mismatch" },
-    { RD_ROLE_NONE, "auth_failures", "hellos refused by replayd", "agents/admins -> replayd: key, role or version mismatch" },
-    { RD_ROLE_NONE, "acks_failed", "assignments an agent refused", "replayd -> agent: see the agent's last error (replayctl agents)" },
-    { RD_ROLE_NONE, "state_write_errors", "failed writes of state.json", "replayd's --state-dir (disk full, permissions)" },
-};
-const size_t rd_loss_ndefs = sizeof(rd_loss_defs) / sizeof(rd_loss_defs[0]);
-
-const rd_loss_def_t *
-rd_loss_find(int role, const char *name)
-{
-    for (size_t i = 0; i < rd_loss_ndefs; i++)
-        if (rd_loss_defs[i].role == role && strcmp(rd_loss_defs[i].counter, name) == 0)
-            return &rd_loss_defs[i];
-    return NULL;
 }
 
 /* The per-agent counters `replayctl status` shows in its rows and problems
@@ -565,6 +438,154 @@ total_is_gauge(const char *name)
     return strcmp(name, "agents_up") == 0 || strcmp(name, "agents_known") == 0;
 }
 
+/* Per-name sums over the agents: totals count what down agents did too
+ * (so totals == the sum of the rows), but only live agents add rates. */
+typedef struct {
+    uint64_t *tot;
+    double   *rate;
+    uint8_t  *present;
+} sums_t;
+
+/* The controller itself as a pseudo-agent row; its counters join the
+ * totals by name (interning may fail: skipped). */
+static Rfpb__AgentStatus *
+status_self(holder_t *h, rd_ctx_t *c, sums_t *sum)
+{
+    const char *sn[RD_SELF_COUNTERS];
+    uint64_t sv[RD_SELF_COUNTERS];
+    size_t ns = rd_admin_self_counters(c, sn, sv);
+    Rfpb__AgentStatus *self = alloc(h, sizeof(*self));
+    if (self == NULL)
+        return NULL;
+    rfpb__agent_status__init(self);
+    self->id = (char *)"replayd";
+    self->role = RFPB__ROLE__ROLE_UNKNOWN;
+    self->up = 1;
+    self->generation = self->acked_generation = c->generation;
+    self->counters = counters(h, ns, sn, sv);
+    self->n_counters = ns;
+    uint64_t zero[RD_SELF_COUNTERS] = { 0 };
+    self->rates = counters(h, ns, sn, zero);
+    self->n_rates = ns;
+    for (size_t i = 0; i < ns; i++) {
+        int id = rd_names_intern(&c->names, sn[i]);
+        if (id >= 0) {
+            sum->tot[id] += sv[i];
+            sum->present[id] = 1;
+        }
+    }
+    return self;
+}
+
+/* Agent a's counters and rates into s; summary: only what the status rows
+ * and problems show. At 1,000 agents the full rows are ~95% of the reply
+ * and of the client's decode time; the totals still cover everything. */
+static void
+status_counters(holder_t *h, Rfpb__AgentStatus *s, const rd_ctx_t *c, const rd_agent_t *a,
+                int summary)
+{
+    const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
+    uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
+    unsigned nk = 0, nr = 0;
+    for (unsigned k = 0; k < a->stats.n; k++) {
+        const char *nm = c->names.name[a->stats.id[k]];
+        int with_rate = 1;
+        if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
+            continue;
+        names[nk] = nm;
+        vals[nk++] = a->stats.value[k];
+        if (!with_rate)
+            continue;
+        rnames[nr] = nm;
+        /* A down agent's rate is 0: it is not replaying anything now. */
+        rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
+    }
+    s->counters = counters(h, nk, names, vals);
+    s->n_counters = nk;
+    s->rates = counters(h, nr, rnames, rates);
+    s->n_rates = nr;
+}
+
+/* One agent's row: identity, liveness, generations, its assignment in the
+ * plan in force, its counters. */
+static Rfpb__AgentStatus *
+status_agent(holder_t *h, const rd_ctx_t *c, const rd_agent_t *a, uint64_t now_ms, int summary)
+{
+    Rfpb__AgentStatus *s = alloc(h, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    rfpb__agent_status__init(s);
+    s->id = (char *)a->id;
+    s->role = (Rfpb__Role)a->role;
+    s->host = (char *)a->host;
+    s->up = a->up != 0;
+    s->last_seen_ms_ago = a->last_seen_ms && now_ms > a->last_seen_ms
+                              ? now_ms - a->last_seen_ms
+                              : 0;
+    s->generation = a->sent_gen;
+    s->acked_generation = a->acked_gen;
+    s->last_error = (char *)(a->last_error[0] ? a->last_error : a->down_reason);
+    const rd_entry_t *e = rd_table_find(&c->table, a->id);
+    if (e && e->active) {
+        char rs[32];
+        rf_cidr_format(&e->range, rs, sizeof(rs));
+        s->client_range = hstr(h, rs);
+        if (e->role == RD_ROLE_COPY) {
+            s->port_offset = (uint32_t)e->port_offset;
+            s->paired_with = (char *)e->pair;
+            s->capture_group = (char *)e->group;
+        }
+        if (e->role == RD_ROLE_COPY && e->sharded) {
+            s->shard_buckets = rd_shard_count(&e->shard);
+            s->shard_total = RD_SHARD_BUCKETS;
+            if (!summary) {
+                size_t need = rd_shard_format(&e->shard, NULL, 0) + 1;
+                char *txt = alloc(h, need);
+                if (txt != NULL)
+                    rd_shard_format(&e->shard, txt, need);
+                s->shard_set = txt;
+            }
+        }
+    }
+    status_counters(h, s, c, a, summary);
+    return s;
+}
+
+static void
+sums_add(sums_t *sum, const rd_agent_t *a)
+{
+    if (a->up) {
+        rd_stats_accumulate(&a->stats, sum->tot, sum->rate, sum->present);
+        return;
+    }
+    for (unsigned k = 0; k < a->stats.n; k++) {
+        sum->tot[a->stats.id[k]] += a->stats.value[k];
+        sum->present[a->stats.id[k]] = 1;
+    }
+}
+
+/* r->totals and r->total_rates: every name present, gauges left out. */
+static void
+status_totals(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c, const sums_t *sum)
+{
+    size_t nt = 0;
+    const char **tn = alloc(h, RD_NAMES_MAX * sizeof(*tn));
+    uint64_t *tv = alloc(h, RD_NAMES_MAX * sizeof(*tv)), *tr = alloc(h, RD_NAMES_MAX * sizeof(*tr));
+    if (!tn || !tv || !tr)
+        return;   /* h->oom is set */
+    for (size_t i = 0; i < c->names.n; i++)
+        if (sum->present[i] && !total_is_gauge(c->names.name[i])) {
+            tn[nt] = c->names.name[i];
+            tv[nt] = sum->tot[i];
+            tr[nt] = (uint64_t)(sum->rate[i] + 0.5);
+            nt++;
+        }
+    r->totals = counters(h, nt, tn, tv);
+    r->n_totals = nt;
+    r->total_rates = counters(h, nt, tn, tr);
+    r->n_total_rates = nt;
+}
+
 Rfpb__StatusReply *
 rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
 {
@@ -596,147 +617,39 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
         r->schedule = ss;
     }
 
-    uint64_t *tot = calloc(RD_NAMES_MAX, sizeof(uint64_t));
-    double *trate = calloc(RD_NAMES_MAX, sizeof(double));
-    uint8_t *present = calloc(RD_NAMES_MAX, 1);
+    sums_t sum = { calloc(RD_NAMES_MAX, sizeof(uint64_t)), calloc(RD_NAMES_MAX, sizeof(double)),
+                   calloc(RD_NAMES_MAX, 1) };
     rd_agent_t **sorted = malloc((c->reg.n ? c->reg.n : 1) * sizeof(*sorted));
-    size_t na = c->reg.n + 1;
-    r->agents = alloc(h, na * sizeof(*r->agents));
-    if (!tot || !trate || !present || !sorted || !r->agents)
+    r->agents = alloc(h, (c->reg.n + 1) * sizeof(*r->agents));
+    if (!sum.tot || !sum.rate || !sum.present || !sorted || !r->agents)
         goto oom;
-    if (c->reg.n > 0) {   /* reg.a is NULL while nobody registered */
-        memcpy(sorted, c->reg.a, c->reg.n * sizeof(*sorted));
-        qsort(sorted, c->reg.n, sizeof(*sorted), cmp_agent);
-    }
-
-    /* The controller itself, first, as a pseudo-agent. */
-    const char *sn[SELF_COUNTERS];
-    uint64_t sv[SELF_COUNTERS];
-    size_t ns = rd_admin_self_counters(c, sn, sv);
-    Rfpb__AgentStatus *self = alloc(h, sizeof(*self));
+    rd_registry_sorted(&c->reg, sorted);
+    /* The controller itself first, then the agents by role and id. */
+    Rfpb__AgentStatus *self = status_self(h, c, &sum);
     if (self == NULL)
         goto oom;
-    rfpb__agent_status__init(self);
-    self->id = (char *)"replayd";
-    self->role = RFPB__ROLE__ROLE_UNKNOWN;
-    self->up = 1;
-    self->generation = self->acked_generation = c->generation;
-    self->counters = counters(h, ns, sn, sv);
-    self->n_counters = ns;
-    uint64_t zero[SELF_COUNTERS] = { 0 };
-    self->rates = counters(h, ns, sn, zero);
-    self->n_rates = ns;
     r->agents[r->n_agents++] = self;
-    /* self counters join the totals by name (interning may fail: skip) */
-    for (size_t i = 0; i < ns; i++) {
-        int id = rd_names_intern(&c->names, sn[i]);
-        if (id >= 0) {
-            tot[id] += sv[i];
-            present[id] = 1;
-        }
-    }
-
     for (size_t i = 0; i < c->reg.n; i++) {
-        const rd_agent_t *a = sorted[i];
-        Rfpb__AgentStatus *s = alloc(h, sizeof(*s));
-        if (s == NULL)
+        Rfpb__AgentStatus *row = status_agent(h, c, sorted[i], now_ms, summary);
+        if (row == NULL)
             goto oom;
-        rfpb__agent_status__init(s);
-        s->id = (char *)a->id;
-        s->role = (Rfpb__Role)a->role;
-        s->host = (char *)a->host;
-        s->up = a->up != 0;
-        s->last_seen_ms_ago = a->last_seen_ms && now_ms > a->last_seen_ms
-                                  ? now_ms - a->last_seen_ms
-                                  : 0;
-        s->generation = a->sent_gen;
-        s->acked_generation = a->acked_gen;
-        s->last_error = (char *)(a->last_error[0] ? a->last_error : a->down_reason);
-        const rd_entry_t *e = rd_table_find(&c->table, a->id);
-        if (e && e->active) {
-            char rs[32];
-            rf_cidr_format(&e->range, rs, sizeof(rs));
-            s->client_range = hstr(h, rs);
-            if (e->role == RD_ROLE_COPY) {
-                s->port_offset = (uint32_t)e->port_offset;
-                s->paired_with = (char *)e->pair;
-                s->capture_group = (char *)e->group;
-            }
-            if (e->role == RD_ROLE_COPY && e->sharded) {
-                s->shard_buckets = rd_shard_count(&e->shard);
-                s->shard_total = RD_SHARD_BUCKETS;
-                if (!summary) {
-                    char *txt = alloc(h, rd_shard_format(&e->shard, NULL, 0) + 1);
-                    if (txt != NULL)
-                        rd_shard_format(&e->shard, txt, rd_shard_format(&e->shard, NULL, 0) + 1);
-                    s->shard_set = txt;
-                }
-            }
-        }
-        const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
-        uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
-        unsigned nk = 0, nr = 0;
-        for (unsigned k = 0; k < a->stats.n; k++) {
-            const char *nm = c->names.name[a->stats.id[k]];
-            /* Summary: only what the status rows and problems show. At
-             * 1,000 agents the full rows are ~95% of the reply and of the
-             * client's decode time; totals below still cover everything. */
-            int with_rate = 1;
-            if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
-                continue;
-            names[nk] = nm;
-            vals[nk++] = a->stats.value[k];
-            if (!with_rate)
-                continue;
-            rnames[nr] = nm;
-            /* A down agent's rate is 0: it is not replaying anything now. */
-            rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
-        }
-        s->counters = counters(h, nk, names, vals);
-        s->n_counters = nk;
-        s->rates = counters(h, nr, rnames, rates);
-        s->n_rates = nr;
-        /* Totals count what down agents did too (so totals == the sum of
-         * the rows), but only live agents contribute rates. */
-        if (a->up) {
-            rd_stats_accumulate(&a->stats, tot, trate, present);
-        } else {
-            for (unsigned k = 0; k < a->stats.n; k++) {
-                tot[a->stats.id[k]] += a->stats.value[k];
-                present[a->stats.id[k]] = 1;
-            }
-        }
-        r->agents[r->n_agents++] = s;
+        r->agents[r->n_agents++] = row;
+        sums_add(&sum, sorted[i]);
         if (h->oom)
             goto oom;
     }
-    size_t nt = 0;
-    const char **tn = alloc(h, RD_NAMES_MAX * sizeof(*tn));
-    uint64_t *tv = alloc(h, RD_NAMES_MAX * sizeof(*tv)), *tr = alloc(h, RD_NAMES_MAX * sizeof(*tr));
-    if (!tn || !tv || !tr)
-        goto oom;
-    for (size_t i = 0; i < c->names.n; i++)
-        if (present[i] && !total_is_gauge(c->names.name[i])) {
-            tn[nt] = c->names.name[i];
-            tv[nt] = tot[i];
-            tr[nt] = (uint64_t)(trate[i] + 0.5);
-            nt++;
-        }
-    r->totals = counters(h, nt, tn, tv);
-    r->n_totals = nt;
-    r->total_rates = counters(h, nt, tn, tr);
-    r->n_total_rates = nt;
+    status_totals(h, r, c, &sum);
     if (h->oom)
         goto oom;
-    free(tot);
-    free(trate);
-    free(present);
+    free(sum.tot);
+    free(sum.rate);
+    free(sum.present);
     free(sorted);
     return r;
 oom:
-    free(tot);
-    free(trate);
-    free(present);
+    free(sum.tot);
+    free(sum.rate);
+    free(sum.present);
     free(sorted);
     rd_admin_status_free(r);
     return NULL;

@@ -542,7 +542,7 @@ phase_build(rd_table_t *out, const work_t *w, const rd_plan_t *plan, unsigned bb
             e.listen_port = pe->listen_port;
         }
         if (e.listen_port == 0)
-            e.listen_port = RD_ICPT_PORT_DEFAULT;
+            e.listen_port = RF_PORT_INTERCEPT;
         if ((r = rd_table_add(out, &e)) != 0)
             return rf_err_set(err, r, "(root): assignment table full");
     }

@@ -22,6 +22,7 @@
 
 #include "rd_plan.h"
 #include "rd_shard.h"
+#include "rf_ports.h"
 
 /* Same values as rfpb Role, without pulling protobuf into a pure module. */
 enum { RD_ROLE_NONE = 0, RD_ROLE_COPY = 1, RD_ROLE_ICPT = 2 };
@@ -30,7 +31,6 @@ enum { RD_ROLE_NONE = 0, RD_ROLE_COPY = 1, RD_ROLE_ICPT = 2 };
 #define RD_HOST_MAX    64
 #define RD_OFFSETS     1024   /* port offsets 0..1023 */
 #define RD_SLOT_MIN_LEN 28    /* headroom stops before slots smaller than /28 */
-#define RD_ICPT_PORT_DEFAULT 36524
 
 /* What the registry knows about one agent (input of compute). */
 typedef struct {

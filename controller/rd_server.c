@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_admin.h"
 #include "rd_doctor.h"
 #include "rd_metrics.h"
 #include "rf_conn.h"
@@ -768,6 +769,7 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
         return r;
     }
     c->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
+    rd_admin_sched_restore(c);
     c->push = push_assignment;
     c->reg.planned = is_planned;
     c->reg.planned_arg = c;

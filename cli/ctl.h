@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "rf_auth.h"
+#include "rf_ports.h"
 
 enum {
     CTL_OK = 0,
@@ -17,7 +18,6 @@ enum {
     CTL_EAUTH = 5,         /* replayd refused our key */
 };
 
-#define CTL_PORT_DEFAULT 36523
 #define CTL_TIMEOUT_MS   10000
 
 typedef struct {

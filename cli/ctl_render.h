@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "rd_admin.h"
+#include "rd_loss.h"
 #include "replay.pb-c.h"
 
 const char *ctl_role_name(Rfpb__Role role);   /* copy, intercept, controller */

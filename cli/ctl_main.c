@@ -7,7 +7,7 @@
 
 #include "ctl.h"
 #include "rf_auth.h"
-#include "rf_conn.h"
+#include "rf_parse.h"
 #include "rf_err.h"
 #include "rf_version.h"
 
@@ -45,7 +45,7 @@ usage(FILE *fp)
                 "  --timeout S                 per-request deadline (default %d)\n"
                 "  -V, --version               print the version\n"
                 "commands:\n",
-            CTL_PORT_DEFAULT, CTL_TIMEOUT_MS / 1000);
+            RF_PORT_CONTROL, CTL_TIMEOUT_MS / 1000);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         fprintf(fp, "  %s\n", cmds[i].usage);
     fprintf(fp, "replayctl CMD --help explains each command.\n"
@@ -95,8 +95,8 @@ main(int argc, char **argv)
         return CTL_EUSAGE;
     }
     snprintf(o.host, sizeof(o.host), "127.0.0.1");
-    o.port = CTL_PORT_DEFAULT;
-    if (ctrl && rf_parse_hostport(ctrl, o.host, sizeof(o.host), &o.port, CTL_PORT_DEFAULT) != 0) {
+    o.port = RF_PORT_CONTROL;
+    if (ctrl && rf_parse_hostport(ctrl, o.host, sizeof(o.host), &o.port, RF_PORT_CONTROL) != 0) {
         fprintf(stderr, "replayctl: controller \"%s\" is not IPv4ADDR[:PORT]\n", ctrl);
         return CTL_EUSAGE;
     }
