@@ -51,6 +51,11 @@ knobs_from_pb(cp_engine_cfg_t *e, const Rfpb__Assignment *as, rf_errbuf_t *err)
     e->copies = as->copies;
     e->sample_percent = as->sample_percent;
     e->rate_limit_pps = as->rate_limit_pps;
+    /* capture group (protocol 2): the flow buckets this agent replays */
+    const Rfpb__ShardSet *sh = as->shard;
+    if (cp_map_shard_load(&e->shard, sh != NULL, sh ? sh->buckets : 0, sh ? sh->owned.data : NULL,
+                          sh ? sh->owned.len : 0, err) != 0)
+        return RF_EPLAN;
     if (as->session_timeout_s > CP_TIMEOUT_MAX_S)
         return rf_err_set(err, RF_EPLAN, "session timeout %u s out of range 1..%u",
                           as->session_timeout_s, CP_TIMEOUT_MAX_S);
@@ -90,6 +95,7 @@ cp_ctl_assignment(cp_config_t *next, const cp_config_t *cur, const Rfpb__Assignm
         /* Not in the plan in force: capture nothing new. */
         next->eng.nrules = 0;
         next->nicpt = 0;
+        next->eng.shard.buckets = 0;
         return 0;
     }
     int r;

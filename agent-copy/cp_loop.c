@@ -637,9 +637,10 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
     if (n.eng.has_range)
         rf_cidr_format(&n.eng.range, rs, sizeof(rs));
     rf_log_info("assignment generation %llu applied: %s, range %s, offset %u, copies %u, "
-                "%u rules, %u intercepts",
+                "%u rules, %u intercepts, shard %u/%u",
                 (unsigned long long)as->generation, as->active ? "active" : "idle", rs,
-                n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt);
+                n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt,
+                cp_map_shard_count(&n.eng.shard), n.eng.shard.buckets);
     return 0;
 }
 

@@ -20,9 +20,11 @@
 #ifndef CP_MAP_H
 #define CP_MAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rf_cidr.h"
+#include "rf_err.h"
 
 #define CP_MAP_SEED 0x7265706c61796631ull   /* fixed: agents agree */
 
@@ -39,5 +41,28 @@ int cp_map_sampled(uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport, u
  * same flow agrees on exactly one owner. */
 int cp_map_shard_mine(uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport, unsigned idx,
                       unsigned n);
+
+/* Capture groups (replayd, Assignment.shard): the flow-hash buckets this
+ * agent replays out of `buckets`. bucket(flow) = the --shard hash % buckets,
+ * so a plan with 2^k buckets agrees with --shard I/2^k. buckets == 0: no
+ * set, every flow is this agent's. */
+#define CP_SHARD_BUCKETS_MAX 4096
+typedef struct {
+    uint32_t buckets;                          /* 0: not sharded by a set */
+    uint8_t  bits[CP_SHARD_BUCKETS_MAX / 8];   /* bit b: byte b/8, bit b%8 (LSB first) */
+} cp_shard_t;
+
+uint32_t cp_map_bucket(uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport,
+                       uint32_t buckets);
+/* 1 if the flow's bucket is in the set (or there is no set). */
+int cp_map_shard_owned(const cp_shard_t *s, uint32_t cip, uint16_t cport, uint32_t sip,
+                       uint16_t sport);
+/* Load a set from an Assignment's ShardSet (bits: `len` bytes, LSB first).
+ * present == 0: no set. A count outside 1..CP_SHARD_BUCKETS_MAX or a
+ * bitmap of the wrong length is refused with a reason. */
+int cp_map_shard_load(cp_shard_t *s, int present, uint32_t buckets, const uint8_t *bits,
+                      size_t len, rf_errbuf_t *err);
+/* Buckets set (for the log line and the shard_buckets gauge). */
+uint32_t cp_map_shard_count(const cp_shard_t *s);
 
 #endif

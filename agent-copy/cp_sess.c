@@ -433,6 +433,7 @@ cp_engine_reconfigure(cp_engine_t *e, const cp_engine_cfg_t *cfg)
     e->cfg.mtu = mtu;
     if (e->cfg.copies == 0)
         e->cfg.copies = 1;
+    e->st.shard_buckets = cp_map_shard_count(&e->cfg.shard);
 }
 
 /* ---------- packet output ---------- */
@@ -1110,6 +1111,21 @@ count_midstream(cp_engine_t *e, const rf_tcp_view_t *v)
     }
 }
 
+/* 1 if a session of this original client->server flow is open (not in
+ * TIME_WAIT). */
+static int
+has_live_orig(cp_engine_t *e, const rf_tcp_view_t *v)
+{
+    uint32_t ob = orig_bucket(e, v->saddr, v->sport, v->daddr, v->dport);
+    for (uint32_t id = e->o_heads[ob]; id != NIL; id = sess_at(e, id)->o_next) {
+        const sess_t *s = sess_at(e, id);
+        if (s->o_cip == v->saddr && s->o_cport == v->sport && s->o_sip == v->daddr &&
+            s->o_sport == v->dport && s->state != CP_ST_TIME_WAIT)
+            return 1;
+    }
+    return 0;
+}
+
 void
 cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_ms)
 {
@@ -1138,6 +1154,17 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
     if (!cp_map_shard_mine(v.saddr, v.sport, v.daddr, v.dport, e->cfg.shard_idx, e->cfg.shard_n)) {
         e->st.shard_out++;
         return;
+    }
+    if (!cp_map_shard_owned(&e->cfg.shard, v.saddr, v.sport, v.daddr, v.dport)) {
+        /* Another capture-group member's flow: new ones are its to take,
+         * but a flow this engine already replays (its bucket moved in a
+         * re-shard) is finished here; the new owner skips it mid-stream. */
+        int syn_only = (v.flags & (RF_TH_SYN | RF_TH_ACK)) == RF_TH_SYN;
+        if (syn_only || !has_live_orig(e, &v)) {
+            e->st.shard_out++;
+            return;
+        }
+        e->st.shard_finishing++;
     }
     if (!cp_map_sampled(v.saddr, v.sport, v.daddr, v.dport, e->cfg.sample_percent)) {
         e->st.sampled_out++;

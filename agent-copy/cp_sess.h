@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cp_map.h"
 #include "cp_stats.h"
 #include "rf_cidr.h"
 #include "rf_rule.h"
@@ -24,6 +25,10 @@ typedef struct {
     unsigned  offset;             /* 0..1023 */
     unsigned  sample_percent;     /* 1..100 */
     unsigned  shard_idx, shard_n; /* n <= 1: no sharding */
+    /* capture group (replayd): flows whose bucket is not in the set are
+     * another member's, except those this engine already replays, which it
+     * finishes (a re-shard moves new flows only) */
+    cp_shard_t shard;
     uint32_t  session_timeout_ms;
     uint32_t  causal_timeout_ms;  /* longest causal hold; 0: causal order off */
     uint64_t  rate_limit_pps;     /* 0: unlimited */

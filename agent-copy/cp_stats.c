@@ -56,6 +56,8 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(decap_bad_encap, "decap_malformed_packets_total", "Mirrored packets with a malformed encapsulation header."),
     C(decap_vni_filtered, "decap_vni_filtered_packets_total", "VXLAN packets of another VNI than --vni."),
     G(generation, "assignment_generation", "Generation of the assignment the agent runs (0: none)."),
+    G(shard_buckets, "shard_buckets", "Flow-hash buckets this agent replays in its capture group (0: not sharded by replayd)."),
+    C(shard_finishing, "shard_finishing_packets_total", "Packets of sessions whose flow moved to another capture-group member, finished here (also counted where they went)."),
 };
 #undef C
 #undef G

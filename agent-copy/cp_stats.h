@@ -33,6 +33,10 @@ typedef struct {
     uint64_t decap_vlan, decap_vxlan, decap_gre, decap_erspan;
     uint64_t decap_not_ip, decap_not_tcp, decap_truncated, decap_bad_encap, decap_vni_filtered;
     uint64_t generation;
+    /* capture group: buckets of the flow hash this agent replays (0: no
+     * set), and packets of flows whose bucket moved away that it finished
+     * (counted in addition to where they went above) */
+    uint64_t shard_buckets, shard_finishing;
 } cp_stats_t;
 
 extern const rf_counter_def_t cp_stats_defs[];

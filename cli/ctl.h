@@ -35,6 +35,8 @@ int ctl_agents_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_plan_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_routes_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_doctor_run(const ctl_opts_t *o, int argc, char **argv);
+int ctl_pause_run(const ctl_opts_t *o, int argc, char **argv);    /* ctl_schedule.c */
+int ctl_resume_run(const ctl_opts_t *o, int argc, char **argv);
 int ctl_keys_run(const ctl_opts_t *o, int argc, char **argv);   /* offline */
 
 #endif

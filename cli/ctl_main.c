@@ -27,6 +27,9 @@ static const ctl_cmd_t cmds[] = {
       ctl_routes_run },
     { "doctor", "doctor [--timeout MS] [--json]         canary per rule: where does replay break?",
       ctl_doctor_run },
+    { "pause", "pause                                  hold the plan's stress schedule at its step",
+      ctl_pause_run },
+    { "resume", "resume                                 run the stress schedule on", ctl_resume_run },
     { "keys", "keys new-fleet --out F | keys derive --fleet-key-file F --role R --id ID --out F",
       ctl_keys_run },
 };

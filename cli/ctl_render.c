@@ -29,6 +29,90 @@ ctl_counter(Rfpb__Counter **cs, size_t n, const char *name)
     return 0;
 }
 
+
+/* Capture-group keys of an agent row, only for members of a group (rows of
+ * other agents keep their keys, so older --json consumers see no change). */
+static void
+group_json(json_t *o, const Rfpb__AgentStatus *a)
+{
+    if (a->capture_group == NULL || a->capture_group[0] == '\0')
+        return;
+    json_object_set_new(o, "capture_group", json_string(a->capture_group));
+    json_object_set_new(o, "shard_buckets", json_integer(a->shard_buckets));
+    json_object_set_new(o, "shard_total", json_integer(a->shard_total));
+    if (a->shard_set && a->shard_set[0])
+        json_object_set_new(o, "shard_set", json_string(a->shard_set));
+}
+
+/* "1m05s" */
+static const char *
+dur(char *buf, size_t len, uint64_t ms)
+{
+    uint64_t s = ms / 1000;
+    if (s >= 3600)
+        snprintf(buf, len, "%lluh%02llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
+    else
+        snprintf(buf, len, "%llus", (unsigned long long)s);
+    return buf;
+}
+
+/* The stress schedule: the step in force (its values are the "requested"
+ * line above) and the next one. */
+static void
+render_schedule(FILE *fp, const Rfpb__StatusReply *r)
+{
+    const Rfpb__ScheduleStatus *sc = r->schedule;
+    if (sc == NULL)
+        return;
+    char a[32], b[32];
+    fprintf(fp, "schedule   step %d of %u%s, %s in", sc->step + 1, sc->steps,
+            sc->stopped ? " (replay stopped)" : sc->paused ? " (PAUSED)" : "",
+            dur(a, sizeof(a), sc->elapsed_ms));
+    if (sc->next >= 0)
+        fprintf(fp, "; %s step %d in %s", sc->ramping ? "ramping to" : "next:", sc->next + 1,
+                dur(b, sizeof(b), sc->next_in_ms));
+    else
+        fprintf(fp, "; last step");
+    fprintf(fp, "\n");
+}
+
+/* One line per capture group: each member, its state and its buckets. */
+static void
+render_groups(FILE *fp, const Rfpb__StatusReply *r)
+{
+    const char *seen[64];
+    size_t ns = 0;
+    for (size_t i = 0; i < r->n_agents; i++) {
+        const char *g = r->agents[i]->capture_group;
+        if (g == NULL || g[0] == '\0')
+            continue;
+        int dup = 0;
+        for (size_t k = 0; k < ns && !dup; k++)
+            dup = strcmp(seen[k], g) == 0;
+        if (dup || ns == 64)
+            continue;
+        seen[ns++] = g;
+        if (ns == 1)
+            fprintf(fp, "\ncapture groups (flow-hash buckets each member replays)\n");
+        fprintf(fp, "  %-16s", g);
+        for (size_t j = i; j < r->n_agents; j++) {
+            const Rfpb__AgentStatus *a = r->agents[j];
+            if (a->capture_group == NULL || strcmp(a->capture_group, g) != 0)
+                continue;
+            if (a->shard_total)
+                fprintf(fp, " %s%s %u/%u", a->id, a->up ? "" : "(DOWN)", a->shard_buckets,
+                        a->shard_total);
+            else
+                fprintf(fp, " %s%s all", a->id, a->up ? "" : "(DOWN)");
+        }
+        fprintf(fp, "\n");
+    }
+}
+
 static json_t *
 counters_obj(Rfpb__Counter **cs, size_t n)
 {
@@ -44,7 +128,7 @@ counters_obj(Rfpb__Counter **cs, size_t n)
 static json_t *
 agent_json(const Rfpb__AgentStatus *a)
 {
-    return json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id", a->id ? a->id : "",
+    json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id", a->id ? a->id : "",
                      "role", ctl_role_name(a->role), "host", a->host ? a->host : "", "up", a->up,
                      "last_seen_ms", (json_int_t)a->last_seen_ms_ago, "generation",
                      (json_int_t)a->generation, "acked_generation",
@@ -52,6 +136,9 @@ agent_json(const Rfpb__AgentStatus *a)
                      a->client_range ? a->client_range : "", "port_offset", (int)a->port_offset,
                      "paired_with", a->paired_with ? a->paired_with : "", "last_error",
                      a->last_error ? a->last_error : "");
+    if (o != NULL)
+        group_json(o, a);
+    return o;
 }
 
 static json_t *
@@ -115,6 +202,17 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
     json_object_set_new(root, "requested",
                         json_pack("{s:I,s:I}", "copies", (json_int_t)r->requested_copies,
                                   "rate_limit_pps", (json_int_t)r->requested_rate_pps));
+    if (r->schedule) {
+        const Rfpb__ScheduleStatus *sc = r->schedule;
+        /* steps numbered from 1 as in the table; 0 = before the first / none */
+        json_object_set_new(root, "schedule",
+                            json_pack("{s:i,s:i,s:i,s:I,s:I,s:b,s:b,s:b,s:i}", "steps",
+                                      (int)sc->steps, "step", (int)sc->step + 1, "next",
+                                      (int)sc->next + 1, "next_in_ms", (json_int_t)sc->next_in_ms,
+                                      "elapsed_ms", (json_int_t)sc->elapsed_ms, "paused",
+                                      sc->paused, "stopped", sc->stopped, "ramping", sc->ramping,
+                                      "sample_percent", (int)sc->sample_percent));
+    }
     json_object_set_new(root, "achieved",
                         json_pack("{s:f,s:I}", "copies", acc ? (double)rep / (double)acc : 0.0,
                                   "replayed_pps",
@@ -396,11 +494,13 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
     ctl_fleet_t f;
     ctl_fleet_compute(&f, r);
     put_header(fp, r, &f);
+    render_schedule(fp, r);
     fprintf(fp, "\n%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", "AGENT", "ROLE", "STATE",
             "SEEN", "GEN/ACK", "IN pkt/s", "OUT pkt/s", "Mbit/s", "SESS", "FIDELITY");
     for (size_t i = 0; i < r->n_agents; i++)
         if (r->agents[i]->role != RFPB__ROLE__ROLE_UNKNOWN)   /* replayd: see problems */
             put_agent_row(fp, r->agents[i], verbose);
+    render_groups(fp, r);
     put_problems(fp, r);
     if (verbose) {
         fprintf(fp, "\nTOTALS (counters only; levels are per agent)\n");

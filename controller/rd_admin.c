@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "rd_sched.h"
 #include "rd_state.h"
 #include "rf_log.h"
 
@@ -35,18 +37,82 @@ known_list(const rd_ctx_t *c, size_t *n)
     return k;
 }
 
-int
-rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len, int dry_run)
+/* 1 if the new entry replays flow buckets the old one did not. */
+static int
+shard_grows(const rd_entry_t *o, const rd_entry_t *n)
+{
+    if (n == NULL || !n->active || !n->sharded)
+        return 0;
+    if (o == NULL || !o->active)
+        return 1;
+    if (!o->sharded)
+        return 0;   /* it replayed every flow before */
+    for (size_t k = 0; k < RD_SHARD_BYTES; k++)
+        if (n->shard.bits[k] & ~o->shard.bits[k])
+            return 1;
+    return 0;
+}
+
+uint64_t
+rd_admin_wall_ms(const rd_ctx_t *c)
+{
+    if (c->wall_ms)
+        return c->wall_ms();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A plan with a schedule: the values it asks for now replace the plan's
+ * own in `plan` (copies, sample, rate, stopped). keep_clock: the plan in
+ * force applied again, its clock runs on; else the schedule starts now. */
+static void
+schedule_values(rd_ctx_t *c, rd_plan_t *plan, rd_table_t *clock, int keep_clock)
+{
+    memset(clock, 0, sizeof(*clock));
+    if (plan->nsteps == 0)
+        return;
+    if (keep_clock && c->table.sched_start_ms) {
+        clock->sched_start_ms = c->table.sched_start_ms;
+        clock->sched_paused_at_ms = c->table.sched_paused_at_ms;
+        clock->sched_paused_ms = c->table.sched_paused_ms;
+    } else {
+        clock->sched_start_ms = rd_admin_wall_ms(c);
+    }
+    rd_sched_now_t now;
+    rd_sched_eval(plan, rd_sched_elapsed(rd_admin_wall_ms(c), clock->sched_start_ms,
+                                         clock->sched_paused_at_ms, clock->sched_paused_ms),
+                  &now);
+    plan->copies = now.copies;
+    plan->sample_percent = now.sample_percent;
+    plan->rate_limit_pps = now.rate_limit_pps;
+    plan->stopped = now.stopped;
+}
+
+void
+rd_admin_sched_restore(rd_ctx_t *c)
+{
+    if (c->plan && c->plan->nsteps && c->table.sched_start_ms) {
+        rd_table_t clock;
+        schedule_values(c, c->plan, &clock, 1);
+    }
+}
+
+static int
+apply_ex(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len, int dry_run,
+         int keep_clock)
 {
     memset(res, 0, sizeof(*res));
     res->generation = c->generation;
     rd_plan_t *plan = NULL;
-    rd_table_t tab;
+    rd_table_t tab, clock;
     rd_table_init(&tab);
     size_t nk = 0;
     rd_known_t *known = NULL;
     int r = rd_plan_parse_all(&plan, json, len, &res->err);
     rf_errbuf_t e1;
+    if (r == 0)
+        schedule_values(c, plan, &clock, keep_clock);
     if (r == 0) {
         known = known_list(c, &nk);
         r = known ? rd_assign_compute(&tab, plan, &c->table, known, nk, &e1)
@@ -64,6 +130,9 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
         return res->code = 0;
     }
     if (r == 0) {
+        tab.sched_start_ms = clock.sched_start_ms;
+        tab.sched_paused_at_ms = clock.sched_paused_at_ms;
+        tab.sched_paused_ms = clock.sched_paused_ms;
         /* Persist first: if the disk says no, nothing in memory changes. */
         r = rd_state_save(c->state_dir, c->generation + 1, plan, &tab);
         if (r != 0) {
@@ -80,6 +149,13 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
         rd_table_fini(&tab);
         return res->code = r;
     }
+    /* Capture groups: members that lose buckets are told first, those
+     * that gain them last, so a moved flow's new SYN is never taken by
+     * both (it may be missed for the moment between the two). */
+    uint8_t *grows = calloc(c->reg.n ? c->reg.n : 1, 1);
+    for (size_t i = 0; grows && i < c->reg.n; i++)
+        grows[i] = (uint8_t)shard_grows(rd_table_find(&c->table, c->reg.a[i]->id),
+                                        rd_table_find(&tab, c->reg.a[i]->id));
     rd_plan_free(c->plan);
     c->plan = plan;
     rd_table_fini(&c->table);
@@ -87,12 +163,39 @@ rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len
     c->generation++;
     c->ctr.applies++;
     res->generation = c->generation;
-    for (size_t i = 0; i < c->reg.n; i++) {
-        rd_agent_t *a = c->reg.a[i];
-        if (a->up && a->conn && c->push)
-            c->push(c, a);
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->reg.n; i++) {
+            rd_agent_t *a = c->reg.a[i];
+            if (a->up && a->conn && c->push && (grows ? grows[i] : 0) == pass)
+                c->push(c, a);
+        }
+    free(grows);
     return res->code = 0;
+}
+
+int
+rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_t len, int dry_run)
+{
+    return apply_ex(c, res, json, len, dry_run, 0);
+}
+
+int
+rd_admin_reapply(rd_ctx_t *c, rd_apply_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->generation = c->generation;
+    if (c->plan == NULL) {
+        rd_plan_errs_add(&res->err, "(root): no plan in force");
+        return res->code = RF_EPLAN;
+    }
+    char *json = strdup(c->plan->json);
+    if (json == NULL) {
+        rd_plan_errs_add(&res->err, "(root): out of memory");
+        return res->code = -ENOMEM;
+    }
+    apply_ex(c, res, json, strlen(json), 0, 1);
+    free(json);
+    return res->code;
 }
 
 void
@@ -103,8 +206,9 @@ rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a)
     b->asg.generation = c->generation;
     b->asg.plan_name = c->plan ? (char *)c->plan->name : (char *)"";
     const rd_entry_t *e = rd_table_find(&c->table, a->id);
-    if (c->plan == NULL || e == NULL || !e->active || e->role != a->role)
-        return;   /* idle: active = false */
+    if (c->plan == NULL || e == NULL || !e->active || e->role != a->role ||
+        (c->plan->stopped && e->role == RD_ROLE_COPY))
+        return;   /* idle: active = false (a schedule's stop step idles copy agents) */
     b->asg.active = 1;
     if (e->role == RD_ROLE_ICPT) {
         rfpb__prefix__init(&b->block);
@@ -133,6 +237,14 @@ rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a)
     b->asg.sample_percent = p->sample_percent;
     b->asg.rate_limit_pps = e->rate_pps;
     b->asg.session_timeout_s = p->session_timeout_s;
+    if (e->sharded) {
+        rfpb__shard_set__init(&b->shard);
+        b->shard.buckets = RD_SHARD_BUCKETS;
+        b->shard.owned.data = (uint8_t *)e->shard.bits;
+        b->shard.owned.len = RD_SHARD_BYTES;
+        b->shard.group = (char *)e->group;
+        b->asg.shard = &b->shard;
+    }
     const rd_entry_t *ic = rd_table_find(&c->table, e->pair);
     if (ic != NULL) {
         rfpb__endpoint__init(&b->ep);
@@ -224,6 +336,7 @@ typedef struct {
     Rfpb__StatusReply reply;   /* first: the caller's pointer frees the holder */
     blk_t            *blocks;
     int               oom;
+    Rfpb__ScheduleStatus sched;
 } holder_t;
 
 static void *
@@ -420,6 +533,18 @@ status_agent(holder_t *h, const rd_ctx_t *c, const rd_agent_t *a, uint64_t now_m
         if (e->role == RD_ROLE_COPY) {
             s->port_offset = (uint32_t)e->port_offset;
             s->paired_with = (char *)e->pair;
+            s->capture_group = (char *)e->group;
+        }
+        if (e->role == RD_ROLE_COPY && e->sharded) {
+            s->shard_buckets = rd_shard_count(&e->shard);
+            s->shard_total = RD_SHARD_BUCKETS;
+            if (!summary) {
+                size_t need = rd_shard_format(&e->shard, NULL, 0) + 1;
+                char *txt = alloc(h, need);
+                if (txt != NULL)
+                    rd_shard_format(&e->shard, txt, need);
+                s->shard_set = txt;
+            }
         }
     }
     status_counters(h, s, c, a, summary);
@@ -473,6 +598,24 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
     r->plan_name = c->plan ? c->plan->name : (char *)"";
     r->requested_copies = c->plan ? c->plan->copies : 0;
     r->requested_rate_pps = c->plan ? c->plan->rate_limit_pps : 0;
+    if (c->plan && c->plan->nsteps && c->table.sched_start_ms) {
+        rd_sched_now_t sn;
+        uint64_t el = rd_sched_elapsed(rd_admin_wall_ms(c), c->table.sched_start_ms,
+                                       c->table.sched_paused_at_ms, c->table.sched_paused_ms);
+        rd_sched_eval(c->plan, el, &sn);
+        Rfpb__ScheduleStatus *ss = &h->sched;
+        rfpb__schedule_status__init(ss);
+        ss->steps = c->plan->nsteps;
+        ss->step = sn.step;
+        ss->next = sn.next;
+        ss->next_in_ms = sn.next_in_ms;
+        ss->elapsed_ms = el;
+        ss->paused = c->table.sched_paused_at_ms != 0;
+        ss->stopped = c->plan->stopped;
+        ss->ramping = sn.ramping;
+        ss->sample_percent = c->plan->sample_percent;
+        r->schedule = ss;
+    }
 
     sums_t sum = { calloc(RD_NAMES_MAX, sizeof(uint64_t)), calloc(RD_NAMES_MAX, sizeof(double)),
                    calloc(RD_NAMES_MAX, 1) };

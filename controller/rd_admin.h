@@ -30,6 +30,26 @@ int  rd_admin_apply(rd_ctx_t *c, rd_apply_result_t *res, const char *json, size_
                     int dry_run);
 void rd_apply_result_fini(rd_apply_result_t *res);
 
+/* Apply the plan in force again (new generation) keeping its schedule
+ * clock: capture-group re-shards, "*" plans taking in new agents, schedule
+ * steps. Returns res->code. */
+int rd_admin_reapply(rd_ctx_t *c, rd_apply_result_t *res);
+
+/* Schedules (rd_sched.h): when the values the schedule asks for now differ
+ * from those in force, re-apply (a new generation). Returns 1 when it did,
+ * 0 when nothing was due, <0 on failure (logged once per value set). */
+int rd_sched_tick(rd_ctx_t *c);
+/* Pause (1) or resume (0) the schedule of the plan in force; persisted.
+ * 0, or RF_ESTATE with the reason (no schedule, already paused, ...). A
+ * line saying where the schedule stands goes into msg. */
+int rd_admin_schedule(rd_ctx_t *c, int pause, char *msg, size_t len);
+/* After rd_ctx_init restored a plan with a schedule: its values in force
+ * are derived again from its clock (the state keeps the plan's own text),
+ * before any agent reconnects and is handed the plan's base values. */
+void rd_admin_sched_restore(rd_ctx_t *c);
+/* The schedule clock: c->wall_ms() if set, else CLOCK_REALTIME in ms. */
+uint64_t rd_admin_wall_ms(const rd_ctx_t *c);
+
 /* The Assignment for `a` in caller storage (borrows c's strings). */
 typedef struct {
     Rfpb__Assignment   asg;
@@ -38,6 +58,7 @@ typedef struct {
     Rfpb__Prefix       range, block;
     Rfpb__Endpoint     ep;
     Rfpb__Endpoint     *epp[1];
+    Rfpb__ShardSet     shard;
 } rd_asg_buf_t;
 void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a);
 
@@ -48,10 +69,19 @@ void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a
 int rd_admin_hello(rd_agent_t **out, rd_ctx_t *c, const Rfpb__Hello *h, const char *peer_ip,
                    rf_errbuf_t *err);
 
+/* Capture groups (rd_groups.c): when a member of a shared-feed group came
+ * up or went down since its buckets were computed, re-apply the plan in
+ * force (new generation; only that member's buckets move). Nothing happens
+ * during the first heartbeat timeout after `started_ms` (agents are still
+ * reconnecting after a replayd restart) nor for a group with no member up.
+ * Returns 1 when it re-sharded, 0 when nothing was due, <0 when the
+ * re-apply failed (logged; tried again next tick). */
+int rd_groups_tick(rd_ctx_t *c, uint64_t now_ms, uint64_t started_ms);
+
 /* replayd's own counters (the pseudo-agent "replayd"): rd_self_defs (rd_ctx.h) plus
  * the gauges agents_up and agents_known; names are static strings; at most
  * RD_SELF_COUNTERS. Returns how many. */
-#define RD_SELF_COUNTERS 32
+#define RD_SELF_COUNTERS 40
 size_t rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals);
 
 /* Status reply (heap); free with rd_admin_status_free. NULL on ENOMEM.

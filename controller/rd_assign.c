@@ -113,6 +113,36 @@ rd_table_derive_ranges(rd_table_t *t, rf_errbuf_t *err)
     return 0;
 }
 
+/* Shared-feed groups: members' sets disjoint, together every bucket. */
+static int
+check_shards(const rd_table_t *t, rf_errbuf_t *err)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const rd_entry_t *a = &t->e[i];
+        if (!a->active || !a->sharded)
+            continue;
+        int first = 1;
+        rd_shard_t all = a->shard;
+        for (size_t j = 0; j < t->n; j++) {
+            const rd_entry_t *b = &t->e[j];
+            if (j == i || !b->active || !b->sharded || strcmp(a->group, b->group) != 0)
+                continue;
+            if (j < i)
+                first = 0;
+            for (size_t k = 0; k < RD_SHARD_BYTES; k++) {
+                if (j > i && (a->shard.bits[k] & b->shard.bits[k]))
+                    return rf_err_set(err, RF_EPLAN, "%s and %s: shard sets overlap (group %s)",
+                                      a->id, b->id, a->group);
+                all.bits[k] |= b->shard.bits[k];
+            }
+        }
+        if (first && rd_shard_count(&all) != RD_SHARD_BUCKETS)
+            return rf_err_set(err, RF_EPLAN, "group %s: %u of %d buckets owned", a->group,
+                              rd_shard_count(&all), RD_SHARD_BUCKETS);
+    }
+    return 0;
+}
+
 int
 rd_table_check(const rd_table_t *t, rf_errbuf_t *err)
 {
@@ -147,7 +177,7 @@ rd_table_check(const rd_table_t *t, rf_errbuf_t *err)
                 return rf_err_set(err, RF_EPLAN, "%s and %s: ranges overlap", a->id, b->id);
         }
     }
-    return 0;
+    return check_shards(t, err);
 }
 
 /* ---- compute ---------------------------------------------------------- */
@@ -235,6 +265,9 @@ typedef struct {
     int32_t  *off;      /* per copy */
     uint8_t  *used;     /* scratch bitmap */
     uint8_t  *reserved; /* scratch bitmap */
+    size_t    bm;       /* bytes of each bitmap */
+    rd_id_t  *gids;     /* one capture group's members */
+    rd_shard_t *gsets;  /* their shard sets */
 } work_t;
 
 static void
@@ -249,6 +282,8 @@ work_free(work_t *w)
     free(w->off);
     free(w->used);
     free(w->reserved);
+    free(w->gids);
+    free(w->gsets);
 }
 
 /* Lowest index < n that is not used, preferring ones no memory reserves. */
@@ -264,9 +299,10 @@ pick_free(const uint8_t *used, const uint8_t *reserved, uint32_t n)
     return -1;
 }
 
+/* Phase 1: resolve both agent lists, check the rate split. */
 static int
-compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *prev,
-        const rd_known_t *known, size_t nknown, rf_errbuf_t *err)
+phase_resolve(work_t *w, const rd_plan_t *plan, const rd_table_t *prev, const rd_known_t *known,
+              size_t nknown, rf_errbuf_t *err)
 {
     int r;
     w->C = calloc(RD_COPY_MAX, sizeof(rd_id_t));
@@ -282,7 +318,12 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         return rf_err_set(err, RF_EPLAN,
                           "rate_limit_pps: %llu is less than 1 pps for each of %zu copy agents",
                           (unsigned long long)plan->rate_limit_pps, w->nc);
-
+    /* A "*" plan's groups name agents the plan could not check. */
+    for (unsigned m = 0; m < plan->nmembers; m++)
+        if (in_list(w->C, w->nc, plan->member_ids[m]) < 0)
+            return rf_err_set(err, RF_EPLAN,
+                              "capture_groups[%d].agents: \"%s\" is not a copy agent of this plan",
+                              rd_plan_group_of(plan, plan->member_ids[m]), plan->member_ids[m]);
     w->pair = calloc(w->nc, sizeof(int));
     w->count = calloc(w->ni, sizeof(size_t));
     w->block = calloc(w->ni, sizeof(int32_t));
@@ -290,9 +331,15 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
     w->off = calloc(w->nc, sizeof(int32_t));
     if (!w->pair || !w->count || !w->block || !w->slot || !w->off)
         return rf_err_set(err, -ENOMEM, "(root): out of memory");
+    return 0;
+}
 
-    /* Pairing: keep the previous intercept when it is still in the plan;
-     * newcomers go to the least loaded intercept (lowest index on ties). */
+/* Phase 2, pairing: keep the previous intercept when it is still in the
+ * plan; newcomers go to the least loaded intercept (lowest index on ties).
+ * Returns the most copy agents any intercept has (at least 1). */
+static size_t
+phase_pair(work_t *w, const rd_table_t *prev)
+{
     for (size_t c = 0; c < w->nc; c++) {
         const rd_entry_t *pe = rd_table_find(prev, w->C[c]);
         w->pair[c] = pe && pe->role == RD_ROLE_COPY ? in_list(w->I, w->ni, pe->pair) : -1;
@@ -313,14 +360,21 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
     for (size_t i = 0; i < w->ni; i++)
         if (w->count[i] > maxcount)
             maxcount = w->count[i];
+    return maxcount;
+}
 
-    /* Layout: keep the previous one while it fits, so nobody moves. */
-    unsigned bb_min = clog2(w->ni), sb_min = clog2(maxcount), bb, sb;
-    const rf_cidr_t *pool = &plan->pool;
+/* Phase 3, layout: keep the previous one while it fits, so nobody moves;
+ * else headroom (twice the agents, at least 2 blocks and 4 slots), reduced
+ * while slots would be smaller than RD_SLOT_MIN_LEN. */
+static int
+phase_layout(work_t *w, unsigned *bb, unsigned *sb, const rf_cidr_t *pool, size_t maxcount,
+             const rd_table_t *prev, rf_errbuf_t *err)
+{
+    unsigned bb_min = clog2(w->ni), sb_min = clog2(maxcount);
     if (prev && prev->has_layout && prev->pool.addr == pool->addr && prev->pool.len == pool->len &&
         prev->block_bits >= bb_min && prev->slot_bits >= sb_min) {
-        bb = prev->block_bits;
-        sb = prev->slot_bits;
+        *bb = prev->block_bits;
+        *sb = prev->slot_bits;
     } else {
         if (pool->len + bb_min + sb_min > 32) {
             char ps[32];
@@ -330,36 +384,40 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
                               "copy agent(s) each (needs %u prefix bits, has %u)",
                               ps, w->ni, maxcount, bb_min + sb_min, 32u - pool->len);
         }
-        /* Headroom: twice the agents (and at least 2 blocks, 4 slots),
-         * reduced while the slots would be smaller than RD_SLOT_MIN_LEN. */
-        bb = clog2(w->ni) + 1;
-        sb = clog2(maxcount) + 1;
-        if (sb < 2)
-            sb = 2;
-        while (pool->len + bb + sb > RD_SLOT_MIN_LEN && bb > bb_min)
-            bb--;
-        while (pool->len + bb + sb > RD_SLOT_MIN_LEN && sb > sb_min)
-            sb--;
+        *bb = clog2(w->ni) + 1;
+        *sb = clog2(maxcount) + 1;
+        if (*sb < 2)
+            *sb = 2;
+        while (pool->len + *bb + *sb > RD_SLOT_MIN_LEN && *bb > bb_min)
+            (*bb)--;
+        while (pool->len + *bb + *sb > RD_SLOT_MIN_LEN && *sb > sb_min)
+            (*sb)--;
     }
-    uint32_t nblocks = 1u << bb, nslots = 1u << sb;
-    size_t bm = nblocks > nslots ? nblocks : nslots;
-    if (bm < RD_OFFSETS)
-        bm = RD_OFFSETS;
-    w->used = calloc(bm, 1);
-    w->reserved = calloc(bm, 1);
+    uint32_t nblocks = 1u << *bb, nslots = 1u << *sb;
+    w->bm = nblocks > nslots ? nblocks : nslots;
+    if (w->bm < RD_OFFSETS)
+        w->bm = RD_OFFSETS;
+    w->used = calloc(w->bm, 1);
+    w->reserved = calloc(w->bm, 1);
     if (!w->used || !w->reserved)
         return rf_err_set(err, -ENOMEM, "(root): out of memory");
+    return 0;
+}
 
-    /* Blocks. */
+/* Phase 4, blocks. Sticky claims in two rounds: agents that were active
+ * keep their place before a returning agent may reclaim a remembered one
+ * (which a newcomer may have taken meanwhile). */
+static int
+phase_blocks(work_t *w, uint32_t nblocks, const rd_table_t *prev, rf_errbuf_t *err)
+{
+    memset(w->used, 0, w->bm);
+    memset(w->reserved, 0, w->bm);
     for (size_t i = 0; prev && i < prev->n; i++) {
         const rd_entry_t *e = &prev->e[i];
         if (e->role == RD_ROLE_ICPT && e->block >= 0 && (uint32_t)e->block < nblocks &&
             in_list(w->I, w->ni, e->id) < 0)
             w->reserved[e->block] = 1;
     }
-    /* Sticky claims in two rounds: agents that were active keep their
-     * place before a returning agent may reclaim a remembered one (which a
-     * newcomer may have taken meanwhile). */
     for (size_t i = 0; i < w->ni; i++)
         w->block[i] = -1;
     for (int round = 1; round >= 0; round--)
@@ -379,45 +437,53 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
             return rf_err_set(err, RF_EPLAN, "intercepts: no free block (internal)");
         w->used[w->block[i]] = 1;
     }
+    return 0;
+}
 
-    /* Slots, one intercept at a time. */
-    for (size_t i = 0; i < w->ni; i++) {
-        memset(w->used, 0, bm);
-        memset(w->reserved, 0, bm);
-        for (size_t k = 0; prev && k < prev->n; k++) {
-            const rd_entry_t *e = &prev->e[k];
-            if (e->role == RD_ROLE_COPY && strcmp(e->pair, w->I[i]) == 0 && e->slot >= 0 &&
-                (uint32_t)e->slot < nslots && in_list(w->C, w->nc, e->id) < 0)
-                w->reserved[e->slot] = 1;
-        }
-        for (size_t c = 0; c < w->nc; c++)
-            if (w->pair[c] == (int)i)
-                w->slot[c] = -1;
-        for (int round = 1; round >= 0; round--)
-            for (size_t c = 0; c < w->nc; c++) {
-                if (w->pair[c] != (int)i || w->slot[c] >= 0)
-                    continue;
-                const rd_entry_t *pe = rd_table_find(prev, w->C[c]);
-                if (pe && pe->active == round && pe->role == RD_ROLE_COPY &&
-                    strcmp(pe->pair, w->I[i]) == 0 && pe->slot >= 0 &&
-                    (uint32_t)pe->slot < nslots && !w->used[pe->slot]) {
-                    w->slot[c] = pe->slot;
-                    w->used[pe->slot] = 1;
-                }
-            }
+/* Phase 5, slots inside intercept i's block (same two sticky rounds). */
+static int
+phase_slots_of(work_t *w, size_t i, uint32_t nslots, const rd_table_t *prev, rf_errbuf_t *err)
+{
+    memset(w->used, 0, w->bm);
+    memset(w->reserved, 0, w->bm);
+    for (size_t k = 0; prev && k < prev->n; k++) {
+        const rd_entry_t *e = &prev->e[k];
+        if (e->role == RD_ROLE_COPY && strcmp(e->pair, w->I[i]) == 0 && e->slot >= 0 &&
+            (uint32_t)e->slot < nslots && in_list(w->C, w->nc, e->id) < 0)
+            w->reserved[e->slot] = 1;
+    }
+    for (size_t c = 0; c < w->nc; c++)
+        if (w->pair[c] == (int)i)
+            w->slot[c] = -1;
+    for (int round = 1; round >= 0; round--)
         for (size_t c = 0; c < w->nc; c++) {
             if (w->pair[c] != (int)i || w->slot[c] >= 0)
                 continue;
-            w->slot[c] = pick_free(w->used, w->reserved, nslots);
-            if (w->slot[c] < 0)
-                return rf_err_set(err, RF_EPLAN, "copy_agents: no free slot (internal)");
-            w->used[w->slot[c]] = 1;
+            const rd_entry_t *pe = rd_table_find(prev, w->C[c]);
+            if (pe && pe->active == round && pe->role == RD_ROLE_COPY &&
+                strcmp(pe->pair, w->I[i]) == 0 && pe->slot >= 0 && (uint32_t)pe->slot < nslots &&
+                !w->used[pe->slot]) {
+                w->slot[c] = pe->slot;
+                w->used[pe->slot] = 1;
+            }
         }
+    for (size_t c = 0; c < w->nc; c++) {
+        if (w->pair[c] != (int)i || w->slot[c] >= 0)
+            continue;
+        w->slot[c] = pick_free(w->used, w->reserved, nslots);
+        if (w->slot[c] < 0)
+            return rf_err_set(err, RF_EPLAN, "copy_agents: no free slot (internal)");
+        w->used[w->slot[c]] = 1;
     }
+    return 0;
+}
 
-    /* Port offsets, unique fleet-wide. */
-    memset(w->used, 0, bm);
-    memset(w->reserved, 0, bm);
+/* Phase 6, port offsets, unique fleet-wide (same two sticky rounds). */
+static int
+phase_offsets(work_t *w, const rd_table_t *prev, rf_errbuf_t *err)
+{
+    memset(w->used, 0, w->bm);
+    memset(w->reserved, 0, w->bm);
     for (size_t k = 0; prev && k < prev->n; k++) {
         const rd_entry_t *e = &prev->e[k];
         if (e->role == RD_ROLE_COPY && e->port_offset >= 0 && e->port_offset < RD_OFFSETS &&
@@ -444,15 +510,19 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
             return rf_err_set(err, RF_EPLAN, "copy_agents: more than %d agents", RD_OFFSETS);
         w->used[w->off[c]] = 1;
     }
+    return 0;
+}
 
-    /* Build the table: intercepts, copy agents, then memories. */
-    out->pool = *pool;
+/* Phase 7, the table: intercepts, copy agents, then memories. */
+static int
+phase_build(rd_table_t *out, const work_t *w, const rd_plan_t *plan, unsigned bb, unsigned sb,
+            const rd_table_t *prev, const rd_known_t *known, size_t nknown, rf_errbuf_t *err)
+{
+    int r;
+    out->pool = plan->pool;
     out->has_layout = 1;
     out->block_bits = (uint8_t)bb;
     out->slot_bits = (uint8_t)sb;
-    rf_cidr_t *blocks = calloc(w->ni, sizeof(*blocks));
-    if (blocks == NULL)
-        return rf_err_set(err, -ENOMEM, "(root): out of memory");
     for (size_t i = 0; i < w->ni; i++) {
         rd_entry_t e;
         memset(&e, 0, sizeof(e));
@@ -461,8 +531,7 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         e.active = 1;
         e.block = w->block[i];
         e.slot = e.port_offset = -1;
-        (void)rf_cidr_subnet(&blocks[i], pool, bb, (uint32_t)w->block[i]);
-        e.range = blocks[i];
+        (void)rf_cidr_subnet(&e.range, &plan->pool, bb, (uint32_t)w->block[i]);
         const rd_known_t *k = find_known(known, nknown, e.id);
         const rd_entry_t *pe = rd_table_find(prev, e.id);
         if (k && k->advertise[0]) {
@@ -474,10 +543,8 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         }
         if (e.listen_port == 0)
             e.listen_port = RF_PORT_INTERCEPT;
-        if ((r = rd_table_add(out, &e)) != 0) {
-            free(blocks);
+        if ((r = rd_table_add(out, &e)) != 0)
             return rf_err_set(err, r, "(root): assignment table full");
-        }
     }
     uint64_t share = w->nc ? plan->rate_limit_pps / w->nc : 0;
     uint64_t extra = w->nc ? plan->rate_limit_pps % w->nc : 0;
@@ -491,14 +558,13 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         e.slot = w->slot[c];
         e.port_offset = w->off[c];
         memcpy(e.pair, w->I[w->pair[c]], RD_ID_MAX);
-        (void)rf_cidr_subnet(&e.range, &blocks[w->pair[c]], sb, (uint32_t)w->slot[c]);
+        rf_cidr_t blk;
+        (void)rf_cidr_subnet(&blk, &plan->pool, bb, (uint32_t)w->block[w->pair[c]]);
+        (void)rf_cidr_subnet(&e.range, &blk, sb, (uint32_t)w->slot[c]);
         e.rate_pps = share + (c < extra ? 1 : 0);
-        if ((r = rd_table_add(out, &e)) != 0) {
-            free(blocks);
+        if ((r = rd_table_add(out, &e)) != 0)
             return rf_err_set(err, r, "(root): assignment table full");
-        }
     }
-    free(blocks);
     for (size_t k = 0; prev && k < prev->n; k++) {
         rd_entry_t e = prev->e[k];
         if (rd_table_find(out, e.id) != NULL)
@@ -506,10 +572,75 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
         e.active = 0;
         memset(&e.range, 0, sizeof(e.range));
         e.rate_pps = 0;
+        e.sharded = e.live = 0;
+        e.group[0] = '\0';
+        memset(&e.shard, 0, sizeof(e.shard));
         if (rd_table_add(out, &e) != 0)
             break;   /* memories are best effort: forget the oldest */
     }
     return 0;
+}
+
+/* Phase 8, capture groups: each member of a shared-feed group gets the
+ * buckets rendezvous hashing gives it over the members that are up. */
+static int
+phase_shards(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_known_t *known,
+             size_t nknown, rf_errbuf_t *err)
+{
+    uint8_t live[RD_GROUP_AGENTS_MAX];
+    if (plan->ngroups == 0)
+        return 0;
+    w->gids = calloc(RD_GROUP_AGENTS_MAX, sizeof(rd_id_t));
+    w->gsets = calloc(RD_GROUP_AGENTS_MAX, sizeof(rd_shard_t));
+    if (w->gids == NULL || w->gsets == NULL)
+        return rf_err_set(err, -ENOMEM, "(root): out of memory");
+    rd_id_t *ids = w->gids;
+    rd_shard_t *sets = w->gsets;
+    for (unsigned g = 0; g < plan->ngroups; g++) {
+        const rd_group_t *gr = &plan->groups[g];
+        rd_entry_t *m[RD_GROUP_AGENTS_MAX];
+        size_t n = 0;
+        for (unsigned i = 0; i < gr->n && n < RD_GROUP_AGENTS_MAX; i++) {
+            rd_entry_t *e = rd_table_find(out, plan->member_ids[gr->first + i]);
+            if (e == NULL || !e->active || e->role != RD_ROLE_COPY)
+                continue;   /* phase_resolve refused this */
+            const rd_known_t *k = find_known(known, nknown, e->id);
+            snprintf(e->group, sizeof(e->group), "%s", gr->name);
+            memcpy(ids[n], e->id, RD_ID_MAX);
+            live[n] = k != NULL && k->up;
+            m[n++] = e;
+        }
+        if (!gr->shared_feed)
+            continue;
+        rd_shard_assign(sets, (const char (*)[RD_ID_MAX])ids, live, n);
+        for (size_t i = 0; i < n; i++) {
+            m[i]->sharded = 1;
+            m[i]->live = live[i];
+            m[i]->shard = sets[i];
+        }
+    }
+    return 0;
+}
+
+static int
+compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *prev,
+        const rd_known_t *known, size_t nknown, rf_errbuf_t *err)
+{
+    int r;
+    unsigned bb = 0, sb = 0;   /* set by phase_layout */
+    if ((r = phase_resolve(w, plan, prev, known, nknown, err)) != 0)
+        return r;
+    size_t maxcount = phase_pair(w, prev);
+    if ((r = phase_layout(w, &bb, &sb, &plan->pool, maxcount, prev, err)) != 0 ||
+        (r = phase_blocks(w, 1u << bb, prev, err)) != 0)
+        return r;
+    for (size_t i = 0; i < w->ni; i++)
+        if ((r = phase_slots_of(w, i, 1u << sb, prev, err)) != 0)
+            return r;
+    if ((r = phase_offsets(w, prev, err)) != 0 ||
+        (r = phase_build(out, w, plan, bb, sb, prev, known, nknown, err)) != 0)
+        return r;
+    return phase_shards(out, w, plan, known, nknown, err);
 }
 
 int
@@ -539,6 +670,11 @@ entry_desc(FILE *fp, const rd_entry_t *e)
     else
         fprintf(fp, "range %s offset %d intercept %s rate %llu", rs, e->port_offset, e->pair,
                 (unsigned long long)e->rate_pps);
+    if (e->role == RD_ROLE_COPY && e->sharded)
+        fprintf(fp, " group %s shard %u/%d", e->group, rd_shard_count(&e->shard),
+                RD_SHARD_BUCKETS);
+    else if (e->role == RD_ROLE_COPY && e->group[0])
+        fprintf(fp, " group %s", e->group);
 }
 
 static int
@@ -559,6 +695,15 @@ entry_changes(FILE *fp, const rd_entry_t *o, const rd_entry_t *n)
         if (o->rate_pps != n->rate_pps)
             fprintf(fp, "%srate %llu -> %llu", k++ ? "; " : "", (unsigned long long)o->rate_pps,
                     (unsigned long long)n->rate_pps);
+        if (strcmp(o->group, n->group) != 0)
+            fprintf(fp, "%sgroup %s -> %s", k++ ? "; " : "", o->group[0] ? o->group : "-",
+                    n->group[0] ? n->group : "-");
+        if (o->sharded != n->sharded || memcmp(&o->shard, &n->shard, sizeof(o->shard)) != 0) {
+            unsigned sa = o->sharded ? rd_shard_count(&o->shard) : RD_SHARD_BUCKETS;
+            unsigned sb = n->sharded ? rd_shard_count(&n->shard) : RD_SHARD_BUCKETS;
+            fprintf(fp, "%sshard %u -> %u of %d buckets", k++ ? "; " : "", sa, sb,
+                    RD_SHARD_BUCKETS);
+        }
     } else if (strcmp(o->advertise, n->advertise) != 0 || o->listen_port != n->listen_port) {
         fprintf(fp, "%sendpoint %s:%u -> %s:%u", k++ ? "; " : "", o->advertise, o->listen_port,
                 n->advertise, n->listen_port);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "rd_plan.h"
+#include "rd_shard.h"
 #include "rf_ports.h"
 
 /* Same values as rfpb Role, without pulling protobuf into a pure module. */
@@ -52,10 +53,19 @@ typedef struct {
     uint16_t  listen_port;
     rf_cidr_t range;                   /* active only: copy slice / intercept block */
     uint64_t  rate_pps;                /* copy: share of rate_limit_pps (0 = none) */
+    char      group[RD_ID_MAX];        /* copy: capture group name ("" none) */
+    uint8_t   sharded;                 /* copy: in a shared-feed group: `shard` applies */
+    uint8_t   live;                    /* copy, sharded: counted as live when sharded */
+    rd_shard_t shard;                  /* copy, sharded: flow buckets it replays */
 } rd_entry_t;
 
 typedef struct {
     rf_cidr_t   pool;
+    /* Schedule clock of the plan in force (wall-clock ms; 0 = none), kept
+     * with the table so it survives a replayd restart: elapsed = now -
+     * start - paused (paused_at freezes now while paused). Set by rd_admin,
+     * never by compute. */
+    uint64_t    sched_start_ms, sched_paused_at_ms, sched_paused_ms;
     uint8_t     has_layout;
     uint8_t     block_bits, slot_bits;
     size_t      n, cap;
@@ -72,12 +82,16 @@ rd_entry_t *rd_table_find(const rd_table_t *t, const char *id);   /* borrowed */
 int  rd_table_derive_ranges(rd_table_t *t, rf_errbuf_t *err);
 /* Check the invariants: active copy slices pairwise disjoint and inside
  * their intercept's block, blocks disjoint and inside the pool, port
- * offsets unique and < 1024. 0 or RF_EPLAN with the first violation. */
+ * offsets unique and < 1024; in each shared-feed group, the members' shard
+ * sets disjoint and together every bucket. 0 or RF_EPLAN with the first
+ * violation. */
 int  rd_table_check(const rd_table_t *t, rf_errbuf_t *err);
 
 /* Compute the table for `plan`. `prev` may be NULL (no plan yet). `known`
  * lists registered agents; "*" expands to those of the role that are up,
  * plus those of the role active in prev (a brief outage keeps its place).
+ * Members of a shared-feed capture group get the flow buckets rd_shard
+ * gives them over the members that are up in `known` (live = 1).
  * On success *out (initialised by this call) is owned by the caller. On
  * failure returns RF_EPLAN (or -ENOMEM) with "path: reason" in err and
  * *out is left empty. */

@@ -75,6 +75,8 @@ const rf_counter_def_t rd_self_defs[] = {
     C("preauth_dropped", preauth_dropped, "preauth_dropped_total", "Unauthenticated connections dropped to make room (oldest of the busiest source first)."),
     C("preauth_refused", preauth_refused, "preauth_refused_total", "Unauthenticated connections refused over the per-source or global pre-auth cap."),
     C("agents_evicted", agents_evicted, "agents_evicted_total", "Registry records of never-planned, down agents evicted to make room."),
+    C("reshards", reshards, "capture_group_reshards_total", "Re-applies that moved flow buckets after a capture-group member came up or went down."),
+    C("shard_sessions_lost", shard_sessions_lost, "capture_group_sessions_lost_total", "Replay sessions open on capture-group members when they went down (lost with them)."),
 };
 #undef C
 const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);

@@ -38,6 +38,8 @@ typedef struct {
     uint64_t preauth_dropped;    /* pending connection closed for a newer one (flood) */
     uint64_t preauth_refused;    /* over the per-source pending cap */
     uint64_t agents_evicted;     /* never-planned, down records dropped for new ones */
+    uint64_t reshards;           /* capture-group member up/down: buckets moved (rd_groups) */
+    uint64_t shard_sessions_lost; /* sessions a departed group member had open (its last sess_active) */
 } rd_counters_t;
 
 typedef struct rd_ctx {
@@ -50,6 +52,8 @@ typedef struct rd_ctx {
     rd_counters_t ctr;
     uint64_t      heartbeat_timeout_ms;
     int           reapply_pending; /* a "*" plan should take in new agents */
+    uint64_t    (*wall_ms)(void);  /* schedule clock (wall time: survives restarts); tests set it */
+    uint64_t      sched_tried;     /* schedule values whose re-apply failed (no retry storm) */
     /* Send agent `a` (up, with a live connection) its current Assignment. */
     void        (*push)(struct rd_ctx *c, rd_agent_t *a);
     void         *push_arg;

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_sched.h"
 #include "rf_target.h"
 
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
-    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s",
+    "copies", "sample_percent", "rate_limit_pps", "session_timeout_s", "capture_groups", "schedule",
 };
 
 int
@@ -248,6 +249,202 @@ parse_ids(char (*ids)[RD_ID_MAX], unsigned *n, int *all, unsigned max, const jso
     *n = (unsigned)cnt;
 }
 
+int
+rd_plan_group_of(const rd_plan_t *p, const char *id)
+{
+    for (unsigned g = 0; g < p->ngroups; g++)
+        for (unsigned i = 0; i < p->groups[g].n; i++)
+            if (strcmp(p->member_ids[p->groups[g].first + i], id) == 0)
+                return (int)g;
+    return -1;
+}
+
+/* One capture_groups[g] object: name, agents, shared_feed. Members are
+ * appended to p->member_ids; `path` is "capture_groups[g]". */
+static void
+parse_group(rd_plan_t *p, const json_t *o, const char *path, rd_plan_errs_t *e)
+{
+    rd_group_t *gr = &p->groups[p->ngroups];
+    memset(gr, 0, sizeof(*gr));
+    gr->shared_feed = 1;
+    gr->first = p->nmembers;
+    if (!json_is_object(o)) {
+        ERR("%s: must be an object {\"name\", \"agents\", \"shared_feed\"}", path);
+        return;
+    }
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        if (strcmp(key, "name") != 0 && strcmp(key, "agents") != 0 &&
+            strcmp(key, "shared_feed") != 0)
+            ERR("%s.%.64s: unknown key", path, key);
+    }
+    const json_t *nm = json_object_get(o, "name");
+    if (!json_is_string(nm) || !rd_id_valid(json_string_value(nm)))
+        ERR("%s.name: missing or bad (1..63 of A-Z a-z 0-9 . _ -)", path);
+    else
+        snprintf(gr->name, sizeof(gr->name), "%s", json_string_value(nm));
+    for (unsigned g = 0; gr->name[0] && g < p->ngroups; g++)
+        if (strcmp(p->groups[g].name, gr->name) == 0)
+            ERR("%s.name: \"%s\" is also capture_groups[%u]", path, gr->name, g);
+    const json_t *sf = json_object_get(o, "shared_feed");
+    if (sf != NULL && !json_is_boolean(sf))
+        ERR("%s.shared_feed: must be true or false", path);
+    else if (sf != NULL)
+        gr->shared_feed = json_is_true(sf);
+    const json_t *ag = json_object_get(o, "agents");
+    if (!json_is_array(ag) || json_array_size(ag) == 0) {
+        ERR("%s.agents: must be a non-empty list of copy agent ids", path);
+        return;
+    }
+    if (json_array_size(ag) > RD_GROUP_AGENTS_MAX) {
+        ERR("%s.agents: %zu agents, at most %d", path, json_array_size(ag), RD_GROUP_AGENTS_MAX);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(ag); i++) {
+        const json_t *s = json_array_get(ag, i);
+        const char *id = json_is_string(s) ? json_string_value(s) : "";
+        if (!rd_id_valid(id)) {
+            ERR("%s.agents[%zu]: bad agent id \"%.64s\"", path, i, id);
+            continue;
+        }
+        int other = rd_plan_group_of(p, id);
+        int dup = 0;
+        for (unsigned k = 0; k < gr->n; k++)
+            dup |= strcmp(p->member_ids[gr->first + k], id) == 0;
+        if (other >= 0 || dup) {
+            ERR("%s.agents[%zu]: \"%s\" is already in capture_groups[%d]", path, i, id,
+                dup ? (int)p->ngroups : other);
+            continue;
+        }
+        int listed = p->copy_all;
+        for (unsigned k = 0; k < p->ncopy && !listed; k++)
+            listed = strcmp(p->copy_ids[k], id) == 0;
+        if (!listed) {
+            ERR("%s.agents[%zu]: \"%s\" is not in copy_agents", path, i, id);
+            continue;
+        }
+        if (p->nmembers == RD_COPY_MAX) {
+            ERR("%s.agents[%zu]: more than %d group members in the plan", path, i, RD_COPY_MAX);
+            return;
+        }
+        snprintf(p->member_ids[p->nmembers++], RD_ID_MAX, "%s", id);
+        gr->n++;
+    }
+}
+
+static void
+parse_groups(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
+{
+    const json_t *v = json_object_get(root, "capture_groups");
+    if (v == NULL)
+        return;
+    if (!json_is_array(v)) {
+        ERR("capture_groups: must be a list of {\"name\", \"agents\", \"shared_feed\"}");
+        return;
+    }
+    if (json_array_size(v) > RD_GROUPS_MAX) {
+        ERR("capture_groups: %zu groups, at most %d", json_array_size(v), RD_GROUPS_MAX);
+        return;
+    }
+    for (size_t g = 0; g < json_array_size(v); g++) {
+        char path[48];
+        snprintf(path, sizeof(path), "capture_groups[%zu]", g);
+        parse_group(p, json_array_get(v, g), path, e);
+        p->ngroups++;
+    }
+}
+
+/* One value of a step: absent keeps *v (inherited). */
+static void
+step_uint(uint64_t *v, const json_t *o, const char *key, uint64_t lo, uint64_t hi, size_t i,
+          rd_plan_errs_t *e)
+{
+    const json_t *x = json_object_get(o, key);
+    if (x == NULL)
+        return;
+    if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+        (uint64_t)json_integer_value(x) < lo || (uint64_t)json_integer_value(x) > hi) {
+        ERR("schedule[%zu].%s: must be an integer %llu..%llu", i, key, (unsigned long long)lo,
+            (unsigned long long)hi);
+        return;
+    }
+    *v = (uint64_t)json_integer_value(x);
+}
+
+/* One schedule step; `prev` holds the values it inherits. */
+static void
+parse_step(rd_step_t *st, const rd_step_t *prev, const json_t *o, size_t i, size_t n,
+           rd_plan_errs_t *e)
+{
+    *st = *prev;
+    st->ramp = st->stop = 0;
+    if (!json_is_object(o)) {
+        ERR("schedule[%zu]: must be an object {\"after\", \"copies\", \"rate_limit_pps\", ...}", i);
+        return;
+    }
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        if (strcmp(key, "after") && strcmp(key, "copies") && strcmp(key, "rate_limit_pps") &&
+            strcmp(key, "sample_percent") && strcmp(key, "ramp") && strcmp(key, "stop"))
+            ERR("schedule[%zu].%.64s: unknown key", i, key);
+    }
+    const json_t *af = json_object_get(o, "after");
+    int64_t ms = -1;
+    if (json_is_string(af))
+        ms = rd_sched_parse_duration(json_string_value(af));
+    else if (json_is_integer(af) && json_integer_value(af) >= 0 &&
+             json_integer_value(af) <= RD_SCHED_MAX_S)
+        ms = (int64_t)json_integer_value(af) * 1000;
+    if (ms < 0)
+        ERR("schedule[%zu].after: missing or bad (seconds, or \"90s\", \"5m\", \"1h30m\"; at "
+            "most 7 days)", i);
+    else if (i > 0 && (uint64_t)ms <= prev->after_ms)
+        ERR("schedule[%zu].after: not later than schedule[%zu]", i, i - 1);
+    else
+        st->after_ms = (uint64_t)ms;
+    uint64_t copies = st->copies, sample = st->sample_percent, rate = st->rate_limit_pps;
+    step_uint(&copies, o, "copies", 1, RD_COPIES_MAX, i, e);
+    step_uint(&sample, o, "sample_percent", 1, 100, i, e);
+    step_uint(&rate, o, "rate_limit_pps", 0, RD_RATE_MAX, i, e);
+    st->copies = (uint32_t)copies;
+    st->sample_percent = (uint32_t)sample;
+    st->rate_limit_pps = rate;
+    const json_t *rp = json_object_get(o, "ramp"), *sp = json_object_get(o, "stop");
+    if ((rp && !json_is_boolean(rp)) || (sp && !json_is_boolean(sp)))
+        ERR("schedule[%zu]: ramp and stop are true or false", i);
+    st->ramp = json_is_true(rp);
+    st->stop = json_is_true(sp);
+    if (st->stop && i + 1 != n)
+        ERR("schedule[%zu].stop: only the last step may stop the replay", i);
+    if (st->stop && st->ramp)
+        ERR("schedule[%zu]: a stop step cannot ramp", i);
+    if (st->ramp && rate != prev->rate_limit_pps && (rate == 0 || prev->rate_limit_pps == 0))
+        ERR("schedule[%zu].ramp: cannot ramp from or to an unlimited rate (0)", i);
+}
+
+static void
+parse_schedule(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
+{
+    const json_t *v = json_object_get(root, "schedule");
+    if (v == NULL)
+        return;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        ERR("schedule: must be a non-empty list of steps {\"after\": \"5m\", \"copies\": 2, ...}");
+        return;
+    }
+    size_t n = json_array_size(v);
+    if (n > RD_STEPS_MAX) {
+        ERR("schedule: %zu steps, at most %d", n, RD_STEPS_MAX);
+        return;
+    }
+    rd_step_t base = { 0, p->base_copies, p->base_sample_percent, p->base_rate_limit_pps, 0, 0 };
+    for (size_t i = 0; i < n; i++)
+        parse_step(&p->steps[i], i ? &p->steps[i - 1] : &base, json_array_get(v, i), i, n, e);
+    p->nsteps = (unsigned)n;
+}
+
 static void
 validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
 {
@@ -290,6 +487,7 @@ validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
             if (p->copy_ids[i][0] && strcmp(p->copy_ids[i], p->icpt_ids[j]) == 0)
                 ERR("intercepts[%u]: \"%s\" is also listed in copy_agents[%u]", j,
                     p->icpt_ids[j], i);
+    parse_groups(p, root, e);
     uint64_t copies = 1, sample = 100, rate = 0, timeout = 120;
     get_uint(&copies, root, "copies", 1, RD_COPIES_MAX, e);
     get_uint(&sample, root, "sample_percent", 1, 100, e);
@@ -299,6 +497,10 @@ validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
     p->sample_percent = (uint32_t)sample;
     p->rate_limit_pps = rate;
     p->session_timeout_s = (uint32_t)timeout;
+    p->base_copies = p->copies;
+    p->base_sample_percent = p->sample_percent;
+    p->base_rate_limit_pps = p->rate_limit_pps;
+    parse_schedule(p, root, e);
 }
 
 #undef ERR

@@ -23,6 +23,25 @@
 #define RD_COPIES_MAX    1023
 #define RD_TIMEOUT_MAX   86400
 #define RD_RATE_MAX      10000000000ull
+#define RD_GROUPS_MAX       64       /* capture_groups entries */
+#define RD_GROUP_AGENTS_MAX 256      /* members of one capture group */
+
+#define RD_STEPS_MAX        64       /* schedule steps */
+
+/* schedule[i], every value resolved (inherited ones filled in). */
+typedef struct {
+    uint64_t after_ms;
+    uint32_t copies, sample_percent;
+    uint64_t rate_limit_pps;
+    uint8_t  ramp, stop;
+} rd_step_t;
+
+/* capture_groups[i]: copy agents that see the same mirrored feed. */
+typedef struct {
+    char     name[RD_ID_MAX];
+    uint8_t  shared_feed;           /* 1: flows are sharded over the live members */
+    unsigned first, n;              /* members: member_ids[first .. first+n) */
+} rd_group_t;
 
 typedef struct rd_plan {
     char      name[RD_NAME_MAX];
@@ -35,6 +54,18 @@ typedef struct rd_plan {
     char      icpt_ids[RD_ICPT_MAX][RD_ID_MAX];
     uint32_t  copies, sample_percent, session_timeout_s;
     uint64_t  rate_limit_pps;       /* fleet-wide; 0 = unlimited */
+    /* copies, sample_percent, rate_limit_pps above are the values IN FORCE:
+     * the plan's own ones, or what its schedule asks for now (replayd
+     * overrides them, rd_sched.h); the plan's own values stay here. */
+    uint32_t  base_copies, base_sample_percent;
+    uint64_t  base_rate_limit_pps;
+    int       stopped;              /* a "stop" step is in force: agents idle */
+    rd_step_t steps[RD_STEPS_MAX];
+    unsigned  nsteps;
+    rd_group_t groups[RD_GROUPS_MAX];
+    unsigned   ngroups;
+    char       member_ids[RD_COPY_MAX][RD_ID_MAX];   /* every group's members, in order */
+    unsigned   nmembers;            /* an agent is in at most one group */
     char     *json;                 /* owned: canonical compact text (sorted keys) */
 } rd_plan_t;
 
@@ -63,6 +94,9 @@ int rd_plan_parse_all(rd_plan_t **out, const char *text, size_t len, rd_plan_err
  * callers that need one line (state.json loading). */
 int  rd_plan_parse(rd_plan_t **out, const char *text, size_t len, rf_errbuf_t *err);
 void rd_plan_free(rd_plan_t *p);   /* NULL ok */
+
+/* Index of the capture group that lists copy agent `id`, or -1. */
+int rd_plan_group_of(const rd_plan_t *p, const char *id);
 
 /* 1 if `id` is a usable agent id: 1..63 bytes of [A-Za-z0-9._-]. Ids end up
  * in logs, JSON and file names, so nothing else is accepted. */

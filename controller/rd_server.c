@@ -52,6 +52,7 @@ struct rd_server {
     uv_timer_t  doctor_timer;
     int         doctor_timer_open;
     uint64_t    doctor_seq;
+    uint64_t    started_ms;      /* capture groups wait a heartbeat timeout after it */
 };
 
 static uint64_t
@@ -438,6 +439,20 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
         rd_admin_routes_free(lines);
         return;
     }
+    case RFPB__ENVELOPE__MSG_SCHEDULE: {
+        char msg[256];
+        int r = rd_admin_schedule(c, env->schedule->pause, msg, sizeof(msg));
+        Rfpb__ApplyReply rep = RFPB__APPLY_REPLY__INIT;
+        rep.ok = r == 0;
+        rep.code = r;
+        rep.generation = c->generation;
+        rep.error = r == 0 ? (char *)"" : msg;
+        rep.diff = r == 0 ? msg : (char *)"";
+        out.msg_case = RFPB__ENVELOPE__MSG_APPLY_REPLY;
+        out.apply_reply = &rep;
+        (void)rf_conn_send(p->conn, &out);
+        return;
+    }
     case RFPB__ENVELOPE__MSG_CANARY:
         doctor_start(p, env->canary);
         return;
@@ -708,14 +723,15 @@ on_tick(uv_timer_t *t)
                 rf_conn_close(conn, "heartbeat timeout");
         }
     }
+    /* Members of a shared-feed capture group up/down: move their buckets
+     * (after the timeouts above, so a silent member is down by now). */
+    (void)rd_groups_tick(c, now, s->started_ms);
+    (void)rd_sched_tick(c);   /* stress schedule: the step due now */
     if (c->reapply_pending && c->plan) {
         c->reapply_pending = 0;
         c->ctr.reapplies++;
         rd_apply_result_t res;
-        char *json = strdup(c->plan->json);
-        if (json == NULL)
-            return;
-        rd_admin_apply(c, &res, json, strlen(json), 0);
+        rd_admin_reapply(c, &res);
         if (res.code == 0)
             rf_log_info("new agents joined the \"*\" plan \"%s\": generation %llu", c->plan->name,
                         (unsigned long long)c->generation);
@@ -723,7 +739,7 @@ on_tick(uv_timer_t *t)
             rf_log_warn("could not take new agents into plan \"%s\": %s", c->plan->name,
                         res.err.msg);
         rd_apply_result_fini(&res);
-        free(json);
+        
     }
 }
 
@@ -753,6 +769,7 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
         return r;
     }
     c->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
+    rd_admin_sched_restore(c);
     c->push = push_assignment;
     c->reg.planned = is_planned;
     c->reg.planned_arg = c;
@@ -782,6 +799,7 @@ rd_server_start(rd_server_t **out, uv_loop_t *loop, const rd_config_t *cfg, rf_e
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
     s->handles_open = 2;
+    s->started_ms = now_ms(s);
     uv_timer_start(&s->tick, on_tick, 1000, 1000);
     uv_timer_init(loop, &s->doctor_timer);
     s->doctor_timer.data = s;

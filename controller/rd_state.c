@@ -36,6 +36,12 @@ rd_state_encode(char **out, size_t *len, uint64_t generation, const rd_plan_t *p
     } else {
         bad |= json_object_set_new(root, "layout", json_null());
     }
+    if (t->sched_start_ms)
+        bad |= json_object_set_new(root, "schedule",
+                                   json_pack("{s:I,s:I,s:I}", "start_ms",
+                                             (json_int_t)t->sched_start_ms, "paused_at_ms",
+                                             (json_int_t)t->sched_paused_at_ms, "paused_ms",
+                                             (json_int_t)t->sched_paused_ms));
     for (size_t i = 0; !bad && i < t->n; i++) {
         const rd_entry_t *e = &t->e[i];
         json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i,s:i,s:s,s:s,s:i,s:I}", "id", e->id, "role",
@@ -43,6 +49,14 @@ rd_state_encode(char **out, size_t *len, uint64_t generation, const rd_plan_t *p
                               "slot", (int)e->slot, "port_offset", (int)e->port_offset, "pair",
                               e->pair, "advertise", e->advertise, "listen_port",
                               (int)e->listen_port, "rate_pps", (json_int_t)e->rate_pps);
+        if (o != NULL && e->group[0])
+            bad |= json_object_set_new(o, "group", json_string(e->group));
+        if (o != NULL && e->sharded) {
+            char hex[RD_SHARD_HEX_LEN];
+            rd_shard_to_hex(&e->shard, hex);
+            bad |= json_object_set_new(o, "shard", json_string(hex));
+            bad |= json_object_set_new(o, "live", json_boolean(e->live));
+        }
         bad |= o == NULL || json_array_append_new(agents, o) != 0;
     }
     bad |= json_object_set(root, "agents", agents);
@@ -104,6 +118,21 @@ decode_entry(rd_entry_t *e, const json_t *o, size_t i, rf_errbuf_t *err)
     e->port_offset = (int32_t)off;
     e->listen_port = (uint16_t)port;
     e->rate_pps = (uint64_t)rate;
+    /* Capture groups (optional: older states have none). */
+    const json_t *g = json_object_get(o, "group"), *sh = json_object_get(o, "shard");
+    const json_t *lv = json_object_get(o, "live");
+    if (g != NULL) {
+        if (!json_is_string(g) || !rd_id_valid(json_string_value(g)))
+            return rf_err_set(err, RF_EPARSE, "agents[%zu].group: malformed", i);
+        snprintf(e->group, sizeof(e->group), "%s", json_string_value(g));
+    }
+    if (sh != NULL) {
+        if (!json_is_string(sh) || rd_shard_from_hex(&e->shard, json_string_value(sh)) != 0 ||
+            !e->group[0] || e->role != RD_ROLE_COPY || (lv != NULL && !json_is_boolean(lv)))
+            return rf_err_set(err, RF_EPARSE, "agents[%zu].shard: malformed", i);
+        e->sharded = 1;
+        e->live = json_is_true(lv);
+    }
     return 0;
 }
 
@@ -145,6 +174,18 @@ decode(uint64_t *generation, rd_plan_t **plan, rd_table_t *t, const json_t *root
         t->has_layout = 1;
         t->block_bits = (uint8_t)bb;
         t->slot_bits = (uint8_t)sb;
+    }
+    const json_t *sc = json_object_get(root, "schedule");
+    if (sc != NULL) {
+        json_int_t st, pa, pm;
+        if (get_int(&st, sc, "start_ms", 1, INT64_MAX) || get_int(&pa, sc, "paused_at_ms", 0, INT64_MAX) ||
+            get_int(&pm, sc, "paused_ms", 0, INT64_MAX)) {
+            rd_plan_free(p);
+            return rf_err_set(err, RF_EPARSE, "schedule: malformed");
+        }
+        t->sched_start_ms = (uint64_t)st;
+        t->sched_paused_at_ms = (uint64_t)pa;
+        t->sched_paused_ms = (uint64_t)pm;
     }
     const json_t *agents = json_object_get(root, "agents");
     if (!json_is_array(agents) || json_array_size(agents) > RD_TABLE_MAX) {

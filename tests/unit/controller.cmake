@@ -2,6 +2,8 @@
 # ctl_core (replayctl, cli/) (cmocka).
 rf_add_unit_test(test_rd_plan rd_plan)
 rf_add_unit_test(test_rd_assign rd_core)
+rf_add_unit_test(test_rd_shard rd_core)
+rf_add_unit_test(test_rd_sched rd_core)
 rf_add_unit_test(test_rd_state rd_core)
 rf_add_unit_test(test_rd_doctor rd_core)
 rf_add_unit_test(test_rd_metrics rd_core)

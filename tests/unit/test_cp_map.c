@@ -106,13 +106,63 @@ shard_partitions(void **state)
         assert_true(count[s] > 9000 && count[s] < 11000);
 }
 
+/* Capture-group buckets: the --shard hash, so a set of 2^k buckets with
+ * bits b % N == I replays exactly what --shard I/N replays; both
+ * directions of a flow land in one bucket. */
+static void
+shard_set_agrees_with_shard(void **state)
+{
+    cp_shard_t s;
+    uint8_t bits[1024 / 8];
+    memset(bits, 0, sizeof(bits));
+    for (unsigned b = 0; b < 1024; b++)
+        if (b % 4 == 1)
+            bits[b / 8] = (uint8_t)(bits[b / 8] | 1u << (b % 8));
+    assert_int_equal(cp_map_shard_load(&s, 1, 1024, bits, sizeof(bits), NULL), 0);
+    assert_int_equal(cp_map_shard_count(&s), 256);
+    for (unsigned i = 0; i < 20000; i++) {
+        uint32_t c = 0x0ac70000u + i * 7;
+        uint16_t p = (uint16_t)(1024 + i * 13);
+        assert_int_equal(cp_map_shard_owned(&s, c, p, 0x0a000099u, 80),
+                         cp_map_shard_mine(c, p, 0x0a000099u, 80, 1, 4));
+        assert_int_equal(cp_map_bucket(c, p, 0x0a000099u, 80, 1024),
+                         cp_map_bucket(0x0a000099u, 80, c, p, 1024));
+    }
+    /* no set: every flow */
+    assert_int_equal(cp_map_shard_load(&s, 0, 0, NULL, 0, NULL), 0);
+    assert_int_equal(cp_map_shard_owned(&s, 1, 2, 3, 4), 1);
+    assert_int_equal(cp_map_shard_count(&s), 0);
+}
+
+static void
+shard_set_refuses_bad_input(void **state)
+{
+    cp_shard_t s;
+    uint8_t bits[600];
+    rf_errbuf_t err;
+    memset(bits, 0xff, sizeof(bits));
+    assert_int_equal(cp_map_shard_load(&s, 1, 0, bits, 0, &err), RF_EPLAN);
+    assert_int_equal(cp_map_shard_load(&s, 1, 4097, bits, 513, &err), RF_EPLAN);
+    assert_int_equal(cp_map_shard_load(&s, 1, 1024, bits, 127, &err), RF_EPLAN);
+    assert_non_null(strstr(err.msg, "127 bytes"));
+    assert_int_equal(cp_map_shard_load(&s, 1, 1024, NULL, 128, &err), RF_EPLAN);
+    /* an empty set replays nothing; bits past the count are ignored */
+    memset(bits, 0, sizeof(bits));
+    bits[1] = 0xfe;   /* buckets 9..15 of 9: only... none exist past 8 */
+    assert_int_equal(cp_map_shard_load(&s, 1, 9, bits, 2, &err), 0);
+    assert_int_equal(cp_map_shard_count(&s), 0);
+    for (unsigned i = 0; i < 1000; i++)
+        assert_int_equal(cp_map_shard_owned(&s, 0x0a000001u + i, 5000, 0x0a000099u, 80), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(port_bijective), cmocka_unit_test(copies_differ),
         cmocka_unit_test(addr_in_range_and_even), cmocka_unit_test(sampling_is_fair),
-        cmocka_unit_test(shard_partitions),
+        cmocka_unit_test(shard_partitions), cmocka_unit_test(shard_set_agrees_with_shard),
+        cmocka_unit_test(shard_set_refuses_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -679,6 +679,54 @@ causal_ring_overflow_keeps_the_end_exact(void **state)
     cp_engine_free(e);
 }
 
+/* A capture-group re-shard moves a flow's bucket away: the live session is
+ * finished here (its packets still replayed), a new SYN of that bucket is
+ * left to the new owner, and a flow of a bucket that moved here while it
+ * was open is skipped mid-stream (so nobody replays it twice). */
+static void
+shard_set_finishes_moved_flows(void **state)
+{
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    uint8_t all[128];
+    memset(all, 0xff, sizeof(all));
+    assert_int_equal(cp_map_shard_load(&c.shard, 1, 1024, all, sizeof(all), NULL), 0);
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41000, 100, 0, RF_TH_SYN, 0, 0);
+    assert_int_equal(rec.n, 1);
+    uint8_t syn_out[64];
+    memcpy(syn_out, rec.pkt[0], 64);
+    target(e, syn_out, 1, 101, RF_TH_SYN | RF_TH_ACK, 0, 1);
+    unsigned before = rec.n;
+
+    /* Re-shard: this agent now owns no bucket at all. */
+    uint8_t none[128] = { 0 };
+    assert_int_equal(cp_map_shard_load(&c.shard, 1, 1024, none, sizeof(none), NULL), 0);
+    cp_engine_reconfigure(e, &c);
+    assert_int_equal(st->shard_buckets, 0);
+    client(e, 41000, 101, 2, RF_TH_ACK | RF_TH_PSH, 50, 2);
+    assert_int_equal(rec.n, before + 1);          /* the open session goes on */
+    assert_int_equal(st->shard_finishing, 1);
+    /* A new flow (and its later packets) is the new owner's. */
+    client(e, 41001, 500, 0, RF_TH_SYN, 0, 3);
+    client(e, 41001, 501, 9, RF_TH_ACK | RF_TH_PSH, 50, 4);
+    assert_int_equal(rec.n, before + 1);
+    assert_int_equal(st->shard_out, 2);
+    assert_int_equal(st->sess_opened, 1);
+
+    /* And back: every bucket is ours again; a flow that started while it
+     * was another member's is mid-stream here, never replayed. */
+    assert_int_equal(cp_map_shard_load(&c.shard, 1, 1024, all, sizeof(all), NULL), 0);
+    cp_engine_reconfigure(e, &c);
+    assert_int_equal(st->shard_buckets, 1024);
+    client(e, 41001, 551, 9, RF_TH_ACK | RF_TH_PSH, 50, 5);
+    assert_int_equal(rec.n, before + 1);
+    assert_int_equal(st->sess_skipped_midstream, 1);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -700,6 +748,7 @@ main(void)
         cmocka_unit_test(causal_timeout_releases_and_counts),
         cmocka_unit_test(causal_greeting_and_off_switch),
         cmocka_unit_test(causal_ring_overflow_keeps_the_end_exact),
+        cmocka_unit_test(shard_set_finishes_moved_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,6 +518,115 @@ diff_text(void **state)
     rd_plan_free(pb);
 }
 
+#define GROUP3 "\"capture_groups\":[{\"name\":\"span-a\",\"agents\":[\"cap-0\",\"cap-1\",\"cap-2\"]}]"
+
+/* Capture groups: the live members share every bucket; one going down
+ * gives only its buckets to the others; the diff says so; a saved table
+ * restores the sets; the invariant check catches an overlap. */
+static void
+capture_group_shards(void **state)
+{
+    (void)state;
+    known_t k;
+    register_all(&k, 4, 1);
+    int c[4], i[] = { 0 };
+    rd_plan_t *p = make_plan("10.250.0.0/16", c, (size_t)seq(c, 0, 4), i, 1, GROUP3);
+    rd_table_t ta = must_compute(p, NULL, &k);
+    unsigned sum = 0;
+    for (int m = 0; m < 3; m++) {
+        char id[16];
+        snprintf(id, sizeof(id), "cap-%d", m);
+        const rd_entry_t *e = rd_table_find(&ta, id);
+        assert_true(e->sharded && e->live);
+        assert_string_equal(e->group, "span-a");
+        sum += rd_shard_count(&e->shard);
+        assert_true(rd_shard_count(&e->shard) > 200);
+    }
+    assert_int_equal(sum, RD_SHARD_BUCKETS);
+    assert_false(rd_table_find(&ta, "cap-3")->sharded);   /* not in a group */
+    assert_string_equal(rd_table_find(&ta, "cap-3")->group, "");
+
+    k.k[1].up = 0;   /* cap-1 down */
+    rd_table_t tb = must_compute(p, &ta, &k);
+    const rd_entry_t *b1 = rd_table_find(&tb, "cap-1");
+    assert_true(b1->sharded && !b1->live && b1->active);
+    assert_int_equal(rd_shard_count(&b1->shard), 0);
+    for (uint32_t bk = 0; bk < RD_SHARD_BUCKETS; bk++) {
+        const char *who[] = { "cap-0", "cap-2" };
+        for (int m = 0; m < 2; m++)
+            if (rd_shard_has(&rd_table_find(&ta, who[m])->shard, bk))
+                assert_true(rd_shard_has(&rd_table_find(&tb, who[m])->shard, bk));
+    }
+    char *d = NULL;
+    assert_int_equal(rd_assign_diff(&d, p, &ta, p, &tb), 0);
+    char want[96];
+    snprintf(want, sizeof(want), "~ cap-1            copy      shard %u -> 0 of 1024 buckets\n",
+             rd_shard_count(&rd_table_find(&ta, "cap-1")->shard));
+    if (strstr(d, want) == NULL)
+        fail_msg("diff lacks \"%s\":\n%s", want, d);
+    assert_non_null(strstr(d, "= cap-3 "));
+    free(d);
+
+    /* state.json keeps the sets and the live flags */
+    char *text;
+    size_t len;
+    uint64_t gen;
+    rd_plan_t *p2 = NULL;
+    rd_table_t t2;
+    rf_errbuf_t err;
+    assert_int_equal(rd_state_encode(&text, &len, 7, p, &tb), 0);
+    if (rd_state_decode(&gen, &p2, &t2, text, len, &err) != 0)
+        fail_msg("decode: %s", err.msg);
+    for (size_t n = 0; n < tb.n; n++) {
+        const rd_entry_t *x = &tb.e[n], *y = rd_table_find(&t2, x->id);
+        assert_int_equal(x->sharded, y->sharded);
+        assert_int_equal(x->live, y->live);
+        assert_string_equal(x->group, y->group);
+        assert_memory_equal(&x->shard, &y->shard, sizeof(x->shard));
+    }
+    free(text);
+
+    /* overlap and gap are caught */
+    rd_entry_t *e0 = rd_table_find(&t2, "cap-0"), *e2 = rd_table_find(&t2, "cap-2");
+    uint32_t bk = 0;
+    while (!rd_shard_has(&e2->shard, bk))
+        bk++;
+    rd_shard_set(&e0->shard, bk);
+    assert_int_equal(rd_table_check(&t2, &err), RF_EPLAN);
+    assert_non_null(strstr(err.msg, "shard sets overlap"));
+    e2->shard.bits[bk / 8] = (uint8_t)(e2->shard.bits[bk / 8] & ~(1u << (bk % 8)));
+    assert_int_equal(rd_table_check(&t2, &err), 0);
+    e0->shard.bits[bk / 8] = (uint8_t)(e0->shard.bits[bk / 8] & ~(1u << (bk % 8)));
+    assert_int_equal(rd_table_check(&t2, &err), RF_EPLAN);
+    assert_non_null(strstr(err.msg, "1023 of 1024 buckets"));
+
+    rd_table_fini(&ta);
+    rd_table_fini(&tb);
+    rd_table_fini(&t2);
+    rd_plan_free(p);
+    rd_plan_free(p2);
+}
+
+/* A "*" plan cannot check group members when parsed: compute does. */
+static void
+capture_group_star(void **state)
+{
+    (void)state;
+    known_t k;
+    register_all(&k, 2, 1);
+    const char *j = "{\"transfers\":[\"80-192.168.2.10:8080\"],\"client_pool\":\"10.250.0.0/16\","
+                    "\"copy_agents\":\"*\",\"intercepts\":\"*\",\"capture_groups\":[{\"name\":\"g\","
+                    "\"agents\":[\"cap-0\",\"cap-7\"]}]}";
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), 0);
+    rd_table_t t;
+    assert_int_equal(rd_assign_compute(&t, p, NULL, k.k, k.n, &err), RF_EPLAN);
+    assert_string_equal(err.msg,
+                        "capture_groups[0].agents: \"cap-7\" is not a copy agent of this plan");
+    rd_plan_free(p);
+}
+
 int
 main(void)
 {
@@ -527,7 +636,8 @@ main(void)
         cmocka_unit_test(sticky_across_save_restore), cmocka_unit_test(pool_too_small),
         cmocka_unit_test(unknown_and_wrong_role), cmocka_unit_test(star_expansion),
         cmocka_unit_test(max_fleet_offsets),      cmocka_unit_test(relayout_when_full),
-        cmocka_unit_test(diff_text),
+        cmocka_unit_test(diff_text),              cmocka_unit_test(capture_group_shards),
+        cmocka_unit_test(capture_group_star),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

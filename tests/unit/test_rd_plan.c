@@ -178,6 +178,50 @@ agent_list_errors(void **state)
 }
 
 static void
+capture_group_errors(void **state)
+{
+    (void)state;
+    char j[2048];
+#define G(groups, want)                                                \
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",\"capture_groups\":%s}", groups); \
+    expect_error(j, want)
+    G("{}", "capture_groups: must be a list");
+    G("[7]", "capture_groups[0]: must be an object");
+    G("[{\"agents\":[\"cap-1\"]}]", "capture_groups[0].name: missing or bad");
+    G("[{\"name\":\"a b\",\"agents\":[\"cap-1\"]}]", "capture_groups[0].name: missing or bad");
+    G("[{\"name\":\"g\",\"agents\":[]}]", "capture_groups[0].agents: must be a non-empty list");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-1\"],\"colour\":1}]",
+      "capture_groups[0].colour: unknown key");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-1\"],\"shared_feed\":1}]",
+      "capture_groups[0].shared_feed: must be true or false");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-9\"]}]",
+      "capture_groups[0].agents[0]: \"cap-9\" is not in copy_agents");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-1\",\"cap-1\"]}]",
+      "capture_groups[0].agents[1]: \"cap-1\" is already in capture_groups[0]");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-1\"]},{\"name\":\"h\",\"agents\":[\"cap-2\",\"cap-1\"]}]",
+      "capture_groups[1].agents[1]: \"cap-1\" is already in capture_groups[0]");
+    G("[{\"name\":\"g\",\"agents\":[\"cap-1\"]},{\"name\":\"g\",\"agents\":[\"cap-2\"]}]",
+      "capture_groups[1].name: \"g\" is also capture_groups[0]");
+#undef G
+    /* a good one: defaults, membership lookup */
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",\"capture_groups\":[{\"name\":\"span-a\","
+                           "\"agents\":[\"cap-2\",\"cap-1\"]},{\"name\":\"own\",\"agents\":[],"
+                           "\"shared_feed\":false}]}");
+    expect_error(j, "capture_groups[1].agents: must be a non-empty list");
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",\"capture_groups\":[{\"name\":\"span-a\","
+                           "\"agents\":[\"cap-2\",\"cap-1\"]}]}");
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), 0);
+    assert_int_equal(p->ngroups, 1);
+    assert_int_equal(p->groups[0].shared_feed, 1);
+    assert_int_equal(p->groups[0].n, 2);
+    assert_int_equal(rd_plan_group_of(p, "cap-1"), 0);
+    assert_int_equal(rd_plan_group_of(p, "assist-1"), -1);
+    rd_plan_free(p);
+}
+
+static void
 number_errors(void **state)
 {
     (void)state;
@@ -310,7 +354,7 @@ main(void)
         cmocka_unit_test(good_plan_defaults), cmocka_unit_test(good_plan_full),
         cmocka_unit_test(syntax_errors),      cmocka_unit_test(transfer_errors),
         cmocka_unit_test(pool_errors),        cmocka_unit_test(agent_list_errors),
-        cmocka_unit_test(number_errors),      cmocka_unit_test(id_valid),
+        cmocka_unit_test(number_errors), cmocka_unit_test(capture_group_errors),      cmocka_unit_test(id_valid),
         cmocka_unit_test(all_errors_at_once), cmocka_unit_test(errors_capped),
         cmocka_unit_test(good_plan_no_errors),
     };

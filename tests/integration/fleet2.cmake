@@ -1,0 +1,7 @@
+# Fleet features of issue 15: capture groups sharing one mirror (three copy
+# agents fed the same VXLAN stream, one killed and restarted mid-run).
+# Exits 77 (SKIP) when not root, without netns, or when a tool is missing.
+rf_add_integration_test(t_fleet_mirror)
+# Stress schedules: a 3-step copies schedule seen in the target's request
+# rate and in status, across a replayd restart; pause/resume.
+rf_add_integration_test(t_fleet_schedule)
