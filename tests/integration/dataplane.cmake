@@ -4,6 +4,7 @@
 # server, load generator or our binary is missing.
 rf_add_integration_test(t_bed)
 rf_add_integration_test(t_copy_http)
+rf_add_integration_test(t_copy_fanout)
 rf_add_integration_test(t_copy_redis)
 rf_add_integration_test(t_copy_pg)
 rf_add_integration_test(t_copy_expect)
