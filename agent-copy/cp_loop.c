@@ -16,6 +16,7 @@
 
 #include "cp_canary.h"
 #include "cp_capture.h"
+#include "cp_ctl.h"
 #include "cp_decap.h"
 #include "cp_send.h"
 #include "cp_sess.h"
@@ -644,87 +645,25 @@ static int
 on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
 {
     cp_agent_t *a = data;
-    cp_config_t n = a->cfg;
-    if (!as->active) {
-        /* Not in the plan in force: keep capturing nothing new. */
-        n.eng.nrules = 0;
-        n.nicpt = 0;
-    } else {
-        if (as->n_rules == 0 || as->n_rules > RF_RULES_MAX)
-            return rf_err_set(err, RF_EPLAN, "assignment has %zu rules", as->n_rules);
-        n.eng.nrules = (unsigned)as->n_rules;
-        for (size_t i = 0; i < as->n_rules; i++) {
-            const Rfpb__TransferRule *r = as->rules[i];
-            if (r->online_port == 0 || r->online_port > 65535 || r->target_port == 0 ||
-                r->target_port > 65535 || r->target_ip == 0)
-                return rf_err_set(err, RF_EPLAN, "rules[%zu] out of range", i);
-            n.eng.rules[i].online_ip = r->online_ip;
-            n.eng.rules[i].online_port = (uint16_t)r->online_port;
-            n.eng.rules[i].target_ip = r->target_ip;
-            n.eng.rules[i].target_port = (uint16_t)r->target_port;
-        }
-        if (!cp_opts_target_allowed(&a->cfg, n.eng.rules, n.eng.nrules, err))
-            return RF_EPLAN;
-        if (as->client_range == NULL || as->client_range->len > 32 || as->client_range->len < 8)
-            return rf_err_set(err, RF_EPLAN, "assignment without a valid client range");
-        n.eng.has_range = 1;
-        n.eng.range.addr = as->client_range->addr & rf_cidr_mask((uint8_t)as->client_range->len);
-        n.eng.range.len = (uint8_t)as->client_range->len;
-        for (unsigned i = 0; i < n.eng.nrules; i++)
-            if (rf_cidr_contains(&n.eng.range, n.eng.rules[i].target_ip))
-                return rf_err_set(err, RF_EPLAN, "client range contains target of rules[%u]", i);
-        if (as->port_offset > 1023 || as->copies < 1 || as->copies > 1023 ||
-            as->sample_percent < 1 || as->sample_percent > 100)
-            return rf_err_set(err, RF_EPLAN, "offset/copies/sample out of range");
-        n.eng.offset = as->port_offset;
-        n.eng.copies = as->copies;
-        n.eng.sample_percent = as->sample_percent;
-        n.eng.rate_limit_pps = as->rate_limit_pps;
-        if (as->session_timeout_s > 86400)
-            return rf_err_set(err, RF_EPLAN, "session_timeout_s %u out of range 1..86400",
-                              as->session_timeout_s);
-        if (as->session_timeout_s)
-            n.eng.session_timeout_ms = as->session_timeout_s * 1000u;
-        if (as->copies > a->cfg.max_copies)
-            return rf_err_set(err, RF_EPLAN, "copies %u over this agent's --max-copies %u",
-                              as->copies, a->cfg.max_copies);
-        n.nicpt = 0;
-        for (size_t i = 0; i < as->n_intercepts && n.nicpt < CP_MAX_ICPT; i++) {
-            const Rfpb__Endpoint *ep = as->intercepts[i];
-            if (ep->host == NULL || strlen(ep->host) >= sizeof(n.icpt[0].host) ||
-                ep->port == 0 || ep->port > 65535)
-                return rf_err_set(err, RF_EPLAN, "intercepts[%zu] invalid", i);
-            strcpy(n.icpt[n.nicpt].host, ep->host);
-            n.icpt[n.nicpt].port = (uint16_t)ep->port;
-            n.icpt[n.nicpt].has_psk = ep->psk.len == sizeof(n.icpt[0].psk);
-            if (n.icpt[n.nicpt].has_psk)
-                memcpy(n.icpt[n.nicpt].psk, ep->psk.data, ep->psk.len);
-            n.nicpt++;
-        }
-    }
-    /* Re-filtering is not free: libpcap drains the socket while it swaps
-     * the kernel filter, losing packets in flight. A reconnect re-sends the
-     * same assignment, so only touch the filter when the rules changed. */
-    int same = n.eng.nrules == a->cfg.eng.nrules;
-    for (unsigned i = 0; i < n.eng.nrules && same; i++) {
-        const rf_rule_t *x = &n.eng.rules[i], *y = &a->cfg.eng.rules[i];
-        same = x->online_ip == y->online_ip && x->online_port == y->online_port &&
-               x->target_ip == y->target_ip && x->target_port == y->target_port;
-    }
+    cp_config_t n;
+    int r = cp_ctl_assignment(&n, &a->cfg, as, err);
+    if (r != 0)
+        return r;
+    /* A reconnect re-sends the same assignment: only touch the capture
+     * filters when the rules changed (cp_ctl_same_rules). */
     rf_errbuf_t ferr;
-    for (unsigned i = 0; i < a->ncaps && !same; i++) {
-        if (n.eng.nrules > 0 && cp_capture_set_rules(a->caps[i], n.eng.rules, n.eng.nrules, &ferr))
+    for (unsigned i = 0; i < a->ncaps && n.eng.nrules > 0 && !cp_ctl_same_rules(&n, &a->cfg); i++)
+        if (cp_capture_set_rules(a->caps[i], n.eng.rules, n.eng.nrules, &ferr) != 0)
             return rf_err_set(err, RF_ECAP, "%s", ferr.msg);
-    }
     a->cfg = n;
     cp_engine_reconfigure(a->eng, &a->cfg.eng);
     icpt_sync(a);
-    char r[40] = "-";
+    char rs[40] = "-";
     if (n.eng.has_range)
-        rf_cidr_format(&n.eng.range, r, sizeof(r));
+        rf_cidr_format(&n.eng.range, rs, sizeof(rs));
     rf_log_info("assignment generation %llu applied: %s, range %s, offset %u, copies %u, "
                 "%u rules, %u intercepts",
-                (unsigned long long)as->generation, as->active ? "active" : "idle", r,
+                (unsigned long long)as->generation, as->active ? "active" : "idle", rs,
                 n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt);
     return 0;
 }

@@ -364,13 +364,11 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case 'c': {
             if (cp_opts_parse_clients(&cfg->eng.range, optarg, err) != 0)
                 return RF_EPARSE;
-            if (cfg->eng.range.len < 8)
-                return rf_err_set(err, RF_EPARSE, "-c \"%s\": range wider than /8 refused", optarg);
-            cfg->eng.has_range = 1;
+            cfg->eng.has_range = 1;   /* its width: cp_opts_check_replay */
             break;
         }
-        case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, 1023); break;
-        case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, 1023); break;
+        case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, CP_COPIES_MAX); break;
+        case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, CP_OFFSET_MAX); break;
         case 'r': UINT_FLAG("-r", cfg->eng.sample_percent, 1, 100); break;
         case 'i':
             if (parse_list(cfg->ifaces, &cfg->nifaces, CP_MAX_IFACES, "-i", optarg, err) != 0)
@@ -379,11 +377,11 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         case 'F': STR_FLAG("-F", cfg->filter); break;
         case OPT_OFFLINE: STR_FLAG("--offline", cfg->offline); break;
         case 't':
-            UINT_FLAG("-t", ul, 1, 86400);
+            UINT_FLAG("-t", ul, 1, CP_TIMEOUT_MAX_S);
             cfg->eng.session_timeout_ms = (uint32_t)ul * 1000u;
             timeout_given = 1;
             break;
-        case 'k': UINT_FLAG("-k", keepalive_s, 1, 86400); break;
+        case 'k': UINT_FLAG("-k", keepalive_s, 1, CP_TIMEOUT_MAX_S); break;
         case 'd':
         case OPT_DAEMON: cfg->daemonize = 1; break;
         case 'P':
@@ -492,7 +490,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             cfg->nice = (int)v;
             break;
         }
-        case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, 1023); break;
+        case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, CP_COPIES_MAX); break;
         case OPT_FANOUT: UINT_FLAG("--fanout-group", cfg->fanout_group, 1, 65535); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
         case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
@@ -557,15 +555,43 @@ cp_opts_validate(const cp_config_t *cfg, rf_errbuf_t *err)
         if (cfg->nicpt == 0)
             return rf_err_set(err, RF_EPARSE, "-s is required (or --controller)");
     }
-    if (cfg->have_rules && !cp_opts_target_allowed(cfg, cfg->eng.rules, cfg->eng.nrules, err))
-        return RF_EPARSE;
-    for (unsigned i = 0; i < cfg->eng.nrules; i++) {
-        const rf_rule_t *r = &cfg->eng.rules[i];
-        if (cfg->eng.has_range && rf_cidr_contains(&cfg->eng.range, r->target_ip))
-            return rf_err_set(err, RF_EPARSE, "-c: the client range contains target %u.%u.%u.%u",
-                              r->target_ip >> 24, (r->target_ip >> 16) & 255,
-                              (r->target_ip >> 8) & 255, r->target_ip & 255);
+    return cp_opts_check_replay(cfg, err);
+}
+
+int
+cp_opts_check_replay(const cp_config_t *cfg, rf_errbuf_t *err)
+{
+    const cp_engine_cfg_t *e = &cfg->eng;
+    char rs[32], rule[64];
+    if (e->has_range) {
+        rf_cidr_format(&e->range, rs, sizeof(rs));
+        if (e->range.len < CP_RANGE_MIN_LEN)
+            return rf_err_set(err, RF_EPARSE, "client range %s is wider than /%u", rs,
+                              CP_RANGE_MIN_LEN);
+        /* a replayed client address that is also a target would make the
+         * target answer itself */
+        for (unsigned i = 0; i < e->nrules; i++) {
+            if (!rf_cidr_contains(&e->range, e->rules[i].target_ip))
+                continue;
+            rf_rule_format(&e->rules[i], rule, sizeof(rule));
+            return rf_err_set(err, RF_EPARSE, "client range %s contains the target of rule %s",
+                              rs, rule);
+        }
     }
+    if (!cp_opts_target_allowed(cfg, e->rules, e->nrules, err))
+        return RF_EPARSE;
+    if (e->copies < 1 || e->copies > CP_COPIES_MAX)
+        return rf_err_set(err, RF_EPARSE, "copies %u out of range 1..%u", e->copies,
+                          CP_COPIES_MAX);
+    if (e->offset > CP_OFFSET_MAX)
+        return rf_err_set(err, RF_EPARSE, "port offset %u out of range 0..%u", e->offset,
+                          CP_OFFSET_MAX);
+    if (e->sample_percent < 1 || e->sample_percent > 100)
+        return rf_err_set(err, RF_EPARSE, "sample percent %u out of range 1..100",
+                          e->sample_percent);
+    if (e->session_timeout_ms < 1000 || e->session_timeout_ms > CP_TIMEOUT_MAX_S * 1000u)
+        return rf_err_set(err, RF_EPARSE, "session timeout %u s out of range 1..%u",
+                          e->session_timeout_ms / 1000, CP_TIMEOUT_MAX_S);
     return 0;
 }
 

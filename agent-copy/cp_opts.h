@@ -12,6 +12,12 @@
 #define CP_MAX_IFACES 8
 #define CP_MAX_ALLOW 16
 
+/* Limits of the replay parameters, whether from flags or an Assignment. */
+#define CP_COPIES_MAX     1023
+#define CP_OFFSET_MAX     1023
+#define CP_RANGE_MIN_LEN  8        /* client range /8 or narrower */
+#define CP_TIMEOUT_MAX_S  86400
+
 typedef struct {
     char     host[64];
     uint16_t port;
@@ -65,6 +71,12 @@ int  cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err);
 /* Cross-flag checks (rules present unless --controller, targets inside
  * the allow-list, ...). */
 int  cp_opts_validate(const cp_config_t *cfg, rf_errbuf_t *err);
+/* The replay parameters in cfg->eng, wherever they came from (the command
+ * line or a controller Assignment, cp_ctl.c): client range /8 or narrower
+ * and holding no target, every target inside --allow-target, copies,
+ * offset, sample and session timeout in range. One set of checks and
+ * messages for both; 0 or RF_EPARSE with the reason in err. */
+int  cp_opts_check_replay(const cp_config_t *cfg, rf_errbuf_t *err);
 /* Is every rule's target inside the allow-list (empty list: all allowed)? */
 int  cp_opts_target_allowed(const cp_config_t *cfg, const rf_rule_t *rules, unsigned n,
                             rf_errbuf_t *err);

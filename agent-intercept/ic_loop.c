@@ -1,10 +1,11 @@
-/* ic_loop.c -- libuv wiring for replay-intercept. Copy-agent channel states:
- *   accepted --Challenge--> WAIT_HELLO --good Hello--> READY (Welcome sent)
- *   WAIT_HELLO accepts only Hello (5 s deadline); READY accepts TupleRegister
- *   and Heartbeat. Anything else: Error + close + proto_errors. */
+/* ic_loop.c -- libuv wiring for replay-intercept: capture, timers, the
+ * controller client, and the copy-agent channels' transport (accept,
+ * Challenge, TLS, flood limits, Error + close). What their messages mean
+ * (WAIT_HELLO -> READY, TupleRegister, Heartbeat) is ic_peer.c. */
 #include "ic_loop.h"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "ic_ctl.h"
 #include "ic_engine.h"
+#include "ic_peer.h"
 #include "rf_conn.h"
 #include "rf_envelope.h"
 #include "rf_esc.h"
@@ -33,7 +35,6 @@
 #define IC_REFUSAL_LOG_MS   10000u
 #define IC_PEER_MAX_FRAME   (1u << 20)      /* Hello / TupleRegister are small */
 #define IC_PEER_MAX_WQ      (8u << 20)      /* ~1000 full batches behind: slow peer */
-#define IC_MAX_OWNED        256u            /* prefixes per Hello */
 #define IC_MAX_PREFIXES     4096u
 #define IC_MAX_TUPLES       (1u << 18)
 #define IC_TUPLE_TTL_MS     120000u
@@ -43,22 +44,22 @@
 #define IC_DISPATCH_BUDGET  512             /* packets per wakeup: channels get their turn */
 #define IC_CAP_RETRY_MS     1000u
 
-typedef enum { PEER_WAIT_HELLO = 0, PEER_READY } peer_state_t;
-
 typedef struct ic_loop ic_loop_t;
 
-typedef struct ic_peer {
-    struct ic_peer *prev, *next;
+/* One copy-agent connection: its transport and flood bookkeeping here,
+ * its protocol state in `proto` (ic_peer.c; the engine's ctx). */
+typedef struct ic_conn {
+    struct ic_conn *prev, *next;
     ic_loop_t      *L;
     rf_conn_t      *conn;
-    peer_state_t    state;
     uint64_t        accepted_ms;
     uint32_t        ip;
     int             counted;    /* in L->npending and L->src */
     rf_hs_server_t  hs;
-    uint32_t        owner;      /* engine id once added, else IC_OWNER_NONE */
-    char            id[64];     /* from Hello, printable */
-} ic_peer_t;
+    ic_peer_t       proto;
+} ic_conn_t;
+
+#define CONN_OF(peer) ((ic_conn_t *)(void *)((char *)(peer) - offsetof(ic_conn_t, proto)))
 
 struct ic_loop {
     uv_loop_t            loop;
@@ -73,7 +74,8 @@ struct ic_loop {
     ic_capture_t        *cap;
     ic_engine_t          eng;
     ic_stats_t           st;
-    ic_peer_t           *peers;
+    ic_peer_env_t        penv;           /* eng, st, --insecure for ic_peer */
+    ic_conn_t           *peers;
     unsigned             npending;
     rf_srcmap_t          src;            /* pending connections per source */
     rf_ratelog_t         refusals;       /* one line per 10 s in a flood */
@@ -147,7 +149,7 @@ on_stats_timer(uv_timer_t *t)
 static int
 peer_send_batch(void *ctx, const uint8_t *hdrs, size_t len, uint32_t count)
 {
-    ic_peer_t *p = ctx;
+    ic_conn_t *p = CONN_OF(ctx);
     Rfpb__ResponseBatch rb = RFPB__RESPONSE_BATCH__INIT;
     rb.count = count;
     rb.headers.data = (uint8_t *)(uintptr_t)hdrs;   /* packed before return */
@@ -163,48 +165,21 @@ static const ic_engine_ops_t engine_ops = { peer_send_batch };
 /* `reason` must be a static string: rf_conn keeps the pointer. Logged at
  * most once per IC_REFUSAL_LOG_MS with the count of the others. */
 static void
-peer_refuse(ic_peer_t *p, int code, const char *detail, const char *reason)
+peer_refuse(ic_conn_t *p, int code, const char *detail, const char *reason)
 {
     uint64_t more;
     char note[48];
     if (rf_ratelog_hit(&p->L->refusals, uv_now(&p->L->loop), &more))
         rf_log_warn("copy agent %s%s%s%s: %s; closing%s",
-                    rf_conn_peer(p->conn), p->id[0] ? " (" : "", p->id, p->id[0] ? ")" : "",
+                    rf_conn_peer(p->conn), p->proto.id[0] ? " (" : "", p->proto.id,
+                    p->proto.id[0] ? ")" : "",
                     detail, rf_ratelog_note(note, sizeof(note), more));
     (void)rf_hs_send_error(p->conn, (uint32_t)(code < 0 ? -code : code), detail);
     rf_conn_close(p->conn, reason);
 }
 
 static void
-proto_error(ic_peer_t *p, const char *detail)
-{
-    p->L->st.proto_errors++;
-    peer_refuse(p, RF_ESTATE, detail, "protocol error");
-}
-
-static void
-set_id(ic_peer_t *p, const char *id)
-{
-    size_t i = 0;
-    for (; id != NULL && id[i] != '\0' && i + 1 < sizeof(p->id); i++)
-        p->id[i] = (id[i] > 0x20 && id[i] < 0x7f) ? id[i] : '?';   /* log-safe */
-    p->id[i] = '\0';
-}
-
-/* "id (addr:port)" of an owner, for overlap logs. */
-static const char *
-owner_name(ic_loop_t *L, uint32_t owner, char *buf, size_t len)
-{
-    ic_peer_t *o = L->eng.peers[IC_OWNER_SLOT(owner)].ctx;
-    if (o == NULL)
-        snprintf(buf, len, "?");
-    else
-        snprintf(buf, len, "%s (%s)", o->id[0] ? o->id : "?", rf_conn_peer(o->conn));
-    return buf;
-}
-
-static void
-pending_done(ic_loop_t *L, ic_peer_t *p)
+pending_done(ic_loop_t *L, ic_conn_t *p)
 {
     if (!p->counted)
         return;
@@ -214,158 +189,35 @@ pending_done(ic_loop_t *L, ic_peer_t *p)
 }
 
 static void
-on_hello(ic_peer_t *p, const Rfpb__Hello *h)
-{
-    ic_loop_t *L = p->L;
-    rf_errbuf_t err;
-    set_id(p, h->id);
-    /* With a key the channel is TLS and the Hello must name the copy agent
-     * whose pair key opened it. */
-    int r = rf_hs_check_hello(h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY),
-                              rf_conn_tls_identity(p->conn), rf_conn_is_loopback(p->conn),
-                              L->cfg->insecure, &err);
-    if (r != 0) {
-        L->st.auth_failures++;
-        peer_refuse(p, r, err.msg, "hello refused");
-        return;
-    }
-    if (h->n_owned > IC_MAX_OWNED) {
-        snprintf(err.msg, sizeof(err.msg), "Hello owns %zu prefixes, at most %u", h->n_owned,
-                 IC_MAX_OWNED);
-        proto_error(p, err.msg);
-        return;
-    }
-    for (size_t i = 0; i < h->n_owned; i++) {
-        const Rfpb__Prefix *x = h->owned[i];
-        if (x == NULL || x->len > 32 || (x->addr & ~rf_cidr_mask((uint8_t)x->len)) != 0) {
-            snprintf(err.msg, sizeof(err.msg), "owned[%zu]: not a prefix (length over 32 or "
-                     "host bits set)", i);
-            proto_error(p, err.msg);
-            return;
-        }
-    }
-    r = ic_engine_peer_add(&L->eng, p, &p->owner);
-    if (r != 0) {
-        L->st.copy_refused++;
-        peer_refuse(p, r, "too many copy agents on this intercept", "too many copy agents");
-        return;
-    }
-    char owned[160] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < h->n_owned; i++) {
-        rf_cidr_t c = { h->owned[i]->addr, (uint8_t)h->owned[i]->len };
-        char cs[32];
-        rf_cidr_format(&c, cs, sizeof(cs));
-        ic_overlap_t ov;
-        r = ic_engine_claim(&L->eng, p->owner, &c, &ov);
-        if (r != 0) {
-            snprintf(err.msg, sizeof(err.msg), "owned[%zu] %s: %s", i, cs, rf_strerror(r));
-            peer_refuse(p, r, err.msg, "route table full");
-            return;   /* on_close drops what was claimed */
-        }
-        if (ov.kind != IC_OVERLAP_NONE) {
-            char os[32], on[128];
-            rf_cidr_format(&ov.other_pfx, os, sizeof(os));
-            rf_log_warn("copy agent %s (%s) claims %s, which %s %s of copy agent %s%s", p->id,
-                        rf_conn_peer(p->conn), cs,
-                        ov.kind == IC_OVERLAP_EQUAL ? "takes over" : "overlaps", os,
-                        owner_name(L, ov.other, on, sizeof(on)),
-                        ov.kind == IC_OVERLAP_EQUAL ? " (latest claim wins)"
-                                                    : " (longest prefix decides)");
-        }
-        if (used < sizeof(owned) - 1) {
-            int n = snprintf(owned + used, sizeof(owned) - used, "%s%s", i ? "," : "", cs);
-            if (n > 0)
-                used += (size_t)n;
-        }
-    }
-    p->state = PEER_READY;
-    pending_done(L, p);
-    L->st.copy_conns++;
-    char srv[160];
-    snprintf(srv, sizeof(srv), "replay-intercept %s", L->cfg->id);
-    (void)rf_hs_send_welcome(p->conn, srv);   /* a failure closes the conn */
-    rf_log_info("copy agent %s (%s) connected, owns %s", p->id, rf_conn_peer(p->conn),
-                h->n_owned ? owned : "no prefixes (tuples only)");
-    ic_engine_unpark(&L->eng, uv_now(&L->loop));
-}
-
-static int
-tuple_from_pb(ic_tuple_t *t, const Rfpb__Tuple *x)
-{
-    if (x == NULL || x->client_port > 65535 || x->target_port > 65535)
-        return RF_EPARSE;
-    t->client_ip = x->client_ip;
-    t->client_port = (uint16_t)x->client_port;
-    t->target_ip = x->target_ip;
-    t->target_port = (uint16_t)x->target_port;
-    return 0;
-}
-
-static void
-on_tuples(ic_peer_t *p, const Rfpb__TupleRegister *tr)
-{
-    ic_loop_t *L = p->L;
-    uint64_t now = uv_now(&L->loop);
-    ic_tuple_t t;
-    /* Counts are bounded by the frame cap (1 MiB). A full table is counted
-     * (tuples_full), not fatal: the prefix route may still cover it. */
-    for (size_t i = 0; i < tr->n_del; i++) {
-        if (tuple_from_pb(&t, tr->del[i]) != 0) {
-            proto_error(p, "TupleRegister.del: port over 65535");
-            return;
-        }
-        ic_engine_tuple_del(&L->eng, p->owner, &t);
-    }
-    for (size_t i = 0; i < tr->n_add; i++) {
-        if (tuple_from_pb(&t, tr->add[i]) != 0) {
-            proto_error(p, "TupleRegister.add: port over 65535");
-            return;
-        }
-        (void)ic_engine_tuple_add(&L->eng, p->owner, &t, now);
-    }
-    if (tr->n_add > 0)
-        ic_engine_unpark(&L->eng, now);
-}
-
-static void
 peer_on_msg(rf_conn_t *conn, const Rfpb__Envelope *env)
 {
-    ic_peer_t *p = rf_conn_data(conn);
-    char msg[96];
-    if (p->state == PEER_WAIT_HELLO) {
-        if (env->msg_case == RFPB__ENVELOPE__MSG_HELLO) {
-            on_hello(p, env->hello);
-            return;
-        }
-        snprintf(msg, sizeof(msg), "expected hello, got %s", rf_env_case_name(env));
-        proto_error(p, msg);
+    ic_conn_t *p = rf_conn_data(conn);
+    ic_loop_t *L = p->L;
+    ic_peer_link_t link = { rf_conn_tls_identity(conn), rf_conn_is_loopback(conn) };
+    ic_peer_refusal_t why;
+    switch (ic_peer_on_msg(&L->penv, &p->proto, &link, env, uv_now(&L->loop), &why)) {
+    case IC_PEER_OK: return;
+    case IC_PEER_REFUSE: peer_refuse(p, why.code, why.detail, why.reason); return;
+    case IC_PEER_WELCOME: {
+        pending_done(L, p);
+        char srv[160];
+        snprintf(srv, sizeof(srv), "replay-intercept %s", L->cfg->id);
+        (void)rf_hs_send_welcome(conn, srv);   /* a failure closes the conn */
         return;
     }
-    switch (env->msg_case) {
-    case RFPB__ENVELOPE__MSG_TUPLES:
-        on_tuples(p, env->tuples);
-        return;
-    case RFPB__ENVELOPE__MSG_HEARTBEAT:
-        return;
-    default:
-        snprintf(msg, sizeof(msg), "unexpected %s on the copy channel", rf_env_case_name(env));
-        proto_error(p, msg);
-        return;
     }
 }
 
 static void
 peer_on_close(rf_conn_t *conn, const char *reason)
 {
-    ic_peer_t *p = rf_conn_data(conn);
+    ic_conn_t *p = rf_conn_data(conn);
     ic_loop_t *L = p->L;
-    if (p->owner != IC_OWNER_NONE)
-        ic_engine_peer_del(&L->eng, p->owner);
-    if (p->state == PEER_READY) {
-        L->st.copy_conns--;
+    int was_ready = p->proto.state == IC_PEER_READY;
+    ic_peer_gone(&L->penv, &p->proto);
+    if (was_ready) {
         if (!L->stopping)
-            rf_log_info("copy agent %s (%s) disconnected: %s", p->id, rf_conn_peer(conn),
+            rf_log_info("copy agent %s (%s) disconnected: %s", p->proto.id, p->proto.addr,
                         reason);
     } else {
         pending_done(L, p);
@@ -410,9 +262,9 @@ static void
 drop_oldest_pending(ic_loop_t *L)
 {
     uint32_t ip = rf_srcmap_busiest(&L->src);
-    ic_peer_t *old = NULL;
-    for (ic_peer_t *q = L->peers; q != NULL; q = q->next)
-        if (q->state == PEER_WAIT_HELLO && q->ip == ip && !rf_conn_is_closing(q->conn) &&
+    ic_conn_t *old = NULL;
+    for (ic_conn_t *q = L->peers; q != NULL; q = q->next)
+        if (q->proto.state == IC_PEER_WAIT_HELLO && q->ip == ip && !rf_conn_is_closing(q->conn) &&
             (old == NULL || q->accepted_ms <= old->accepted_ms))
             old = q;
     if (old != NULL) {
@@ -430,7 +282,7 @@ on_connection(uv_stream_t *srv, int status)
         rf_log_warn("accept: %s", uv_strerror(status));
         return;
     }
-    ic_peer_t *p = calloc(1, sizeof(*p));
+    ic_conn_t *p = calloc(1, sizeof(*p));
     if (p == NULL) {
         rf_log_error("accept: out of memory");
         return;
@@ -442,7 +294,7 @@ on_connection(uv_stream_t *srv, int status)
         return;
     }
     p->L = L;
-    p->owner = IC_OWNER_NONE;
+    ic_peer_init(&p->proto, NULL);
     p->accepted_ms = uv_now(&L->loop);
     p->next = L->peers;
     if (L->peers != NULL)
@@ -455,6 +307,7 @@ on_connection(uv_stream_t *srv, int status)
     }
     L->st.copy_accepted++;
     p->ip = rf_conn_peer_ip(p->conn);
+    ic_peer_init(&p->proto, rf_conn_peer(p->conn));   /* now that the address is known */
     if (L->stopping || L->st.copy_conns >= IC_MAX_PEERS) {
         L->st.copy_refused++;
         peer_refuse(p, RF_EFULL, "too many connections", "too many connections");
@@ -567,8 +420,8 @@ on_tick(uv_timer_t *t)
         rf_log_warn("%llu more copy-channel refusals in the last %u s", (unsigned long long)more,
                     IC_REFUSAL_LOG_MS / 1000);
     /* Once a second: connections that never said Hello. */
-    for (ic_peer_t *p = L->peers; p != NULL; p = p->next) {
-        if (p->state == PEER_WAIT_HELLO && !rf_conn_is_closing(p->conn) &&
+    for (ic_conn_t *p = L->peers; p != NULL; p = p->next) {
+        if (p->proto.state == IC_PEER_WAIT_HELLO && !rf_conn_is_closing(p->conn) &&
             now - p->accepted_ms >= IC_HS_TIMEOUT_MS) {
             L->st.hs_timeouts++;
             uint64_t skipped;
@@ -628,7 +481,7 @@ loop_stop(ic_loop_t *L, const char *why)
     uv_close((uv_handle_t *)&L->sigterm, NULL);
     if (L->srv_inited)
         uv_close((uv_handle_t *)&L->srv, NULL);
-    for (ic_peer_t *p = L->peers; p != NULL; p = p->next)
+    for (ic_conn_t *p = L->peers; p != NULL; p = p->next)
         rf_conn_close(p->conn, "shutting down");
     if (L->ctl_started)
         ic_ctl_stop(&L->ctl);
@@ -656,6 +509,7 @@ ic_loop_run(const ic_config_t *cfg, const rf_auth_key_t *key, ic_capture_t *cap)
     }
     L->cfg = cfg;
     L->key = key;
+    L->penv = (ic_peer_env_t){ &L->eng, &L->st, cfg->insecure };
     L->cap = cap;
     rf_ratelog_init(&L->refusals, IC_REFUSAL_LOG_MS);
     if (rf_srcmap_init(&L->src, 4 * IC_MAX_PENDING) != 0) {

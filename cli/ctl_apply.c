@@ -47,11 +47,31 @@ print_json(const Rfpb__ApplyReply *a, int dry)
     }
 }
 
-int
-ctl_apply_run(const ctl_opts_t *o, int argc, char **argv)
+/* replayd sends every error, one "path: reason" per line. */
+static void
+print_rejection(const Rfpb__ApplyReply *a)
 {
-    const char *path = NULL;
-    int dry = 0, json = 0;
+    const char *msg = a->error ? a->error : "";
+    unsigned lines = 1;
+    for (const char *c = msg; *c; c++)
+        lines += *c == '\n';
+    if (lines == 1)
+        fprintf(stderr, "replayctl apply: %s: %s\n",
+                a->code == RF_EPLAN ? "plan rejected" : "apply failed", msg);
+    else
+        fprintf(stderr, "replayctl apply: %s (%u errors):\n%s\n",
+                a->code == RF_EPLAN ? "plan rejected" : "apply failed",
+                lines - (strstr(msg, "\n... and ") != NULL), msg);
+    fprintf(stderr, "the plan in force (generation %llu) is unchanged\n",
+            (unsigned long long)a->generation);
+}
+
+/* -1: go on with *path; otherwise the exit code (help, usage error). */
+static int
+parse_args(const char **path, int *dry, int *json, int argc, char **argv)
+{
+    *path = NULL;
+    *dry = *json = 0;
     for (int i = 1; i < argc; i++) {
         if (ctl_is_help(argv[i])) {
             ctl_help(stdout, USAGE,
@@ -65,25 +85,35 @@ ctl_apply_run(const ctl_opts_t *o, int argc, char **argv)
             return CTL_OK;
         }
         if (strcmp(argv[i], "--json") == 0)
-            json = 1;
+            *json = 1;
         else if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
-            dry = 1;
-        else if (path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
-            path = argv[i];
+            *dry = 1;
+        else if (*path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+            *path = argv[i];
         else {
             fprintf(stderr, "replayctl apply: unexpected \"%s\"\nusage: replayctl " USAGE "\n",
                     argv[i]);
             return CTL_EUSAGE;
         }
     }
-    if (path == NULL) {
+    if (*path == NULL) {
         fprintf(stderr, "usage: replayctl " USAGE "\n");
         return CTL_EUSAGE;
     }
+    return -1;
+}
+
+int
+ctl_apply_run(const ctl_opts_t *o, int argc, char **argv)
+{
+    const char *path;
+    int dry, json;
+    int r = parse_args(&path, &dry, &json, argc, argv);
+    if (r >= 0)
+        return r;
     char *text = NULL;
     size_t len = 0;
-    int r = rf_read_file(&text, &len, strcmp(path, "-") == 0 ? "/dev/stdin" : path,
-                         RD_PLAN_JSON_MAX);
+    r = rf_read_file(&text, &len, strcmp(path, "-") == 0 ? "/dev/stdin" : path, RD_PLAN_JSON_MAX);
     if (r != 0) {
         fprintf(stderr, "replayctl apply: %s: %s\n", path, rf_strerror(r));
         return CTL_EFAIL;
@@ -108,20 +138,7 @@ ctl_apply_run(const ctl_opts_t *o, int argc, char **argv)
         print_json(a, dry);
         r = a->ok ? CTL_OK : a->code == RF_EPLAN ? CTL_EREJECTED : CTL_EFAIL;
     } else if (!a->ok) {
-        /* replayd sends every error, one "path: reason" per line */
-        const char *msg = a->error ? a->error : "";
-        unsigned lines = 1;
-        for (const char *c = msg; *c; c++)
-            lines += *c == '\n';
-        if (lines == 1)
-            fprintf(stderr, "replayctl apply: %s: %s\n",
-                    a->code == RF_EPLAN ? "plan rejected" : "apply failed", msg);
-        else
-            fprintf(stderr, "replayctl apply: %s (%u errors):\n%s\n",
-                    a->code == RF_EPLAN ? "plan rejected" : "apply failed",
-                    lines - (strstr(msg, "\n... and ") != NULL), msg);
-        fprintf(stderr, "the plan in force (generation %llu) is unchanged\n",
-                (unsigned long long)a->generation);
+        print_rejection(a);
         r = a->code == RF_EPLAN ? CTL_EREJECTED : CTL_EFAIL;
     } else {
         fputs(a->diff ? a->diff : "", stdout);

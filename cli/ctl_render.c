@@ -38,6 +38,62 @@ counters_obj(Rfpb__Counter **cs, size_t n)
     return o;
 }
 
+/* One agent's identity and state: the same object in `status --json` and
+ * `agents --json` (counters and rates are added by status). */
+static json_t *
+agent_json(const Rfpb__AgentStatus *a)
+{
+    return json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id", a->id ? a->id : "",
+                     "role", ctl_role_name(a->role), "host", a->host ? a->host : "", "up", a->up,
+                     "last_seen_ms", (json_int_t)a->last_seen_ms_ago, "generation",
+                     (json_int_t)a->generation, "acked_generation",
+                     (json_int_t)a->acked_generation, "client_range",
+                     a->client_range ? a->client_range : "", "port_offset", (int)a->port_offset,
+                     "paired_with", a->paired_with ? a->paired_with : "", "last_error",
+                     a->last_error ? a->last_error : "");
+}
+
+static json_t *
+fleet_json(const Rfpb__StatusReply *r)
+{
+    ctl_fleet_t f;
+    ctl_fleet_compute(&f, r);
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "copy_agents_up",
+        (json_int_t)f.copy_up, "copy_agents", (json_int_t)f.copy_n, "intercepts_up",
+        (json_int_t)f.icpt_up, "intercepts", (json_int_t)f.icpt_n, "sessions_completed",
+        (json_int_t)f.sess_completed, "sessions_lost", (json_int_t)f.sess_lost, "fidelity",
+        f.sess_completed + f.sess_lost
+            ? (double)f.sess_completed / (double)(f.sess_completed + f.sess_lost)
+            : 1.0,
+        "per_second", "sessions_opened", (json_int_t)f.r_opened, "sessions_captured",
+        (json_int_t)f.r_captured_sessions, "packets_captured", (json_int_t)f.r_captured,
+        "packets_accepted", (json_int_t)f.r_accepted, "packets_replayed",
+        (json_int_t)f.r_replayed, "bits_replayed", (json_int_t)(f.r_replayed_bytes * 8),
+        "responses_received", (json_int_t)f.r_resp_received, "responses_forwarded",
+        (json_int_t)f.r_resp_forwarded);
+}
+
+static json_t *
+problems_json(const Rfpb__StatusReply *r)
+{
+    json_t *probs = json_array();
+    ctl_problem_t pr[256];
+    size_t np = ctl_problems(pr, 256, r);
+    for (size_t i = 0; probs && i < np && i < 256; i++) {
+        const ctl_problem_t *p = &pr[i];
+        json_t *o = p->loss ? json_pack("{s:s,s:s,s:I,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
+                                        "counter", p->loss->counter, "value", (json_int_t)p->value,
+                                        "meaning", p->loss->meaning, "hop", p->loss->hop)
+                            : json_pack("{s:s,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
+                                        "counter", p->agent->up ? "generation_not_acked" : "down",
+                                        "meaning", p->agent->last_error ? p->agent->last_error : "");
+        if (o)
+            json_array_append_new(probs, o);
+    }
+    return probs;
+}
+
 int
 ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
 {
@@ -62,53 +118,13 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
                                   "replayed_pps",
                                   (json_int_t)ctl_counter(r->total_rates, r->n_total_rates,
                                                           "replayed_pkts")));
-    ctl_fleet_t f;
-    ctl_fleet_compute(&f, r);
-    json_object_set_new(
-        root, "fleet",
-        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-                  "copy_agents_up", (json_int_t)f.copy_up, "copy_agents", (json_int_t)f.copy_n,
-                  "intercepts_up", (json_int_t)f.icpt_up, "intercepts", (json_int_t)f.icpt_n,
-                  "sessions_completed", (json_int_t)f.sess_completed, "sessions_lost",
-                  (json_int_t)f.sess_lost, "fidelity",
-                  f.sess_completed + f.sess_lost
-                      ? (double)f.sess_completed / (double)(f.sess_completed + f.sess_lost)
-                      : 1.0,
-                  "per_second", "sessions_opened", (json_int_t)f.r_opened, "sessions_captured",
-                  (json_int_t)f.r_captured_sessions, "packets_captured", (json_int_t)f.r_captured,
-                  "packets_accepted", (json_int_t)f.r_accepted, "packets_replayed",
-                  (json_int_t)f.r_replayed, "bits_replayed", (json_int_t)(f.r_replayed_bytes * 8),
-                  "responses_received", (json_int_t)f.r_resp_received, "responses_forwarded",
-                  (json_int_t)f.r_resp_forwarded));
-    json_t *probs = json_array();
-    ctl_problem_t pr[256];
-    size_t np = ctl_problems(pr, 256, r);
-    for (size_t i = 0; probs && i < np && i < 256; i++) {
-        const ctl_problem_t *p = &pr[i];
-        json_t *o = p->loss ? json_pack("{s:s,s:s,s:I,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
-                                        "counter", p->loss->counter, "value", (json_int_t)p->value,
-                                        "meaning", p->loss->meaning, "hop", p->loss->hop)
-                            : json_pack("{s:s,s:s,s:s}", "agent", p->agent->id ? p->agent->id : "",
-                                        "counter", p->agent->up ? "generation_not_acked" : "down",
-                                        "meaning", p->agent->last_error ? p->agent->last_error : "");
-        if (o)
-            json_array_append_new(probs, o);
-    }
-    json_object_set_new(root, "problems", probs);
+    json_object_set_new(root, "fleet", fleet_json(r));
+    json_object_set_new(root, "problems", problems_json(r));
     json_object_set_new(root, "totals", counters_obj(r->totals, r->n_totals));
     json_object_set_new(root, "total_rates", counters_obj(r->total_rates, r->n_total_rates));
     for (size_t i = 0; i < r->n_agents; i++) {
         const Rfpb__AgentStatus *a = r->agents[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id",
-                              a->id ? a->id : "", "role", ctl_role_name(a->role), "host",
-                              a->host ? a->host : "", "up", a->up, "last_seen_ms",
-                              (json_int_t)a->last_seen_ms_ago, "generation",
-                              (json_int_t)a->generation, "acked_generation",
-                              (json_int_t)a->acked_generation, "client_range",
-                              a->client_range ? a->client_range : "", "port_offset",
-                              (int)a->port_offset, "paired_with",
-                              a->paired_with ? a->paired_with : "", "last_error",
-                              a->last_error ? a->last_error : "");
+        json_t *o = agent_json(a);
         if (o == NULL)
             continue;
         json_object_set_new(o, "counters", counters_obj(a->counters, a->n_counters));
@@ -122,15 +138,22 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
     return r2 == 0 ? 0 : -EIO;
 }
 
+/* The SEEN and GEN/ACK columns of the status and agents tables. */
+typedef struct {
+    char seen[32], gen[48];
+} seen_gen_t;
+
 static void
-age(char *buf, size_t len, const Rfpb__AgentStatus *a)
+seen_gen(seen_gen_t *c, const Rfpb__AgentStatus *a)
 {
     if (a->last_seen_ms_ago == 0 && !a->up)
-        snprintf(buf, len, "-");
+        snprintf(c->seen, sizeof(c->seen), "-");
     else if (a->last_seen_ms_ago < 10000)
-        snprintf(buf, len, "%.1fs", (double)a->last_seen_ms_ago / 1000.0);
+        snprintf(c->seen, sizeof(c->seen), "%.1fs", (double)a->last_seen_ms_ago / 1000.0);
     else
-        snprintf(buf, len, "%llus", (unsigned long long)(a->last_seen_ms_ago / 1000));
+        snprintf(c->seen, sizeof(c->seen), "%llus", (unsigned long long)(a->last_seen_ms_ago / 1000));
+    snprintf(c->gen, sizeof(c->gen), "%llu/%llu", (unsigned long long)a->generation,
+             (unsigned long long)a->acked_generation);
 }
 
 /* 1234567 -> "1,234,567" */
@@ -264,29 +287,28 @@ ctl_problems(ctl_problem_t *out, size_t max, const Rfpb__StatusReply *r)
 
 #define PROBLEMS_SHOWN 12
 
-void
-ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
+/* The fleet header: plan, agents up, fidelity, rates, requested/achieved. */
+static void
+put_header(FILE *fp, const Rfpb__StatusReply *r, const ctl_fleet_t *f)
 {
-    ctl_fleet_t f;
-    ctl_fleet_compute(&f, r);
-    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    char b1[32], b2[32], b3[32];
     fprintf(fp, "plan \"%s\"  generation %llu  agents %zu/%zu up (copy %zu/%zu, intercept %zu/%zu)\n",
             r->plan_name && r->plan_name[0] ? r->plan_name : "(none)",
-            (unsigned long long)r->generation, f.copy_up + f.icpt_up, f.copy_n + f.icpt_n,
-            f.copy_up, f.copy_n, f.icpt_up, f.icpt_n);
+            (unsigned long long)r->generation, f->copy_up + f->icpt_up, f->copy_n + f->icpt_n,
+            f->copy_up, f->copy_n, f->icpt_up, f->icpt_n);
     fprintf(fp, "fidelity   %s of %s finished replay sessions completed cleanly (%s lost)\n",
-            pct(b1, sizeof(b1), f.sess_completed, f.sess_completed + f.sess_lost),
-            commas(b2, sizeof(b2), f.sess_completed + f.sess_lost),
-            commas(b3, sizeof(b3), f.sess_lost));
+            pct(b1, sizeof(b1), f->sess_completed, f->sess_completed + f->sess_lost),
+            commas(b2, sizeof(b2), f->sess_completed + f->sess_lost),
+            commas(b3, sizeof(b3), f->sess_lost));
     fprintf(fp, "sessions   %s sess/s opened, %s sess/s captured x %llu %s\n",
-            commas(b1, sizeof(b1), f.r_opened), commas(b2, sizeof(b2), f.r_captured_sessions),
-            (unsigned long long)f.copies, f.copies == 1 ? "copy" : "copies");
+            commas(b1, sizeof(b1), f->r_opened), commas(b2, sizeof(b2), f->r_captured_sessions),
+            (unsigned long long)f->copies, f->copies == 1 ? "copy" : "copies");
     fprintf(fp, "packets    %s pkt/s replayed (%s Mbit/s, with the replay's own ACKs), %s pkt/s "
                 "captured into sessions x %llu\n",
-            commas(b1, sizeof(b1), f.r_replayed), mbit(b2, sizeof(b2), f.r_replayed_bytes),
-            commas(b3, sizeof(b3), f.r_accepted), (unsigned long long)f.copies);
+            commas(b1, sizeof(b1), f->r_replayed), mbit(b2, sizeof(b2), f->r_replayed_bytes),
+            commas(b3, sizeof(b3), f->r_accepted), (unsigned long long)f->copies);
     fprintf(fp, "responses  %s pkt/s back from the target (intercepts forwarded %s pkt/s)\n",
-            commas(b1, sizeof(b1), f.r_resp_received), commas(b2, sizeof(b2), f.r_resp_forwarded));
+            commas(b1, sizeof(b1), f->r_resp_received), commas(b2, sizeof(b2), f->r_resp_forwarded));
     char rq[48];
     if (r->requested_rate_pps)
         snprintf(rq, sizeof(rq), "%s pkt/s", commas(b1, sizeof(b1), r->requested_rate_pps));
@@ -294,70 +316,88 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
         snprintf(rq, sizeof(rq), "unlimited");
     fprintf(fp, "requested  copies %llu, rate %s   achieved: copies %.2fx, rate %s pkt/s\n",
             (unsigned long long)r->requested_copies, rq,
-            f.orig_sessions ? (double)f.sess_opened / (double)f.orig_sessions : 0.0,
-            commas(b2, sizeof(b2), f.r_replayed));
+            f->orig_sessions ? (double)f->sess_opened / (double)f->orig_sessions : 0.0,
+            commas(b2, sizeof(b2), f->r_replayed));
+}
 
-    fprintf(fp, "\n%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", "AGENT", "ROLE", "STATE",
-            "SEEN", "GEN/ACK", "IN pkt/s", "OUT pkt/s", "Mbit/s", "SESS", "FIDELITY");
-    for (size_t i = 0; i < r->n_agents; i++) {
-        const Rfpb__AgentStatus *a = r->agents[i];
-        if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
-            continue;   /* replayd: its problems are listed below */
-        char seen[32], gen[48];
-        age(seen, sizeof(seen), a);
-        snprintf(gen, sizeof(gen), "%llu/%llu", (unsigned long long)a->generation,
-                 (unsigned long long)a->acked_generation);
-        int copy = a->role == RFPB__ROLE__ROLE_COPY;
-        uint64_t num, den;
-        agent_fidelity(a, &num, &den);
-        /* SESS: a level, per agent only: open replay sessions (copy),
-         * connected copy agents (intercept) */
-        uint64_t sess = copy ? CV(a, "sess_active") : CV(a, "copy_conns");
-        fprintf(fp, "%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", a->id,
-                ctl_role_name(a->role), a->up ? "up" : "DOWN", seen, gen,
-                commas(b1, sizeof(b1), RV(a, "cap_pkts")),
-                commas(b2, sizeof(b2), RV(a, copy ? "replayed_pkts" : "resp_forwarded")),
-                copy ? mbit(b3, sizeof(b3), RV(a, "replayed_bytes")) : "-",
-                commas(b4, sizeof(b4), sess), pct(b5, sizeof(b5), num, den));
-        if (verbose)
-            for (size_t k = 0; k < a->n_counters; k++) {
-                const rf_counter_def_t *d = rd_stats_meta(role_of(a->role), a->counters[k]->name);
-                int gauge = d && d->kind == RF_KIND_GAUGE;
-                fprintf(fp, "%16s   %-28s %20llu", "", a->counters[k]->name,
-                        (unsigned long long)a->counters[k]->value);
-                if (!gauge)
-                    fprintf(fp, " %10llu/s", (unsigned long long)RV(a, a->counters[k]->name));
-                fprintf(fp, "%s\n", gauge ? "  (now)" : "");
-            }
+/* One agent's row; verbose: every counter under it, with its rate unless
+ * it is a level. */
+static void
+put_agent_row(FILE *fp, const Rfpb__AgentStatus *a, int verbose)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    seen_gen_t sg;
+    seen_gen(&sg, a);
+    int copy = a->role == RFPB__ROLE__ROLE_COPY;
+    uint64_t num, den;
+    agent_fidelity(a, &num, &den);
+    /* SESS: a level, per agent only: open replay sessions (copy),
+     * connected copy agents (intercept) */
+    uint64_t sess = copy ? CV(a, "sess_active") : CV(a, "copy_conns");
+    fprintf(fp, "%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", a->id,
+            ctl_role_name(a->role), a->up ? "up" : "DOWN", sg.seen, sg.gen,
+            commas(b1, sizeof(b1), RV(a, "cap_pkts")),
+            commas(b2, sizeof(b2), RV(a, copy ? "replayed_pkts" : "resp_forwarded")),
+            copy ? mbit(b3, sizeof(b3), RV(a, "replayed_bytes")) : "-",
+            commas(b4, sizeof(b4), sess), pct(b5, sizeof(b5), num, den));
+    if (!verbose)
+        return;
+    for (size_t k = 0; k < a->n_counters; k++) {
+        const rf_counter_def_t *d = rd_stats_meta(role_of(a->role), a->counters[k]->name);
+        int gauge = d && d->kind == RF_KIND_GAUGE;
+        fprintf(fp, "%16s   %-28s %20llu", "", a->counters[k]->name,
+                (unsigned long long)a->counters[k]->value);
+        if (!gauge)
+            fprintf(fp, " %10llu/s", (unsigned long long)RV(a, a->counters[k]->name));
+        fprintf(fp, "%s\n", gauge ? "  (now)" : "");
     }
+}
 
+static void
+put_problems(FILE *fp, const Rfpb__StatusReply *r)
+{
+    char b1[32];
     ctl_problem_t pr[PROBLEMS_SHOWN];
     size_t np = ctl_problems(pr, PROBLEMS_SHOWN, r);
     if (np == 0) {
         fprintf(fp, "\nproblems   none: every agent up on generation %llu, no loss counter above 0\n",
                 (unsigned long long)r->generation);
-    } else {
-        fprintf(fp, "\nproblems (%zu)\n", np);
-        for (size_t i = 0; i < np && i < PROBLEMS_SHOWN; i++) {
-            const ctl_problem_t *p = &pr[i];
-            const char *id = p->agent->id ? p->agent->id : "";
-            if (p->loss == NULL && !p->agent->up)
-                fprintf(fp, "  %-16s DOWN: %s\n", id,
-                        p->agent->last_error && p->agent->last_error[0] ? p->agent->last_error
-                                                                       : "not connected");
-            else if (p->loss == NULL)
-                fprintf(fp, "  %-16s runs generation %llu, plan is %llu%s%s\n", id,
-                        (unsigned long long)p->agent->acked_generation,
-                        (unsigned long long)r->generation,
-                        p->agent->last_error && p->agent->last_error[0] ? ": " : "",
-                        p->agent->last_error ? p->agent->last_error : "");
-            else
-                fprintf(fp, "  %-16s %-22s %12s  %s\n  %-16s   -> %s\n", id, p->loss->counter,
-                        commas(b1, sizeof(b1), p->value), p->loss->meaning, "", p->loss->hop);
-        }
-        if (np > PROBLEMS_SHOWN)
-            fprintf(fp, "  ... and %zu more (replayctl status --json)\n", np - PROBLEMS_SHOWN);
+        return;
     }
+    fprintf(fp, "\nproblems (%zu)\n", np);
+    for (size_t i = 0; i < np && i < PROBLEMS_SHOWN; i++) {
+        const ctl_problem_t *p = &pr[i];
+        const char *id = p->agent->id ? p->agent->id : "";
+        if (p->loss == NULL && !p->agent->up)
+            fprintf(fp, "  %-16s DOWN: %s\n", id,
+                    p->agent->last_error && p->agent->last_error[0] ? p->agent->last_error
+                                                                   : "not connected");
+        else if (p->loss == NULL)
+            fprintf(fp, "  %-16s runs generation %llu, plan is %llu%s%s\n", id,
+                    (unsigned long long)p->agent->acked_generation,
+                    (unsigned long long)r->generation,
+                    p->agent->last_error && p->agent->last_error[0] ? ": " : "",
+                    p->agent->last_error ? p->agent->last_error : "");
+        else
+            fprintf(fp, "  %-16s %-22s %12s  %s\n  %-16s   -> %s\n", id, p->loss->counter,
+                    commas(b1, sizeof(b1), p->value), p->loss->meaning, "", p->loss->hop);
+    }
+    if (np > PROBLEMS_SHOWN)
+        fprintf(fp, "  ... and %zu more (replayctl status --json)\n", np - PROBLEMS_SHOWN);
+}
+
+void
+ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
+{
+    ctl_fleet_t f;
+    ctl_fleet_compute(&f, r);
+    put_header(fp, r, &f);
+    fprintf(fp, "\n%-16s %-9s %-5s %6s %7s %10s %10s %8s %6s %9s\n", "AGENT", "ROLE", "STATE",
+            "SEEN", "GEN/ACK", "IN pkt/s", "OUT pkt/s", "Mbit/s", "SESS", "FIDELITY");
+    for (size_t i = 0; i < r->n_agents; i++)
+        if (r->agents[i]->role != RFPB__ROLE__ROLE_UNKNOWN)   /* replayd: see problems */
+            put_agent_row(fp, r->agents[i], verbose);
+    put_problems(fp, r);
     if (verbose) {
         fprintf(fp, "\nTOTALS (counters only; levels are per agent)\n");
         for (size_t i = 0; i < r->n_totals; i++) {
@@ -377,14 +417,13 @@ ctl_render_agents(FILE *fp, const Rfpb__StatusReply *r)
         const Rfpb__AgentStatus *a = r->agents[i];
         if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
             continue;
-        char seen[32], gen[48], off[8] = "-";
-        age(seen, sizeof(seen), a);
-        snprintf(gen, sizeof(gen), "%llu/%llu", (unsigned long long)a->generation,
-                 (unsigned long long)a->acked_generation);
+        seen_gen_t sg;
+        char off[8] = "-";
+        seen_gen(&sg, a);
         if (a->role == RFPB__ROLE__ROLE_COPY && a->client_range && a->client_range[0])
             snprintf(off, sizeof(off), "%u", a->port_offset);
         fprintf(fp, "%-16s %-10s %-5s %-20.20s %7s %9s %-18s %4s %-16s %s\n", a->id,
-                ctl_role_name(a->role), a->up ? "up" : "DOWN", a->host ? a->host : "", seen, gen,
+                ctl_role_name(a->role), a->up ? "up" : "DOWN", a->host ? a->host : "", sg.seen, sg.gen,
                 a->client_range && a->client_range[0] ? a->client_range : "-", off,
                 a->paired_with && a->paired_with[0] ? a->paired_with : "-",
                 a->last_error ? a->last_error : "");
@@ -415,16 +454,7 @@ ctl_render_agents_json(FILE *fp, const Rfpb__StatusReply *r)
         const Rfpb__AgentStatus *a = r->agents[i];
         if (a->role == RFPB__ROLE__ROLE_UNKNOWN)
             continue;
-        json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:s,s:i,s:s,s:s}", "id",
-                              a->id ? a->id : "", "role", ctl_role_name(a->role), "host",
-                              a->host ? a->host : "", "up", a->up, "last_seen_ms",
-                              (json_int_t)a->last_seen_ms_ago, "generation",
-                              (json_int_t)a->generation, "acked_generation",
-                              (json_int_t)a->acked_generation, "client_range",
-                              a->client_range ? a->client_range : "", "port_offset",
-                              (int)a->port_offset, "paired_with",
-                              a->paired_with ? a->paired_with : "", "last_error",
-                              a->last_error ? a->last_error : "");
+        json_t *o = agent_json(a);
         if (o)
             json_array_append_new(arr, o);
     }

@@ -65,36 +65,41 @@ sleep_ms(unsigned ms)
     }
 }
 
-int
-ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
+typedef struct {
+    int    json, watch, verbose, summary;
+    double interval;   /* seconds between snapshots */
+    long   count;      /* snapshots; -1: until Ctrl-C */
+} status_args_t;
+
+/* -1: go on; otherwise the exit code (help shown, or a usage error). */
+static int
+parse_args(status_args_t *a, int argc, char **argv)
 {
-    int json = 0, watch = 0, verbose = 0, summary = 0;
-    double interval = 1.0;
-    long count = -1;
+    *a = (status_args_t){ .interval = 1.0, .count = -1 };
     for (int i = 1; i < argc; i++) {
         if (ctl_is_help(argv[i])) {
             ctl_help(stdout, usage_line, help_text);
             return CTL_OK;
         } else if (strcmp(argv[i], "--json") == 0)
-            json = 1;
+            a->json = 1;
         else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
-            verbose = 1;
+            a->verbose = 1;
         else if (strcmp(argv[i], "--summary") == 0)
-            summary = 1;
+            a->summary = 1;
         else if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0) {
-            watch = 1;
+            a->watch = 1;
             if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
                 char *end;
-                interval = strtod(argv[++i], &end);
-                if (*end != '\0' || interval < 0.1 || interval > 3600) {
+                a->interval = strtod(argv[++i], &end);
+                if (*end != '\0' || a->interval < 0.1 || a->interval > 3600) {
                     fprintf(stderr, "replayctl status: --watch takes 0.1..3600 seconds\n");
                     return CTL_EUSAGE;
                 }
             }
         } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             char *end;
-            count = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || count < 1) {
+            a->count = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || a->count < 1) {
                 fprintf(stderr, "replayctl status: --count takes a positive number\n");
                 return CTL_EUSAGE;
             }
@@ -104,54 +109,71 @@ ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
             return CTL_EUSAGE;
         }
     }
-    if (!watch && count < 0)
-        count = 1;
+    if (!a->watch && a->count < 0)
+        a->count = 1;
+    return -1;
+}
+
+/* One snapshot: JSON, redrawn in place (watching a terminal), or the table. */
+static void
+show(const status_args_t *a, const Rfpb__StatusReply *r, int tty)
+{
+    if (a->json) {
+        ctl_render_status_json(stdout, r);
+    } else if (a->watch && tty) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mf = open_memstream(&buf, &len);
+        if (mf != NULL) {
+            ctl_render_status_table(mf, r, a->verbose);
+            fclose(mf);
+            draw_in_place(stdout, buf, len);
+        }
+        free(buf);
+    } else {
+        ctl_render_status_table(stdout, r, a->verbose);
+    }
+    if (a->watch && !tty && !a->json)
+        fputs("\n", stdout);
+    fflush(stdout);
+}
+
+int
+ctl_status_run(const ctl_opts_t *o, int argc, char **argv)
+{
+    status_args_t a;
+    int r = parse_args(&a, argc, argv);
+    if (r >= 0)
+        return r;
     int tty = isatty(STDOUT_FILENO);
-    if (watch)
+    if (a.watch)
         signal(SIGINT, on_sigint);
     Rfpb__StatusRequest sr = RFPB__STATUS_REQUEST__INIT;
-    sr.summary = summary || (!json && !verbose);
+    sr.summary = a.summary || (!a.json && !a.verbose);
     Rfpb__Envelope env = RFPB__ENVELOPE__INIT;
     env.msg_case = RFPB__ENVELOPE__MSG_STATUS;
     env.status = &sr;
     ctl_client_t *c = NULL;
     int last = CTL_OK;
-    for (long n = 0; !stop_flag && (count < 0 || n < count); n++) {
+    for (long n = 0; !stop_flag && (a.count < 0 || n < a.count); n++) {
         if (n > 0)
-            sleep_ms((unsigned)(interval * 1000));
+            sleep_ms((unsigned)(a.interval * 1000));
         if (stop_flag)
             break;
         Rfpb__Envelope *reply = NULL;
-        int r = c ? CTL_OK : ctl_connect(&c, o);
+        r = c ? CTL_OK : ctl_connect(&c, o);
         if (r == CTL_OK)
             r = ctl_call(c, &env, RFPB__ENVELOPE__MSG_STATUS_REPLY, &reply);
         if (r != CTL_OK) {
             ctl_close(c);
             c = NULL;
             last = r;
-            if (!watch || r == CTL_EAUTH)
+            if (!a.watch || r == CTL_EAUTH)
                 return r;
             continue;   /* replayd restarting: try again next round */
         }
         last = CTL_OK;
-        if (json) {
-            ctl_render_status_json(stdout, reply->status_reply);
-        } else if (watch && tty) {
-            char *buf = NULL;
-            size_t len = 0;
-            FILE *mf = open_memstream(&buf, &len);
-            if (mf != NULL) {
-                ctl_render_status_table(mf, reply->status_reply, verbose);
-                fclose(mf);
-                draw_in_place(stdout, buf, len);
-            }
-            free(buf);
-        } else {
-            ctl_render_status_table(stdout, reply->status_reply, verbose);
-        }
-        if (watch && !tty && !json)
-            fputs("\n", stdout);
-        fflush(stdout);
+        show(&a, reply->status_reply, tty);
         rf_env_free(reply);
     }
     ctl_close(c);

@@ -10,41 +10,6 @@
 #include "rd_state.h"
 #include "rf_log.h"
 
-int
-rd_ctx_init(rd_ctx_t *c, const char *state_dir, rf_errbuf_t *err)
-{
-    memset(c, 0, sizeof(*c));
-    rd_table_init(&c->table);
-    rd_registry_init(&c->reg);
-    c->heartbeat_timeout_ms = 5000;
-    if (strlen(state_dir) >= sizeof(c->state_dir))
-        return rf_err_set(err, -ENAMETOOLONG, "state dir path too long");
-    snprintf(c->state_dir, sizeof(c->state_dir), "%s", state_dir);
-    int r = rd_state_load(&c->generation, &c->plan, &c->table, state_dir, err);
-    if (r == -ENOENT)
-        return 0;
-    if (r != 0)
-        return r;
-    for (size_t i = 0; i < c->table.n; i++) {
-        const rd_entry_t *e = &c->table.e[i];
-        rd_agent_t *a;
-        if ((r = rd_registry_add(&a, &c->reg, e->id, e->role)) != 0)
-            return rf_err_set(err, r, "registry: %s", rf_strerror(r));
-        snprintf(a->advertise, sizeof(a->advertise), "%s", e->advertise);
-        a->listen_port = e->listen_port;
-        snprintf(a->down_reason, sizeof(a->down_reason), "not reconnected since restart");
-    }
-    return 0;
-}
-
-void
-rd_ctx_fini(rd_ctx_t *c)
-{
-    rd_plan_free(c->plan);
-    rd_table_fini(&c->table);
-    rd_registry_fini(&c->reg);
-}
-
 void
 rd_apply_result_fini(rd_apply_result_t *res)
 {
@@ -309,52 +274,6 @@ counters(holder_t *h, size_t n, const char *const *names, const uint64_t *vals)
     return pp;
 }
 
-static int
-cmp_agent(const void *x, const void *y)
-{
-    const rd_agent_t *a = *(const rd_agent_t *const *)x, *b = *(const rd_agent_t *const *)y;
-    if (a->role != b->role)
-        return a->role - b->role;
-    return strcmp(a->id, b->id);
-}
-
-#define SELF_COUNTERS RD_SELF_COUNTERS
-
-/* replayd's own counters: wire name (status), field, Prometheus name after
- * "replayfleet_controller_", help. One row per counter. */
-#define C(nm, f, prom, help) { nm, offsetof(rd_counters_t, f), RF_KIND_COUNTER, prom, help }
-const rf_counter_def_t rd_self_defs[] = {
-    C("auth_failures", auth_failures, "auth_failures_total", "Hellos refused: MAC, role, version or id."),
-    C("bad_state", bad_state, "bad_state_messages_total", "Messages not valid in the connection state (connection closed)."),
-    C("bad_frames", bad_frames, "bad_frames_total", "Undecodable frames (connection closed)."),
-    C("oversize_frames", oversize, "oversize_frames_total", "Frames over the channel maximum (connection closed)."),
-    C("slow_peers", slow_peers, "slow_peers_total", "Peers closed because their write queue passed its cap."),
-    C("hello_timeouts", hello_timeouts, "hello_timeouts_total", "Connections closed without a Hello within the deadline."),
-    C("heartbeat_timeouts", heartbeat_timeouts, "heartbeat_timeouts_total", "Agents marked down after staying silent past --heartbeat-timeout."),
-    C("replaced_conns", replaced, "replaced_connections_total", "Agent connections closed because the same id connected again."),
-    C("conns_accepted", conns_accepted, "connections_accepted_total", "TCP connections accepted."),
-    C("conns_refused", conns_refused, "connections_refused_total", "TCP connections refused over the connection cap."),
-    C("applies", applies, "plan_applies_total", "Plans applied (generation bumped)."),
-    C("applies_rejected", applies_rejected, "plan_rejections_total", "Plans rejected (invalid, or the state write failed)."),
-    C("dry_runs", dry_runs, "plan_dry_runs_total", "Dry-run applies served."),
-    C("reapplies", reapplies, "plan_reapplies_total", "Automatic re-applies of a \"*\" plan to take in new agents."),
-    C("state_write_errors", state_write_errors, "state_write_errors_total", "Failed writes of state.json."),
-    C("acks_failed", acks_failed, "assignment_nacks_total", "Assignments an agent acknowledged with ok=false."),
-    C("stats_msgs", stats_msgs, "stats_messages_total", "Stats messages received from agents."),
-    C("doctor_runs", doctor_runs, "doctor_runs_total", "replayctl doctor requests served."),
-    C("canary_results", canary_results, "canary_results_total", "Canary results taken from agents."),
-    C("canary_ignored", canary_ignored, "canary_results_ignored_total", "Canary results late, duplicate or for another run."),
-    C("metrics_renders", metrics_renders, "metrics_renders_total", "Prometheus pages rendered."),
-    C("metrics_scrapes", metrics_scrapes, "metrics_scrapes_total", "GET /metrics requests served."),
-    C("tls_handshake_failures", tls_handshake_failures, "tls_handshake_failures_total", "TLS handshakes that failed (wrong key, unknown identity, garbage)."),
-    C("tls_record_errors", tls_record_errors, "tls_record_errors_total", "TLS records that failed to decrypt or verify after the handshake (connection closed)."),
-    C("preauth_dropped", preauth_dropped, "preauth_dropped_total", "Unauthenticated connections dropped to make room (oldest of the busiest source first)."),
-    C("preauth_refused", preauth_refused, "preauth_refused_total", "Unauthenticated connections refused over the per-source or global pre-auth cap."),
-    C("agents_evicted", agents_evicted, "agents_evicted_total", "Registry records of never-planned, down agents evicted to make room."),
-};
-#undef C
-const size_t rd_self_ndefs = sizeof(rd_self_defs) / sizeof(rd_self_defs[0]);
-
 size_t
 rd_admin_self_counters(const rd_ctx_t *c, const char **names, uint64_t *vals)
 {
@@ -406,6 +325,142 @@ total_is_gauge(const char *name)
     return strcmp(name, "agents_up") == 0 || strcmp(name, "agents_known") == 0;
 }
 
+/* Per-name sums over the agents: totals count what down agents did too
+ * (so totals == the sum of the rows), but only live agents add rates. */
+typedef struct {
+    uint64_t *tot;
+    double   *rate;
+    uint8_t  *present;
+} sums_t;
+
+/* The controller itself as a pseudo-agent row; its counters join the
+ * totals by name (interning may fail: skipped). */
+static Rfpb__AgentStatus *
+status_self(holder_t *h, rd_ctx_t *c, sums_t *sum)
+{
+    const char *sn[RD_SELF_COUNTERS];
+    uint64_t sv[RD_SELF_COUNTERS];
+    size_t ns = rd_admin_self_counters(c, sn, sv);
+    Rfpb__AgentStatus *self = alloc(h, sizeof(*self));
+    if (self == NULL)
+        return NULL;
+    rfpb__agent_status__init(self);
+    self->id = (char *)"replayd";
+    self->role = RFPB__ROLE__ROLE_UNKNOWN;
+    self->up = 1;
+    self->generation = self->acked_generation = c->generation;
+    self->counters = counters(h, ns, sn, sv);
+    self->n_counters = ns;
+    uint64_t zero[RD_SELF_COUNTERS] = { 0 };
+    self->rates = counters(h, ns, sn, zero);
+    self->n_rates = ns;
+    for (size_t i = 0; i < ns; i++) {
+        int id = rd_names_intern(&c->names, sn[i]);
+        if (id >= 0) {
+            sum->tot[id] += sv[i];
+            sum->present[id] = 1;
+        }
+    }
+    return self;
+}
+
+/* Agent a's counters and rates into s; summary: only what the status rows
+ * and problems show. At 1,000 agents the full rows are ~95% of the reply
+ * and of the client's decode time; the totals still cover everything. */
+static void
+status_counters(holder_t *h, Rfpb__AgentStatus *s, const rd_ctx_t *c, const rd_agent_t *a,
+                int summary)
+{
+    const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
+    uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
+    unsigned nk = 0, nr = 0;
+    for (unsigned k = 0; k < a->stats.n; k++) {
+        const char *nm = c->names.name[a->stats.id[k]];
+        int with_rate = 1;
+        if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
+            continue;
+        names[nk] = nm;
+        vals[nk++] = a->stats.value[k];
+        if (!with_rate)
+            continue;
+        rnames[nr] = nm;
+        /* A down agent's rate is 0: it is not replaying anything now. */
+        rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
+    }
+    s->counters = counters(h, nk, names, vals);
+    s->n_counters = nk;
+    s->rates = counters(h, nr, rnames, rates);
+    s->n_rates = nr;
+}
+
+/* One agent's row: identity, liveness, generations, its assignment in the
+ * plan in force, its counters. */
+static Rfpb__AgentStatus *
+status_agent(holder_t *h, const rd_ctx_t *c, const rd_agent_t *a, uint64_t now_ms, int summary)
+{
+    Rfpb__AgentStatus *s = alloc(h, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    rfpb__agent_status__init(s);
+    s->id = (char *)a->id;
+    s->role = (Rfpb__Role)a->role;
+    s->host = (char *)a->host;
+    s->up = a->up != 0;
+    s->last_seen_ms_ago = a->last_seen_ms && now_ms > a->last_seen_ms
+                              ? now_ms - a->last_seen_ms
+                              : 0;
+    s->generation = a->sent_gen;
+    s->acked_generation = a->acked_gen;
+    s->last_error = (char *)(a->last_error[0] ? a->last_error : a->down_reason);
+    const rd_entry_t *e = rd_table_find(&c->table, a->id);
+    if (e && e->active) {
+        char rs[32];
+        rf_cidr_format(&e->range, rs, sizeof(rs));
+        s->client_range = hstr(h, rs);
+        if (e->role == RD_ROLE_COPY) {
+            s->port_offset = (uint32_t)e->port_offset;
+            s->paired_with = (char *)e->pair;
+        }
+    }
+    status_counters(h, s, c, a, summary);
+    return s;
+}
+
+static void
+sums_add(sums_t *sum, const rd_agent_t *a)
+{
+    if (a->up) {
+        rd_stats_accumulate(&a->stats, sum->tot, sum->rate, sum->present);
+        return;
+    }
+    for (unsigned k = 0; k < a->stats.n; k++) {
+        sum->tot[a->stats.id[k]] += a->stats.value[k];
+        sum->present[a->stats.id[k]] = 1;
+    }
+}
+
+/* r->totals and r->total_rates: every name present, gauges left out. */
+static void
+status_totals(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c, const sums_t *sum)
+{
+    size_t nt = 0;
+    const char **tn = alloc(h, RD_NAMES_MAX * sizeof(*tn));
+    uint64_t *tv = alloc(h, RD_NAMES_MAX * sizeof(*tv)), *tr = alloc(h, RD_NAMES_MAX * sizeof(*tr));
+    if (!tn || !tv || !tr)
+        return;   /* h->oom is set */
+    for (size_t i = 0; i < c->names.n; i++)
+        if (sum->present[i] && !total_is_gauge(c->names.name[i])) {
+            tn[nt] = c->names.name[i];
+            tv[nt] = sum->tot[i];
+            tr[nt] = (uint64_t)(sum->rate[i] + 0.5);
+            nt++;
+        }
+    r->totals = counters(h, nt, tn, tv);
+    r->n_totals = nt;
+    r->total_rates = counters(h, nt, tn, tr);
+    r->n_total_rates = nt;
+}
+
 Rfpb__StatusReply *
 rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
 {
@@ -419,136 +474,39 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
     r->requested_copies = c->plan ? c->plan->copies : 0;
     r->requested_rate_pps = c->plan ? c->plan->rate_limit_pps : 0;
 
-    uint64_t *tot = calloc(RD_NAMES_MAX, sizeof(uint64_t));
-    double *trate = calloc(RD_NAMES_MAX, sizeof(double));
-    uint8_t *present = calloc(RD_NAMES_MAX, 1);
+    sums_t sum = { calloc(RD_NAMES_MAX, sizeof(uint64_t)), calloc(RD_NAMES_MAX, sizeof(double)),
+                   calloc(RD_NAMES_MAX, 1) };
     rd_agent_t **sorted = malloc((c->reg.n ? c->reg.n : 1) * sizeof(*sorted));
-    size_t na = c->reg.n + 1;
-    r->agents = alloc(h, na * sizeof(*r->agents));
-    if (!tot || !trate || !present || !sorted || !r->agents)
+    r->agents = alloc(h, (c->reg.n + 1) * sizeof(*r->agents));
+    if (!sum.tot || !sum.rate || !sum.present || !sorted || !r->agents)
         goto oom;
-    if (c->reg.n > 0) {   /* reg.a is NULL while nobody registered */
-        memcpy(sorted, c->reg.a, c->reg.n * sizeof(*sorted));
-        qsort(sorted, c->reg.n, sizeof(*sorted), cmp_agent);
-    }
-
-    /* The controller itself, first, as a pseudo-agent. */
-    const char *sn[SELF_COUNTERS];
-    uint64_t sv[SELF_COUNTERS];
-    size_t ns = rd_admin_self_counters(c, sn, sv);
-    Rfpb__AgentStatus *self = alloc(h, sizeof(*self));
+    rd_registry_sorted(&c->reg, sorted);
+    /* The controller itself first, then the agents by role and id. */
+    Rfpb__AgentStatus *self = status_self(h, c, &sum);
     if (self == NULL)
         goto oom;
-    rfpb__agent_status__init(self);
-    self->id = (char *)"replayd";
-    self->role = RFPB__ROLE__ROLE_UNKNOWN;
-    self->up = 1;
-    self->generation = self->acked_generation = c->generation;
-    self->counters = counters(h, ns, sn, sv);
-    self->n_counters = ns;
-    uint64_t zero[SELF_COUNTERS] = { 0 };
-    self->rates = counters(h, ns, sn, zero);
-    self->n_rates = ns;
     r->agents[r->n_agents++] = self;
-    /* self counters join the totals by name (interning may fail: skip) */
-    for (size_t i = 0; i < ns; i++) {
-        int id = rd_names_intern(&c->names, sn[i]);
-        if (id >= 0) {
-            tot[id] += sv[i];
-            present[id] = 1;
-        }
-    }
-
     for (size_t i = 0; i < c->reg.n; i++) {
-        const rd_agent_t *a = sorted[i];
-        Rfpb__AgentStatus *s = alloc(h, sizeof(*s));
-        if (s == NULL)
+        Rfpb__AgentStatus *row = status_agent(h, c, sorted[i], now_ms, summary);
+        if (row == NULL)
             goto oom;
-        rfpb__agent_status__init(s);
-        s->id = (char *)a->id;
-        s->role = (Rfpb__Role)a->role;
-        s->host = (char *)a->host;
-        s->up = a->up != 0;
-        s->last_seen_ms_ago = a->last_seen_ms && now_ms > a->last_seen_ms
-                                  ? now_ms - a->last_seen_ms
-                                  : 0;
-        s->generation = a->sent_gen;
-        s->acked_generation = a->acked_gen;
-        s->last_error = (char *)(a->last_error[0] ? a->last_error : a->down_reason);
-        const rd_entry_t *e = rd_table_find(&c->table, a->id);
-        if (e && e->active) {
-            char rs[32];
-            rf_cidr_format(&e->range, rs, sizeof(rs));
-            s->client_range = hstr(h, rs);
-            if (e->role == RD_ROLE_COPY) {
-                s->port_offset = (uint32_t)e->port_offset;
-                s->paired_with = (char *)e->pair;
-            }
-        }
-        const char *names[RD_AGENT_COUNTERS_MAX], *rnames[RD_AGENT_COUNTERS_MAX];
-        uint64_t vals[RD_AGENT_COUNTERS_MAX], rates[RD_AGENT_COUNTERS_MAX];
-        unsigned nk = 0, nr = 0;
-        for (unsigned k = 0; k < a->stats.n; k++) {
-            const char *nm = c->names.name[a->stats.id[k]];
-            /* Summary: only what the status rows and problems show. At
-             * 1,000 agents the full rows are ~95% of the reply and of the
-             * client's decode time; totals below still cover everything. */
-            int with_rate = 1;
-            if (summary && !summary_counter(a->role, nm, a->stats.value[k], &with_rate))
-                continue;
-            names[nk] = nm;
-            vals[nk++] = a->stats.value[k];
-            if (!with_rate)
-                continue;
-            rnames[nr] = nm;
-            /* A down agent's rate is 0: it is not replaying anything now. */
-            rates[nr++] = a->up ? (uint64_t)(a->stats.rate[k] + 0.5f) : 0;
-        }
-        s->counters = counters(h, nk, names, vals);
-        s->n_counters = nk;
-        s->rates = counters(h, nr, rnames, rates);
-        s->n_rates = nr;
-        /* Totals count what down agents did too (so totals == the sum of
-         * the rows), but only live agents contribute rates. */
-        if (a->up) {
-            rd_stats_accumulate(&a->stats, tot, trate, present);
-        } else {
-            for (unsigned k = 0; k < a->stats.n; k++) {
-                tot[a->stats.id[k]] += a->stats.value[k];
-                present[a->stats.id[k]] = 1;
-            }
-        }
-        r->agents[r->n_agents++] = s;
+        r->agents[r->n_agents++] = row;
+        sums_add(&sum, sorted[i]);
         if (h->oom)
             goto oom;
     }
-    size_t nt = 0;
-    const char **tn = alloc(h, RD_NAMES_MAX * sizeof(*tn));
-    uint64_t *tv = alloc(h, RD_NAMES_MAX * sizeof(*tv)), *tr = alloc(h, RD_NAMES_MAX * sizeof(*tr));
-    if (!tn || !tv || !tr)
-        goto oom;
-    for (size_t i = 0; i < c->names.n; i++)
-        if (present[i] && !total_is_gauge(c->names.name[i])) {
-            tn[nt] = c->names.name[i];
-            tv[nt] = tot[i];
-            tr[nt] = (uint64_t)(trate[i] + 0.5);
-            nt++;
-        }
-    r->totals = counters(h, nt, tn, tv);
-    r->n_totals = nt;
-    r->total_rates = counters(h, nt, tn, tr);
-    r->n_total_rates = nt;
+    status_totals(h, r, c, &sum);
     if (h->oom)
         goto oom;
-    free(tot);
-    free(trate);
-    free(present);
+    free(sum.tot);
+    free(sum.rate);
+    free(sum.present);
     free(sorted);
     return r;
 oom:
-    free(tot);
-    free(trate);
-    free(present);
+    free(sum.tot);
+    free(sum.rate);
+    free(sum.present);
     free(sorted);
     rd_admin_status_free(r);
     return NULL;

@@ -84,6 +84,24 @@ rd_registry_count_up(const rd_registry_t *r)
     return n;
 }
 
+static int
+cmp_agent(const void *x, const void *y)
+{
+    const rd_agent_t *a = *(const rd_agent_t *const *)x, *b = *(const rd_agent_t *const *)y;
+    if (a->role != b->role)
+        return a->role - b->role;
+    return strcmp(a->id, b->id);
+}
+
+void
+rd_registry_sorted(const rd_registry_t *r, rd_agent_t **out)
+{
+    if (r->n == 0)   /* r->a is NULL while nobody registered */
+        return;
+    memcpy(out, r->a, r->n * sizeof(*out));
+    qsort(out, r->n, sizeof(*out), cmp_agent);
+}
+
 void
 rd_agent_up(rd_agent_t *a, void *conn, uint64_t now_ms)
 {

@@ -51,6 +51,9 @@ rd_agent_t *rd_registry_find(const rd_registry_t *r, const char *id);
  * never-planned record is evicted first; RF_EFULL if there is none. */
 int         rd_registry_add(rd_agent_t **out, rd_registry_t *r, const char *id, int role);
 size_t      rd_registry_count_up(const rd_registry_t *r);
+/* Every record into out (room for r->n), in display order: by role, then
+ * id. Status and the metrics page list agents this way. */
+void        rd_registry_sorted(const rd_registry_t *r, rd_agent_t **out);
 
 /* Mark up/down; `reason` is copied. */
 void rd_agent_up(rd_agent_t *a, void *conn, uint64_t now_ms);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rd_admin.h"
+#include "rd_ctx.h"
 #include "replay.pb-c.h"
 
 #define RD_DOCTOR_TIMEOUT_DEFAULT 1000u   /* ms per SYN-ACK, as the agent waits */

@@ -87,15 +87,6 @@ role_label(int role)
     return role == RD_ROLE_COPY ? "copy" : role == RD_ROLE_ICPT ? "intercept" : "unknown";
 }
 
-static int
-cmp_agent(const void *x, const void *y)
-{
-    const rd_agent_t *a = *(const rd_agent_t *const *)x, *b = *(const rd_agent_t *const *)y;
-    if (a->role != b->role)
-        return a->role - b->role;
-    return strcmp(a->id, b->id);
-}
-
 /* " 12345\n" without printf: ~30,000 of these per page at 1,000 agents. */
 static void
 put_u64(FILE *fp, uint64_t v)
@@ -185,132 +176,155 @@ put_process(FILE *fp)
     }
 }
 
-int
-rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
+/* One render's working set. Agent rows are bucketed by (role, counter
+ * name): key = (role - 1) * nn + id, so a family is written in one go
+ * whatever the fleet size; rows[off[key] .. off[key] + count[key]). */
+typedef struct {
+    uint32_t who;   /* index into ag */
+    uint64_t value;
+} row_t;
+
+typedef struct {
+    FILE        *fp;
+    rd_ctx_t    *c;
+    size_t       nn, na, nkeys;
+    rd_agent_t **ag;           /* sorted: role, then id */
+    char       (*labels)[96];  /* each agent's {agent="..."}, escaped once */
+    size_t      *count, *off;
+    uint8_t     *done;         /* key written as a declared family */
+    row_t       *rows;
+} render_t;
+
+#define KEY(r, role, id) ((size_t)((role) == RD_ROLE_COPY ? 0 : 1) * (r)->nn + (id))
+#define ROLE_OK(role)    ((role) == RD_ROLE_COPY || (role) == RD_ROLE_ICPT)
+
+static void
+render_free(render_t *r)
 {
-    *out = NULL;
-    *outlen = 0;
-    size_t nn = c->names.n, na = c->reg.n;
-    /* Rows bucketed by (role, counter name): key = (role - 1) * nn + id, so
-     * a family is written in one go whatever the fleet size. */
-    size_t nkeys = 2 * nn;
-    size_t *count = calloc(nkeys + 1, sizeof(*count));
-    size_t *off = calloc(nkeys + 2, sizeof(*off));
-    uint8_t *done = calloc(nkeys + 1, 1);
-    rd_agent_t **ag = malloc((na ? na : 1) * sizeof(*ag));
+    free(r->count);
+    free(r->off);
+    free(r->done);
+    free(r->ag);
+    free(r->rows);
+    free(r->labels);
+}
+
+/* Sort the agents, escape their labels, bucket their counters. */
+static int
+render_index(render_t *r)
+{
+    rd_ctx_t *c = r->c;
+    r->nn = c->names.n;
+    r->na = c->reg.n;
+    r->nkeys = 2 * r->nn;
     size_t nrows = 0;
-    for (size_t i = 0; i < na; i++)
+    for (size_t i = 0; i < r->na; i++)
         nrows += c->reg.a[i]->stats.n;
-    typedef struct {
-        uint32_t who;
-        uint64_t value;
-    } row_t;
-    row_t *rows = malloc((nrows ? nrows : 1) * sizeof(*rows));
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *fp = NULL;
-    char (*labels)[96] = NULL;
-    if (!count || !off || !done || !ag || !rows || !(fp = open_memstream(&buf, &blen)))
-        goto oom;
-    if (na)
-        memcpy(ag, c->reg.a, na * sizeof(*ag));
-    qsort(ag, na, sizeof(*ag), cmp_agent);
-    /* Each agent's label set, escaped once: it is written once per counter. */
-    labels = calloc(na ? na : 1, sizeof(*labels));
-    if (labels == NULL)
-        goto oom;
-    for (size_t i = 0; i < na; i++) {
-        FILE *lf = fmemopen(labels[i], sizeof(labels[i]), "w");
+    r->count = calloc(r->nkeys + 1, sizeof(*r->count));
+    r->off = calloc(r->nkeys + 2, sizeof(*r->off));
+    r->done = calloc(r->nkeys + 1, 1);
+    r->ag = malloc((r->na ? r->na : 1) * sizeof(*r->ag));
+    r->rows = malloc((nrows ? nrows : 1) * sizeof(*r->rows));
+    r->labels = calloc(r->na ? r->na : 1, sizeof(*r->labels));
+    if (!r->count || !r->off || !r->done || !r->ag || !r->rows || !r->labels)
+        return -ENOMEM;
+    rd_registry_sorted(&c->reg, r->ag);
+    for (size_t i = 0; i < r->na; i++) {
+        FILE *lf = fmemopen(r->labels[i], sizeof(r->labels[i]), "w");
         if (lf == NULL)
-            goto oom;
+            return -ENOMEM;
         fputs("{agent=\"", lf);
-        put_label(lf, ag[i]->id);   /* ids: <= 63 bytes of [A-Za-z0-9._-] */
+        put_label(lf, r->ag[i]->id);   /* ids: <= 63 bytes of [A-Za-z0-9._-] */
         fputs("\"}", lf);
         fclose(lf);
     }
-#define KEY(role, id) ((size_t)((role) == RD_ROLE_COPY ? 0 : 1) * nn + (id))
-#define ROLE_OK(r)    ((r) == RD_ROLE_COPY || (r) == RD_ROLE_ICPT)
-    for (size_t i = 0; i < na; i++)
-        if (ROLE_OK(ag[i]->role))
-            for (unsigned k = 0; k < ag[i]->stats.n; k++)
-                count[KEY(ag[i]->role, ag[i]->stats.id[k])]++;
-    for (size_t i = 0; i < nkeys; i++)
-        off[i + 1] = off[i] + count[i];
-    memset(count, 0, (nkeys + 1) * sizeof(*count));
-    for (size_t i = 0; i < na; i++)
-        if (ROLE_OK(ag[i]->role))
-            for (unsigned k = 0; k < ag[i]->stats.n; k++) {
-                size_t key = KEY(ag[i]->role, ag[i]->stats.id[k]);
-                rows[off[key] + count[key]++] = (row_t){ (uint32_t)i, ag[i]->stats.value[k] };
+    for (size_t i = 0; i < r->na; i++)
+        if (ROLE_OK(r->ag[i]->role))
+            for (unsigned k = 0; k < r->ag[i]->stats.n; k++)
+                r->count[KEY(r, r->ag[i]->role, r->ag[i]->stats.id[k])]++;
+    for (size_t i = 0; i < r->nkeys; i++)
+        r->off[i + 1] = r->off[i] + r->count[i];
+    memset(r->count, 0, (r->nkeys + 1) * sizeof(*r->count));
+    for (size_t i = 0; i < r->na; i++)
+        if (ROLE_OK(r->ag[i]->role))
+            for (unsigned k = 0; k < r->ag[i]->stats.n; k++) {
+                size_t key = KEY(r, r->ag[i]->role, r->ag[i]->stats.id[k]);
+                r->rows[r->off[key] + r->count[key]++] =
+                    (row_t){ (uint32_t)i, r->ag[i]->stats.value[k] };
             }
+    return 0;
+}
 
-    put_family(fp, PREFIX "build_info", "gauge",
-               "Always 1; labels name the replayd build (version, protocol).");
-    fprintf(fp, PREFIX "build_info{version=\"%s\",protocol=\"%u\"} 1\n", RF_VERSION_STR,
-            (unsigned)RF_PROTO_VERSION);
-
-    /* Agent families, role in the name, type and help from the agents'
-     * own tables (rd_stats_meta), in table order. */
-    static const int roles[2] = { RD_ROLE_COPY, RD_ROLE_ICPT };
-    for (int ri = 0; ri < 2; ri++) {
-        int role = roles[ri];
-        size_t ndefs;
-        const rf_counter_def_t *defs = rd_stats_table(role, &ndefs);
-        char fam[160];
-        for (size_t d = 0; d < ndefs; d++) {
-            int id = names_find(&c->names, defs[d].name);
-            if (id < 0)
-                continue;
-            size_t key = KEY(role, (size_t)id);
-            done[key] = 1;
-            if (count[key] == 0)
-                continue;
-            snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), defs[d].prom);
-            put_family(fp, fam, defs[d].kind == RF_KIND_GAUGE ? "gauge" : "counter",
-                       defs[d].help);
-            for (size_t r = off[key]; r < off[key] + count[key]; r++) {
-                fputs(fam, fp);
-                fputs(labels[rows[r].who], fp);
-                put_u64(fp, rows[r].value);
-            }
-        }
-        /* Names this build has no row for (a newer agent): exported
-         * untyped under their own name, unless that collides with a
-         * declared family. */
-        for (size_t id = 0; id < nn; id++) {
-            size_t key = KEY(role, id);
-            char m[RD_CNAME_MAX + 8];
-            if (done[key] || count[key] == 0 ||
-                rd_metrics_sanitize(c->names.name[id], m, sizeof(m)) != 0)
-                continue;
-            int clash = 0;
-            for (size_t d = 0; d < ndefs && !clash; d++)
-                clash = strcmp(defs[d].prom, m) == 0;
-            for (size_t j = 0; j < id && !clash; j++) {   /* "a.b" vs "a_b" */
-                char m2[RD_CNAME_MAX + 8];
-                clash = !done[KEY(role, j)] && count[KEY(role, j)] &&
-                        rd_metrics_sanitize(c->names.name[j], m2, sizeof(m2)) == 0 &&
-                        strcmp(m, m2) == 0;
-            }
-            if (clash)
-                continue;
-            snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), m);
-            char help[160];
-            snprintf(help, sizeof(help),
-                     "Agent counter \"%s\"; this replayd build does not declare its type.",
-                     c->names.name[id]);
-            put_family(fp, fam, "untyped", help);
-            for (size_t r = off[key]; r < off[key] + count[key]; r++) {
-                fputs(fam, fp);
-                fputs(labels[rows[r].who], fp);
-                put_u64(fp, rows[r].value);
-            }
-        }
+static void
+put_rows(const render_t *r, const char *fam, size_t key)
+{
+    for (size_t i = r->off[key]; i < r->off[key] + r->count[key]; i++) {
+        fputs(fam, r->fp);
+        fputs(r->labels[r->rows[i].who], r->fp);
+        put_u64(r->fp, r->rows[i].value);
     }
-#undef KEY
-#undef ROLE_OK
+}
 
-    /* replayd's own counters. */
+/* A name this build has no row for (a newer agent) is exported untyped
+ * under its own name, unless that collides with a declared family or with
+ * another undeclared name ("a.b" vs "a_b"). */
+static int
+undeclared_clash(const render_t *r, int role, size_t id, const char *m,
+                 const rf_counter_def_t *defs, size_t ndefs)
+{
+    for (size_t d = 0; d < ndefs; d++)
+        if (strcmp(defs[d].prom, m) == 0)
+            return 1;
+    for (size_t j = 0; j < id; j++) {
+        char m2[RD_CNAME_MAX + 8];
+        if (!r->done[KEY(r, role, j)] && r->count[KEY(r, role, j)] &&
+            rd_metrics_sanitize(r->c->names.name[j], m2, sizeof(m2)) == 0 && strcmp(m, m2) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Agent families of one role, role in the name, type and help from the
+ * agents' own tables (rd_stats_meta), in table order; then the names this
+ * build does not declare. */
+static void
+put_role_families(render_t *r, int role)
+{
+    size_t ndefs;
+    const rf_counter_def_t *defs = rd_stats_table(role, &ndefs);
+    char fam[160];
+    for (size_t d = 0; d < ndefs; d++) {
+        int id = names_find(&r->c->names, defs[d].name);
+        if (id < 0)
+            continue;
+        size_t key = KEY(r, role, (size_t)id);
+        r->done[key] = 1;
+        if (r->count[key] == 0)
+            continue;
+        snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), defs[d].prom);
+        put_family(r->fp, fam, defs[d].kind == RF_KIND_GAUGE ? "gauge" : "counter", defs[d].help);
+        put_rows(r, fam, key);
+    }
+    for (size_t id = 0; id < r->nn; id++) {
+        size_t key = KEY(r, role, id);
+        char m[RD_CNAME_MAX + 8];
+        if (r->done[key] || r->count[key] == 0 ||
+            rd_metrics_sanitize(r->c->names.name[id], m, sizeof(m)) != 0 ||
+            undeclared_clash(r, role, id, m, defs, ndefs))
+            continue;
+        snprintf(fam, sizeof(fam), PREFIX "%s_%s", role_label(role), m);
+        char help[160];
+        snprintf(help, sizeof(help),
+                 "Agent counter \"%s\"; this replayd build does not declare its type.",
+                 r->c->names.name[id]);
+        put_family(r->fp, fam, "untyped", help);
+        put_rows(r, fam, key);
+    }
+}
+
+static void
+put_self(FILE *fp, const rd_ctx_t *c)
+{
     for (size_t d = 0; d < rd_self_ndefs; d++) {
         char fam[160];
         snprintf(fam, sizeof(fam), PREFIX "controller_%s", rd_self_defs[d].prom);
@@ -319,10 +333,17 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         fputs(fam, fp);
         put_u64(fp, rf_counter_get(&c->ctr, &rd_self_defs[d]));
     }
+}
 
+/* Per-agent gauges: up, last seen, acked generation. */
+static void
+put_agent_state(const render_t *r, uint64_t now_ms)
+{
+    FILE *fp = r->fp;
+    rd_agent_t *const *ag = r->ag;
     put_family(fp, PREFIX "agent_up", "gauge",
                "1 if the agent is connected and was heard from within the heartbeat timeout.");
-    for (size_t i = 0; i < na; i++)
+    for (size_t i = 0; i < r->na; i++)
         fprintf(fp, PREFIX "agent_up{agent=\"%s\",role=\"%s\"} %d\n", ag[i]->id,
                 role_label(ag[i]->role), ag[i]->up ? 1 : 0);
     /* A time, not an age: Prometheus computes ages itself (time() - x), and
@@ -332,7 +353,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     double wall_s = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
-    for (size_t i = 0; i < na; i++) {
+    for (size_t i = 0; i < r->na; i++) {
         if (ag[i]->last_seen_ms == 0)
             continue;
         uint64_t age = now_ms > ag[i]->last_seen_ms ? now_ms - ag[i]->last_seen_ms : 0;
@@ -341,15 +362,22 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
     }
     put_family(fp, PREFIX "agent_acked_generation", "gauge",
                "Plan generation whose assignment the agent acknowledged (0: none).");
-    for (size_t i = 0; i < na; i++)
+    for (size_t i = 0; i < r->na; i++)
         fprintf(fp, PREFIX "agent_acked_generation{agent=\"%s\",role=\"%s\"} %llu\n", ag[i]->id,
                 role_label(ag[i]->role), (unsigned long long)ag[i]->acked_gen);
+}
+
+/* agent_info (host and assignment per agent), then agents by role and state. */
+static void
+put_agent_info(const render_t *r)
+{
+    FILE *fp = r->fp;
     put_family(fp, PREFIX "agent_info", "gauge",
                "Always 1; labels give the agent's host and its assignment in the plan in force.");
     size_t up[3] = { 0 }, down[3] = { 0 };
-    for (size_t i = 0; i < na; i++) {
-        const rd_agent_t *a = ag[i];
-        const rd_entry_t *e = rd_table_find(&c->table, a->id);
+    for (size_t i = 0; i < r->na; i++) {
+        const rd_agent_t *a = r->ag[i];
+        const rd_entry_t *e = rd_table_find(&r->c->table, a->id);
         char rs[32] = "";
         if (e && e->active)
             rf_cidr_format(&e->range, rs, sizeof(rs));
@@ -371,6 +399,11 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
         fprintf(fp, PREFIX "agents{role=\"%s\",state=\"up\"} %zu\n", rl, up[ri]);
         fprintf(fp, PREFIX "agents{role=\"%s\",state=\"down\"} %zu\n", rl, down[ri]);
     }
+}
+
+static void
+put_plan(FILE *fp, const rd_ctx_t *c)
+{
     put_family(fp, PREFIX "plan_generation", "gauge", "Generation of the plan in force (0: none).");
     fprintf(fp, PREFIX "plan_generation %llu\n", (unsigned long long)c->generation);
     put_family(fp, PREFIX "plan_copies", "gauge",
@@ -380,32 +413,47 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
                "Fleet-wide replayed packet rate cap of the plan (0: none).");
     fprintf(fp, PREFIX "plan_rate_limit_packets_per_second %llu\n",
             (unsigned long long)(c->plan ? c->plan->rate_limit_pps : 0));
-    put_process(fp);
-    if (ferror(fp))
+}
+
+#undef KEY
+#undef ROLE_OK
+
+int
+rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
+{
+    *out = NULL;
+    *outlen = 0;
+    render_t r = { .c = c };
+    char *buf = NULL;
+    size_t blen = 0;
+    if (render_index(&r) != 0 || (r.fp = open_memstream(&buf, &blen)) == NULL)
         goto oom;
-    if (fclose(fp) != 0) {
-        fp = NULL;
+    put_family(r.fp, PREFIX "build_info", "gauge",
+               "Always 1; labels name the replayd build (version, protocol).");
+    fprintf(r.fp, PREFIX "build_info{version=\"%s\",protocol=\"%u\"} 1\n", RF_VERSION_STR,
+            (unsigned)RF_PROTO_VERSION);
+    put_role_families(&r, RD_ROLE_COPY);
+    put_role_families(&r, RD_ROLE_ICPT);
+    put_self(r.fp, c);
+    put_agent_state(&r, now_ms);
+    put_agent_info(&r);
+    put_plan(r.fp, c);
+    put_process(r.fp);
+    if (ferror(r.fp))
         goto oom;
-    }
-    free(count);
-    free(off);
-    free(done);
-    free(ag);
-    free(rows);
-    free(labels);
+    int rc = fclose(r.fp);
+    r.fp = NULL;
+    if (rc != 0)
+        goto oom;
+    render_free(&r);
     *out = buf;
     *outlen = blen;
     return 0;
 oom:
-    if (fp)
-        fclose(fp);
+    if (r.fp)
+        fclose(r.fp);
     free(buf);
-    free(count);
-    free(off);
-    free(done);
-    free(ag);
-    free(rows);
-    free(labels);
+    render_free(&r);
     return -ENOMEM;
 }
 
@@ -501,6 +549,75 @@ wants_gzip(const char *ae)
 
 /* MHD thread. Reads only the published page (under mu); the loop state is
  * never touched here. */
+/* Called with m->mu held. A page older than STALE_MS: wake the loop and
+ * wait (bounded) for a fresh one; if the loop is busy the older page is
+ * served rather than stall the scraper. */
+static void
+wait_fresh(rd_metrics_t *m)
+{
+    uint64_t now = mono_ms();
+    if (m->stopping || (m->page != NULL && now - m->at_ms <= STALE_MS))
+        return;
+    uint64_t seq0 = m->seq;
+    uv_async_send(&m->async);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += (long)(REFRESH_MS % 1000) * 1000000L;
+    dl.tv_sec += REFRESH_MS / 1000 + dl.tv_nsec / 1000000000L;
+    dl.tv_nsec %= 1000000000L;
+    while (m->seq == seq0 && !m->stopping)
+        if (pthread_cond_timedwait(&m->cv, &m->mu, &dl) != 0)
+            break;
+}
+
+/* Called with m->mu held (released and taken again while compressing).
+ * A heap copy of the page to send, gzipped if *gz (kept for the next
+ * scraper of the same page); *gz is cleared when compression ran out of
+ * memory. NULL: no page yet, or out of memory. */
+static char *
+take_page(rd_metrics_t *m, int *gz, size_t *len)
+{
+    char *copy = NULL;
+    if (*gz && m->gz != NULL && m->gz_seq == m->seq) {
+        /* already compressed for this page (several scrapers) */
+        *len = m->gz_len;
+        if ((copy = malloc(*len ? *len : 1)) != NULL)
+            memcpy(copy, m->gz, *len);
+        return copy;
+    }
+    if (m->page == NULL)
+        return NULL;
+    *len = m->len;
+    if ((copy = malloc(*len ? *len : 1)) != NULL)
+        memcpy(copy, m->page, *len);
+    if (copy == NULL || !*gz)
+        return copy;
+    /* compress outside the lock, then keep it for the next scraper */
+    uint64_t seq = m->seq;
+    pthread_mutex_unlock(&m->mu);
+    size_t zlen = 0;
+    char *z = gzip_buf(copy, *len, &zlen);
+    char *keep = z ? malloc(zlen ? zlen : 1) : NULL;
+    if (keep)
+        memcpy(keep, z, zlen);
+    pthread_mutex_lock(&m->mu);
+    if (keep != NULL && m->seq == seq) {
+        free(m->gz);
+        m->gz = keep;
+        m->gz_len = zlen;
+        m->gz_seq = seq;
+        keep = NULL;
+    }
+    free(keep);
+    if (z == NULL) {
+        *gz = 0;   /* out of memory: serve it plain */
+        return copy;
+    }
+    free(copy);
+    *len = zlen;
+    return z;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size,
@@ -517,61 +634,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     if (strcmp(url, "/metrics") != 0)
         return reply_text(conn, MHD_HTTP_NOT_FOUND, "replayd serves GET /metrics\n");
     atomic_fetch_add(&m->scrapes, 1);
-    uint64_t now = mono_ms();
     pthread_mutex_lock(&m->mu);
-    if (!m->stopping && (m->page == NULL || now - m->at_ms > STALE_MS)) {
-        /* Wake the loop and wait (bounded) for a fresh page; if the loop is
-         * busy we serve the older page rather than stall the scraper. */
-        uint64_t seq0 = m->seq;
-        uv_async_send(&m->async);
-        struct timespec dl;
-        clock_gettime(CLOCK_REALTIME, &dl);
-        dl.tv_nsec += (long)(REFRESH_MS % 1000) * 1000000L;
-        dl.tv_sec += REFRESH_MS / 1000 + dl.tv_nsec / 1000000000L;
-        dl.tv_nsec %= 1000000000L;
-        while (m->seq == seq0 && !m->stopping)
-            if (pthread_cond_timedwait(&m->cv, &m->mu, &dl) != 0)
-                break;
-    }
+    wait_fresh(m);
     int gz = wants_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding"));
-    char *copy = NULL;
     size_t len = 0;
-    if (gz && m->gz != NULL && m->gz_seq == m->seq) {
-        /* already compressed for this page (several scrapers) */
-        len = m->gz_len;
-        if ((copy = malloc(len ? len : 1)) != NULL)
-            memcpy(copy, m->gz, len);
-    } else if (m->page != NULL) {
-        len = m->len;
-        if ((copy = malloc(len ? len : 1)) != NULL)
-            memcpy(copy, m->page, len);
-        if (copy != NULL && gz) {
-            /* compress outside the lock, then keep it for the next scraper */
-            uint64_t seq = m->seq;
-            pthread_mutex_unlock(&m->mu);
-            size_t zlen = 0;
-            char *z = gzip_buf(copy, len, &zlen);
-            char *keep = z ? malloc(zlen ? zlen : 1) : NULL;
-            if (keep)
-                memcpy(keep, z, zlen);
-            pthread_mutex_lock(&m->mu);
-            if (keep != NULL && m->seq == seq) {
-                free(m->gz);
-                m->gz = keep;
-                m->gz_len = zlen;
-                m->gz_seq = seq;
-                keep = NULL;
-            }
-            free(keep);
-            if (z != NULL) {
-                free(copy);
-                copy = z;
-                len = zlen;
-            } else {
-                gz = 0;   /* out of memory: serve it plain */
-            }
-        }
-    }
+    char *copy = take_page(m, &gz, &len);
     pthread_mutex_unlock(&m->mu);
     if (copy == NULL)
         return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "metrics not rendered yet\n");

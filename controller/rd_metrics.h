@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "rd_admin.h"
+#include "rd_ctx.h"
 #include "rf_err.h"
 
 /* "cap.pkts" -> "cap_pkts" into buf; 0, or -1 if it does not fit. */

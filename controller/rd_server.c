@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_admin.h"
 #include "rd_doctor.h"
 #include "rd_metrics.h"
 #include "rf_conn.h"

@@ -7,14 +7,15 @@
  * (rd_metrics) from the loop. A message not valid in the connection's
  * state gets an Error, the connection is closed and counted; the process
  * keeps serving the others. Does not own the controller state (rd_ctx_t,
- * rd_admin.h) beyond creating and freeing it. */
+ * rd_ctx.h) beyond creating and freeing it. */
 #ifndef RD_SERVER_H
 #define RD_SERVER_H
 
 #include <stdint.h>
 #include <uv.h>
 
-#include "rd_admin.h"
+#include "rd_config.h"
+#include "rd_ctx.h"
 #include "rf_auth.h"
 #include "rf_err.h"
 #include "rf_ports.h"
@@ -30,22 +31,6 @@
 #define RD_MAX_FRAME        (2u << 20)         /* a plan is at most 1 MiB */
 #define RD_HELLO_TIMEOUT_MS 3000
 #define RD_REFUSAL_LOG_MS   10000              /* one refusal summary line per 10 s */
-#define RD_METRICS_PORT_DEFAULT 9464     /* the Prometheus exporter convention */
-
-typedef struct {
-    char          listen_host[64];
-    uint16_t      listen_port;
-    const char   *state_dir;
-    /* Fleet master: every peer must speak TLS 1.3 with the key derived for
-     * the "ROLE/ID" it names. len 0: plain, loopback peers only (unless
-     * insecure). */
-    rf_auth_key_t fleet_key;
-    int           insecure;
-    uint64_t      heartbeat_timeout_ms;
-    uint64_t      hello_timeout_ms;
-    char          metrics_host[64];   /* "" = no Prometheus endpoint */
-    uint16_t      metrics_port;
-} rd_config_t;
 
 typedef struct rd_server rd_server_t;
 

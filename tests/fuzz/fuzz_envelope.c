@@ -3,15 +3,15 @@
  * copy agent does with an intercept's ResponseBatch, what an agent does with
  * an Assignment. fuzz_frame stops at "the Envelope decodes"; this target
  * takes every decoded message further, through the real pure code the
- * handlers call (rf_hs_check_hello, ic_engine_* route table / batches /
- * parking, ic_batch_next, ic_ctl_on_assignment, ic_opts_filter, rf_cidr).
- *
- * The per-connection state machine of ic_loop.c (static there, libuv around
- * it) is mirrored here line for line, so keep the two in step:
- *   WAIT_HELLO: Hello -> rf_hs_check_hello, owned[] capped and validated,
- *               ic_engine_peer_add, ic_engine_claim each, unpark -> READY
- *   READY:      TupleRegister (del then add, ports <= 65535, unpark), Heartbeat
- *   otherwise:  protocol error -> the connection closes (ic_engine_peer_del)
+ * handlers are: the shipped pure modules, not copies of them.
+ *   intercept, per copy-agent connection: ic_peer_on_msg (Hello ->
+ *     rf_hs_check_hello, ic_engine_peer_add/claim; TupleRegister;
+ *     Heartbeat), a refusal closes it (ic_peer_gone), as ic_loop.c does;
+ *   copy agent: ResponseBatch split by rf_hdr_next / ic_batch_next;
+ *   both agents: Assignment -> cp_ctl_assignment (copy) and
+ *     ic_ctl_on_assignment (intercept, with ic_opts_filter).
+ * Only the transport (rf_conn, TLS, the Challenge) is left out: a
+ * connection here is an ic_peer_t and a "closed" flag.
  *
  * Input layout:
  *   byte 0   bit 0 a key is configured, bit 1 peer is loopback, bit 2 --insecure
@@ -28,16 +28,20 @@
  *   - the intercept's loss identity holds after the final flush:
  *     cap_pkts = bad_pkts + resp_forwarded + resp_lost + resp_unroutable
  *              + resp_park_expired + parked_now;
- *   - an accepted Assignment leaves the route block a valid prefix. */
+ *   - an accepted Assignment leaves the route block a valid prefix, and
+ *     the copy agent's next config inside the limits cp_opts_check_replay
+ *     enforces; a refused one says why. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cp_ctl.h"
 #include "ic_batch.h"
 #include "ic_ctl.h"
 #include "ic_engine.h"
 #include "ic_opts.h"
+#include "ic_peer.h"
 #include "rf_auth.h"
 #include "rf_cidr.h"
 #include "rf_envelope.h"
@@ -53,19 +57,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
-/* The same limits as ic_loop.c, the tables smaller so each input is fast. */
+/* The same frame cap as ic_loop.c, the tables smaller so each input is fast. */
 #define FZ_PEERS          4u
-#define FZ_MAX_OWNED      256u      /* IC_MAX_OWNED */
 #define FZ_MAX_FRAME      (1u << 20)/* IC_PEER_MAX_FRAME */
 #define FZ_MAX_RECORDS    512
 /* Printed by gen_envelope_seeds (tests/fuzz/corpus/envelope/README). */
 
-typedef enum { FZ_WAIT_HELLO = 0, FZ_READY, FZ_CLOSED } fz_state_t;
-
 typedef struct {
-    fz_state_t     state;
+    ic_peer_t      proto;        /* first: the engine's ctx is &proto */
     rf_hs_server_t hs;
-    uint32_t       owner;
+    int            closed;
     int            sends_fail;   /* the peer "does not drain": send fails */
 } fz_peer_t;
 
@@ -78,6 +79,9 @@ typedef struct {
     uint64_t      now;
     ic_config_t   cfg;          /* for ic_opts_filter in the route-block hook */
     ic_ctl_t      ctl;
+    ic_peer_env_t penv;
+    cp_config_t   copy_cfg, copy_next;   /* the copy agent's, for cp_ctl */
+    unsigned      copy_applied;          /* assignments cp_ctl accepted */
 } fz_t;
 
 static fz_t F;
@@ -99,8 +103,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 fz_send(void *ctx, const uint8_t *hdrs, size_t len, uint32_t count)
 {
-    fz_peer_t *p = ctx;
-    FUZZ_CHECK(p != NULL && p->state == FZ_READY);
+    fz_peer_t *p = ctx;   /* &proto, its first member */
+    FUZZ_CHECK(p != NULL && p->proto.state == IC_PEER_READY && !p->closed);
     FUZZ_CHECK(count >= 1 && count <= IC_BATCH_MAX && len <= IC_BATCH_MAX * IC_HDR_MAX);
     /* What the copy agent will do with it: split it back. */
     size_t off = 0;
@@ -120,93 +124,38 @@ static const ic_engine_ops_t fz_ops = { fz_send };
 static void
 fz_close(fz_peer_t *p)
 {
-    if (p->owner != IC_OWNER_NONE)
-        ic_engine_peer_del(&F.eng, p->owner);
-    p->owner = IC_OWNER_NONE;
-    p->state = FZ_CLOSED;
+    ic_peer_gone(&F.penv, &p->proto);
+    p->closed = 1;
 }
 
-/* ---- intercept side: a copy agent's messages (ic_loop.c on_hello) ---- */
+/* ---- intercept side: a copy agent's messages (ic_peer.c) ---- */
 
 static void
-fz_on_hello(fz_peer_t *p, const Rfpb__Hello *h)
+fz_on_peer_msg(fz_peer_t *p, const Rfpb__Envelope *env)
 {
-    rf_errbuf_t err;
     /* With a key the channel is TLS: the identity it proved is fixed, the
      * Hello is the fuzzer's. */
-    if (rf_hs_check_hello(h, RF_ROLE_BIT(RFPB__ROLE__ROLE_COPY),
-                          F.key.len ? "copy/cap-1" : NULL, F.loopback, F.insecure, &err) != 0) {
-        F.st.auth_failures++;
+    ic_peer_link_t link = { F.key.len ? "copy/cap-1" : NULL, F.loopback };
+    ic_peer_refusal_t why;
+    why.detail[0] = '\0';
+    ic_peer_state_t before = p->proto.state;
+    switch (ic_peer_on_msg(&F.penv, &p->proto, &link, env, F.now, &why)) {
+    case IC_PEER_OK:
+        FUZZ_CHECK(p->proto.state == before);
+        break;
+    case IC_PEER_WELCOME:
+        FUZZ_CHECK(before == IC_PEER_WAIT_HELLO && p->proto.state == IC_PEER_READY &&
+                   p->proto.owner != IC_OWNER_NONE);
+        /* The id is logged: it must be printable ASCII. */
+        for (const char *c = p->proto.id; *c; c++)
+            FUZZ_CHECK(*c > 0x20 && *c < 0x7f);
+        break;
+    case IC_PEER_REFUSE:
+        /* A refusal says why, and is closed with a static reason. */
+        FUZZ_CHECK(why.detail[0] != '\0' && why.reason != NULL && why.code != 0);
         fz_close(p);
-        return;
+        break;
     }
-    /* The id is logged: it must be a string we can walk. */
-    FUZZ_CHECK(h->id == NULL || strlen(h->id) < FZ_MAX_FRAME);
-    if (h->n_owned > FZ_MAX_OWNED) {
-        fz_close(p);
-        return;
-    }
-    for (size_t i = 0; i < h->n_owned; i++) {
-        const Rfpb__Prefix *x = h->owned[i];
-        if (x == NULL || x->len > 32 || (x->addr & ~rf_cidr_mask((uint8_t)x->len)) != 0) {
-            fz_close(p);
-            return;
-        }
-    }
-    if (ic_engine_peer_add(&F.eng, p, &p->owner) != 0) {
-        p->owner = IC_OWNER_NONE;
-        fz_close(p);
-        return;
-    }
-    for (size_t i = 0; i < h->n_owned; i++) {
-        rf_cidr_t c = { h->owned[i]->addr, (uint8_t)h->owned[i]->len };
-        char cs[32];
-        rf_cidr_format(&c, cs, sizeof(cs));
-        FUZZ_CHECK(strlen(cs) < sizeof(cs));
-        ic_overlap_t ov;
-        if (ic_engine_claim(&F.eng, p->owner, &c, &ov) != 0) {
-            fz_close(p);   /* route table full: refused, on_close drops the rest */
-            return;
-        }
-        if (ov.kind != IC_OVERLAP_NONE)
-            FUZZ_CHECK(ov.other != IC_OWNER_NONE && ov.other != p->owner);
-    }
-    p->state = FZ_READY;
-    ic_engine_unpark(&F.eng, F.now);
-}
-
-static int
-fz_tuple(ic_tuple_t *t, const Rfpb__Tuple *x)
-{
-    if (x == NULL || x->client_port > 65535 || x->target_port > 65535)
-        return RF_EPARSE;
-    t->client_ip = x->client_ip;
-    t->client_port = (uint16_t)x->client_port;
-    t->target_ip = x->target_ip;
-    t->target_port = (uint16_t)x->target_port;
-    return 0;
-}
-
-static void
-fz_on_tuples(fz_peer_t *p, const Rfpb__TupleRegister *tr)
-{
-    ic_tuple_t t;
-    for (size_t i = 0; i < tr->n_del; i++) {
-        if (fz_tuple(&t, tr->del[i]) != 0) {
-            fz_close(p);
-            return;
-        }
-        ic_engine_tuple_del(&F.eng, p->owner, &t);
-    }
-    for (size_t i = 0; i < tr->n_add; i++) {
-        if (fz_tuple(&t, tr->add[i]) != 0) {
-            fz_close(p);
-            return;
-        }
-        (void)ic_engine_tuple_add(&F.eng, p->owner, &t, F.now);
-    }
-    if (tr->n_add > 0)
-        ic_engine_unpark(&F.eng, F.now);
 }
 
 /* ---- copy side: an intercept's ResponseBatch ---- */
@@ -280,46 +229,44 @@ fz_route_block(void *ctx, const rf_cidr_t *block, rf_errbuf_t *err)
 
 static const ic_ctl_hooks_t fz_hooks = { fz_route_block };
 
-/* The copy agent's checks (agent-copy/cp_loop.c on_assignment), mirrored so
- * every field is walked the way it is there. 1 = it would be accepted. */
-static int
-fz_copy_assignment_ok(const Rfpb__Assignment *as)
+/* The copy agent's handler (cp_ctl.c): an accepted assignment is one the
+ * engine can run with; a refused one says why and changes nothing. */
+static void
+fz_copy_assignment(const Rfpb__Assignment *as)
 {
-    if (!as->active)
-        return 1;
-    if (as->n_rules == 0 || as->n_rules > 32)
-        return 0;
-    for (size_t i = 0; i < as->n_rules; i++) {
-        const Rfpb__TransferRule *r = as->rules[i];
-        FUZZ_CHECK(r != NULL);
-        if (r->online_port == 0 || r->online_port > 65535 || r->target_port == 0 ||
-            r->target_port > 65535 || r->target_ip == 0)
-            return 0;
+    rf_errbuf_t err;
+    err.msg[0] = '\0';
+    cp_config_t *n = &F.copy_next;
+    if (cp_ctl_assignment(n, &F.copy_cfg, as, &err) != 0) {
+        FUZZ_CHECK(err.msg[0] != '\0');
+        return;
     }
-    if (as->client_range == NULL || as->client_range->len > 32 || as->client_range->len < 8)
-        return 0;
-    rf_cidr_t range = { as->client_range->addr & rf_cidr_mask((uint8_t)as->client_range->len),
-                        (uint8_t)as->client_range->len };
-    char rs[32];
-    rf_cidr_format(&range, rs, sizeof(rs));
-    if (as->port_offset > 1023 || as->copies < 1 || as->copies > 1023 ||
-        as->sample_percent < 1 || as->sample_percent > 100)
-        return 0;
-    for (size_t i = 0; i < as->n_intercepts; i++) {
-        const Rfpb__Endpoint *ep = as->intercepts[i];
-        FUZZ_CHECK(ep != NULL);
-        if (ep->host == NULL || strlen(ep->host) >= 64 || ep->port == 0 || ep->port > 65535)
-            return 0;
-        FUZZ_CHECK(ep->id == NULL || strlen(ep->id) < FZ_MAX_FRAME);
+    FUZZ_CHECK(n->max_copies == F.copy_cfg.max_copies && n->nallow == F.copy_cfg.nallow);
+    if (!as->active) {
+        FUZZ_CHECK(n->eng.nrules == 0 && n->nicpt == 0);
+    } else {
+        FUZZ_CHECK(n->eng.nrules >= 1 && n->eng.nrules <= RF_RULES_MAX);
+        FUZZ_CHECK(n->eng.has_range && n->eng.range.len >= CP_RANGE_MIN_LEN &&
+                   (n->eng.range.addr & ~rf_cidr_mask(n->eng.range.len)) == 0);
+        for (unsigned i = 0; i < n->eng.nrules; i++)
+            FUZZ_CHECK(n->eng.rules[i].target_ip != 0 && n->eng.rules[i].target_port != 0 &&
+                       !rf_cidr_contains(&n->eng.range, n->eng.rules[i].target_ip));
+        FUZZ_CHECK(n->eng.copies >= 1 && n->eng.copies <= n->max_copies &&
+                   n->eng.offset <= CP_OFFSET_MAX && n->eng.sample_percent >= 1 &&
+                   n->eng.sample_percent <= 100);
+        FUZZ_CHECK(n->nicpt <= CP_MAX_ICPT);
+        for (unsigned i = 0; i < n->nicpt; i++)
+            FUZZ_CHECK(n->icpt[i].port != 0 && strlen(n->icpt[i].host) < sizeof(n->icpt[i].host));
     }
-    FUZZ_CHECK(as->plan_name == NULL || strlen(as->plan_name) < FZ_MAX_FRAME);
-    return 1;
+    /* What the agent would run with next. */
+    F.copy_cfg = *n;
+    F.copy_applied++;
 }
 
 static void
 fz_on_assignment(const Rfpb__Assignment *as)
 {
-    (void)fz_copy_assignment_ok(as);
+    fz_copy_assignment(as);
     rf_errbuf_t err;
     err.msg[0] = '\0';
     int before_have = F.ctl.have_block;
@@ -399,20 +346,9 @@ fz_on_msg(fz_peer_t *p, const Rfpb__Envelope *env)
     default:
         break;
     }
-    if (p->state == FZ_CLOSED)
+    if (p->closed)
         return;   /* the real connection is gone: later frames are never read */
-    if (p->state == FZ_WAIT_HELLO) {
-        if (env->msg_case == RFPB__ENVELOPE__MSG_HELLO)
-            fz_on_hello(p, env->hello);
-        else
-            fz_close(p);
-        return;
-    }
-    switch (env->msg_case) {
-    case RFPB__ENVELOPE__MSG_TUPLES: fz_on_tuples(p, env->tuples); break;
-    case RFPB__ENVELOPE__MSG_HEARTBEAT: break;
-    default: fz_close(p); break;
-    }
+    fz_on_peer_msg(p, env);
 }
 
 int
@@ -435,6 +371,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     F.cfg.ctl_port = RF_PORT_CONTROL;
     F.ctl.hooks = &fz_hooks;
     F.ctl.st = &F.st;
+    F.penv = (ic_peer_env_t){ &F.eng, &F.st, F.insecure };
+    /* The copy agent as cp_opts leaves it in fleet mode, with a local cap
+     * (bit 3 also picks an allow-list) the fuzzer's copies can cross. */
+    F.copy_cfg.eng.copies = 1;
+    F.copy_cfg.eng.sample_percent = 100;
+    F.copy_cfg.eng.session_timeout_ms = 120000;
+    F.copy_cfg.max_copies = 64;
+    if (F.cfg.fleet) {
+        F.copy_cfg.allow[0] = (rf_cidr_t){ 0x0a000000u, 8 };
+        F.copy_cfg.nallow = 1;
+    }
     ic_engine_cfg_t ecfg = {
         .route = { .max_owners = 8, .max_prefixes = 64, .max_tuples = 256,
                    .tuple_ttl_ms = 200 },
@@ -450,7 +397,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < FZ_PEERS; i++) {
         for (unsigned j = 0; j < RF_AUTH_NONCE; j++)
             F.peers[i].hs.nonce[j] = (uint8_t)(i + j);
-        F.peers[i].owner = IC_OWNER_NONE;
+        ic_peer_init(&F.peers[i].proto, "10.0.0.1:5555");
         F.peers[i].sends_fail = (flags >> 7) & (i == 3);
     }
 
@@ -478,7 +425,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rf_env_decode(&env, body, body_len) == 0) {
             fz_on_msg(peer, env);
             rf_env_free(env);
-        } else if (peer->state != FZ_CLOSED) {
+        } else if (!peer->closed) {
             fz_close(peer);   /* bad_frames: closed */
         }
         free(body);
@@ -499,15 +446,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         debug = getenv("FZ_ENVELOPE_DEBUG") != NULL;
     if (debug)
         fprintf(stderr, "states %d%d%d%d auth_failures %llu cap %llu fwd %llu lost %llu "
-                "unroutable %llu parked %llu expired %llu overlaps %llu tuples %llu gen %llu\n",
-                F.peers[0].state, F.peers[1].state, F.peers[2].state, F.peers[3].state,
+                "unroutable %llu parked %llu expired %llu overlaps %llu tuples %llu gen %llu "
+                "copy-applied %u\n",
+                F.peers[0].proto.state, F.peers[1].proto.state, F.peers[2].proto.state,
+                F.peers[3].proto.state,
                 (unsigned long long)s->auth_failures, (unsigned long long)s->cap_pkts,
                 (unsigned long long)s->resp_forwarded, (unsigned long long)s->resp_lost,
                 (unsigned long long)s->resp_unroutable, (unsigned long long)s->resp_parked,
                 (unsigned long long)s->resp_park_expired, (unsigned long long)s->route_overlaps,
-                (unsigned long long)s->tuples_registered, (unsigned long long)F.ctl.generation);
+                (unsigned long long)s->tuples_registered, (unsigned long long)F.ctl.generation,
+                F.copy_applied);
     for (unsigned i = 0; i < FZ_PEERS; i++)
-        if (F.peers[i].state == FZ_READY)
+        if (!F.peers[i].closed)
             fz_close(&F.peers[i]);
     FUZZ_CHECK(s->cap_pkts == s->bad_pkts + s->resp_forwarded + s->resp_lost +
                               s->resp_unroutable + s->resp_park_expired + s->parked_now);

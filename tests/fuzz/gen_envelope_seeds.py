@@ -113,6 +113,17 @@ def seeds():
                       'sample_percent: 100 session_timeout_s: 120 '
                       'intercepts { host: "10.199.0.40" port: 36524 id: "assist-1" } }'
                       % (ip("10.0.2.10"), pool))
+    def copy_assign(target, rng_addr, rng_len, copies):
+        return enc('assignment { generation: 5 active: true '
+                   'rules { online_ip: 0 online_port: 80 target_ip: %d target_port: 8080 } '
+                   'client_range { addr: %d len: %d } copies: %d sample_percent: 100 '
+                   'intercepts { host: "10.199.0.40" port: 36524 } }'
+                   % (target, rng_addr, rng_len, copies))
+    # each refused by cp_ctl / cp_opts_check_replay for one reason
+    copy_refused = [copy_assign(ip("10.0.2.10"), 0, 4, 2),                 # wider than /8
+                    copy_assign(ip("10.250.0.9"), pool, 16, 2),            # range holds target
+                    copy_assign(ip("10.0.2.10"), pool, 18, 100),           # over --max-copies
+                    copy_assign(ip("192.168.0.10"), pool, 18, 2)]          # outside allow-list
     challenge = enc('challenge { version: 1 nonce: "%s" }' % ("\\x5a" * 32))
     challenge_short = enc('challenge { version: 1 nonce: "abc" }')
     error = enc('error { code: 10004 reason: "bad or missing auth MAC" }')
@@ -144,6 +155,8 @@ def seeds():
         "assign_intercept": bytes([FLEET]) + rec(0, assign_icpt) + rec(0, assign_hostbits) +
         rec(0, assign_len33) + rec(0, assign_idle) + rec(0, assign_icpt),
         "assign_copy": bytes([0]) + rec(0, assign_copy),
+        "assign_copy_refused": bytes([FLEET]) + b"".join(rec(0, m) for m in copy_refused) +
+        rec(0, assign_copy),
         "client_side": bytes([K]) + rec(0, challenge) + rec(1, challenge_short) + rec(2, error) + rec(3, stats),
         "oversize": bytes([LO]) + b"\x00" + b"\x00\x20\x00\x00" + b"\0" * 8,
         "undecodable": bytes([LO]) + rec(0, b"\xff\xff\xff") + rec(0, h0_nokey),

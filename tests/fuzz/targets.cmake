@@ -23,7 +23,7 @@ rf_add_fuzz_test(frame rf_common)
 if(RF_LIBFUZZER AND TARGET ic_core)
   target_compile_options(ic_core PRIVATE -fsanitize=fuzzer-no-link)
 endif()
-rf_add_fuzz_test(envelope ic_core rf_common)
+rf_add_fuzz_test(envelope cp_core ic_core rf_common)
 # The replay engine driven by record sequences (causal order, responses,
 # timers); seeds from gen_engine_seeds.py.
 rf_add_fuzz_test(engine cp_core rf_common)

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "rd_admin.h"
 #include "rd_doctor.h"
 #include "rd_server.h"
 #include "rf_auth.h"

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "rd_admin.h"
 #include "rd_metrics.h"
 
 static const char *PLAN =
