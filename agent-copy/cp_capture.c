@@ -264,6 +264,8 @@ open_ring(cp_capture_t *c, const cp_live_opts_t *o, const rf_rule_t *rules, unsi
     if (c->p == NULL || apply_filter(c, rules, nrules, err) != 0 ||
         cp_ring_start(c->ring, err) != 0)
         return -1;
+    if (o->fanout_group && cp_ring_fanout(cp_ring_fd(c->ring), o->fanout_group, err) != 0)
+        return -1;
     return 0;
 }
 
@@ -337,7 +339,8 @@ cp_capture_open_live(cp_capture_t **out, const cp_live_opts_t *o, const rf_rule_
      * delivers both directions inbound. */
     (void)pcap_setdirection(c->p, o->dir == CP_DIR_HOST ? PCAP_D_INOUT : PCAP_D_IN);
     c->linktype = pcap_datalink(c->p);
-    if (apply_filter(c, rules, nrules, err) != 0 || pcap_setnonblock(c->p, 1, eb) != 0) {
+    if (apply_filter(c, rules, nrules, err) != 0 || pcap_setnonblock(c->p, 1, eb) != 0 ||
+        (o->fanout_group && cp_ring_fanout(pcap_fileno(c->p), o->fanout_group, err) != 0)) {
         if (eb[0])
             rf_err_set(err, RF_ECAP, "-i %s: %s", dev, eb);
         pcap_close(c->p);

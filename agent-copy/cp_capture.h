@@ -36,6 +36,7 @@ typedef struct {
     unsigned    latency_ms;   /* 0 = immediate mode (a wake-up per packet) */
     cp_dir_t    dir;          /* CLIENT, BOTH (mirror) or HOST (causal order) */
     int         use_libpcap;  /* never our own ring (cp_ring.h) */
+    unsigned    fanout_group; /* join PACKET_FANOUT group (flow hash), 0 = none */
 } cp_live_opts_t;
 
 /* Build "tcp and ((dst port P and dst host H) or ...)" from the rules

@@ -112,6 +112,20 @@ on_frame(void *ctx, const uint8_t *frame, size_t caplen, uint64_t ts_us)
     cp_engine_on_client(a->eng, ip, ip_len, now_ms(a));
 }
 
+static void on_tick(uv_timer_t *t);
+
+/* The tick only serves live sessions (their timers); with none it stops
+ * (on_tick), so an idle agent is not woken every TICK_MS. The next frame
+ * starts it again, after a catch-up of the timer wheel. */
+static void
+tick_resume(cp_agent_t *a)
+{
+    if (a->stopping || uv_is_active((uv_handle_t *)&a->tick))
+        return;
+    cp_engine_tick(a->eng, now_ms(a));
+    uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
+}
+
 static void
 on_pcap_readable(uv_poll_t *h, int status, int events)
 {
@@ -119,6 +133,7 @@ on_pcap_readable(uv_poll_t *h, int status, int events)
     (void)events;
     if (status < 0)
         return;
+    tick_resume(a);
     for (unsigned i = 0; i < a->ncaps; i++) {
         if (&a->polls[i] != h)
             continue;
@@ -612,6 +627,8 @@ on_tick(uv_timer_t *t)
         (a->st->sess_active == 0 ||
          now_ms(a) - a->start_ms > (uint64_t)a->cfg.eng.session_timeout_ms * 4))
         begin_stop(a, "offline replay finished");
+    else if (!a->offline && a->st->sess_active == 0)
+        uv_timer_stop(&a->tick);
 }
 
 /* ---------- controller ---------- */
@@ -765,6 +782,7 @@ open_capture(cp_agent_t *a)
                  * there the MTU plus link and tunnel headers (GRO off). */
                 .snaplen = a->cfg.capture_latency_ms ? 65535u : (unsigned)a->cfg.eng.mtu + 256u,
                 .latency_ms = a->cfg.capture_latency_ms,
+                .fanout_group = a->cfg.fanout_group,
                 /* The online server's replies too (headers only), for the
                  * causal order; a mirror port carries them anyway. */
                 .dir = (a->cfg.promisc || a->cfg.tunnels) ? CP_DIR_BOTH

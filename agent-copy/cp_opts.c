@@ -27,7 +27,7 @@
 enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
-    OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE,
+    OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE, OPT_FANOUT,
     OPT_CAUSAL, OPT_NO_REVERSE, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
 };
 
@@ -72,6 +72,7 @@ static const struct option longopts[] = {
     { "capture-latency-ms", required_argument, NULL, OPT_CAPLAT },
     { "max-copies", required_argument, NULL, OPT_MAXCOPIES },
     { "nice", required_argument, NULL, OPT_NICE },
+    { "fanout-group", required_argument, NULL, OPT_FANOUT },
     { "causal-timeout-ms", required_argument, NULL, OPT_CAUSAL },
     { "no-reverse-capture", no_argument, NULL, OPT_NO_REVERSE },
     { "help", no_argument, NULL, 'h' },
@@ -120,7 +121,10 @@ cp_opts_usage(FILE *fp)
           "      --no-reverse-capture                 do not capture the online server's replies\n"
           "                                           (causal order then uses tcpcopy's rule)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
-          "      --nice N                             scheduling priority (-20..19; see docs/BENCH.md)\n"
+          "      --nice N                             scheduling priority (-20..19, default -10; see docs/BENCH.md)\n"
+          "      --fanout-group N                     share the capture with the other agents of group N\n"
+          "                                           (PACKET_FANOUT by flow hash: one worker per core,\n"
+          "                                           each with its own disjoint -c range; docs/BENCH.md)\n"
           "      --allow-target CIDR[,...]            refuse targets outside these\n"
           "      --config FILE, --check-config        config file; check (interface, file,\n"
           "                                           intercepts, key) without side effects\n"
@@ -487,6 +491,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
             break;
         }
         case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, CP_COPIES_MAX); break;
+        case OPT_FANOUT: UINT_FLAG("--fanout-group", cfg->fanout_group, 1, 65535); break;
         case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
         case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
         case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
@@ -616,6 +621,8 @@ cp_opts_print(FILE *fp, const cp_config_t *cfg)
     if (cfg->offline[0])
         fprintf(fp, "speed           %g\n", cfg->speed);
     fprintf(fp, "pcap buffer     %u MB\n", cfg->pcap_buffer_mb);
+    if (cfg->fanout_group)
+        fprintf(fp, "fanout group    %u\n", cfg->fanout_group);
     if (cfg->daemonize || cfg->pid_file[0])
         fprintf(fp, "daemon          %s, pid file %s\n", cfg->daemonize ? "yes" : "no",
                 cfg->pid_file[0] ? cfg->pid_file : "-");

@@ -56,6 +56,7 @@ typedef struct {
     int             no_reverse;     /* --no-reverse-capture */
     unsigned        max_copies;        /* local cap on assigned copies */
     int             nice;              /* scheduling priority, -20..19 */
+    unsigned        fanout_group;      /* PACKET_FANOUT group id, 0 = none */
     int             doctor;            /* probe each rule once, print, exit */
     /* tcpcopy-compatible process flags */
     int             daemonize;         /* -d */

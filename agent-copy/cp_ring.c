@@ -133,6 +133,19 @@ cp_ring_start(cp_ring_t *r, rf_errbuf_t *err)
     return 0;
 }
 
+int
+cp_ring_fanout(int fd, unsigned group, rf_errbuf_t *err)
+{
+    /* PACKET_FANOUT_HASH hashes the flow symmetrically (kernel >= 4.x:
+     * __skb_get_hash_symmetric); DEFRAG reassembles first, so fragments
+     * of one datagram cannot split across members. */
+    int v = (int)((group & 0xffffu) | ((unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16));
+    if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &v, sizeof(v)) != 0)
+        return rf_err_set(err, RF_ECAP, "--fanout-group %u: %s (every member needs the same "
+                          "device and mode)", group, strerror(errno));
+    return 0;
+}
+
 int cp_ring_fd(const cp_ring_t *r) { return r->fd; }
 size_t cp_ring_bytes(const cp_ring_t *r) { return r->map_len; }
 

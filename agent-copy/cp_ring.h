@@ -33,6 +33,11 @@ typedef void (*cp_ring_cb)(void *ctx, const uint8_t *frame, size_t caplen, uint6
 int  cp_ring_open(cp_ring_t **out, const char *ifname, size_t bytes, unsigned tov_ms,
                   int promisc, rf_errbuf_t *err);
 int  cp_ring_start(cp_ring_t *r, rf_errbuf_t *err);
+/* Join PACKET_FANOUT group `group` (1..65535) of `fd` by symmetric flow
+ * hash: every packet of a TCP connection, both directions, reaches the
+ * same member, so each worker owns whole sessions (causal order intact).
+ * Works on any AF_PACKET socket (libpcap's too); after bind. */
+int  cp_ring_fanout(int fd, unsigned group, rf_errbuf_t *err);
 int  cp_ring_fd(const cp_ring_t *r);
 /* Hand over retired blocks' frames until `budget` frames were seen (a
  * block is always finished). Returns frames handled. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "cp_decap.h"
@@ -17,9 +18,10 @@
 static size_t build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq,
                     uint32_t ack, uint8_t flags, uint16_t plen);
 
-static uint64_t sent;
-static uint8_t syns[16][64];   /* the SYNs of the current connection's copies */
-static unsigned nsyn;
+/* Per thread: --workers runs one engine per thread (the fanout design). */
+static _Thread_local uint64_t sent;
+static _Thread_local uint8_t syns[16][64];   /* the SYNs of the current connection's copies */
+static _Thread_local unsigned nsyn;
 
 static void
 count_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
@@ -69,7 +71,7 @@ build(uint8_t *p, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp, uint32_t seq
 enum { WRAP_NONE, WRAP_ETH, WRAP_VXLAN, WRAP_GRE };
 static int wrap_mode;
 static cp_decap_cfg_t dcfg;
-static cp_decap_stats_t dst;
+static _Thread_local cp_decap_stats_t dst;
 
 static void
 feed(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now)
@@ -78,7 +80,7 @@ feed(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now)
         cp_engine_on_client(e, ip, len, now);
         return;
     }
-    static uint8_t f[4096];
+    static _Thread_local uint8_t f[4096];
     size_t o = 0;
     memset(f, 0, 64);
     if (wrap_mode != WRAP_ETH) {
@@ -126,15 +128,23 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
+typedef struct {
+    unsigned copies, reqs_per_conn, conns, worker, nworkers;
+    uint64_t cap, sent, opened, completed;
+} job_t;
+
+/* One engine replaying connections i = worker, worker + nworkers, ...: the
+ * share a flow-hash fanout gives one of `nworkers` capture workers. */
+static void *
+run_job(void *arg)
 {
+    job_t *j = arg;
     cp_engine_cfg_t c;
     memset(&c, 0, sizeof(c));
     rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:80", NULL);
     c.has_range = 1;
     rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
-    c.copies = copies;
+    c.copies = j->copies;
     c.sample_percent = 100;
     c.session_timeout_ms = 60000;
     c.causal_timeout_ms = 2000;   /* as shipped */
@@ -146,8 +156,7 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
     uint8_t p[2048];
     uint64_t cap = 0, now = 1;
     sent = 0;
-    double t0 = now_s();
-    for (unsigned i = 0; i < conns; i++) {
+    for (unsigned i = j->worker; i < j->conns; i += j->nworkers) {
         uint32_t cip = 0x0ac70000u + (i % 250) + 10;
         uint16_t sp = (uint16_t)(1024 + (i * 7) % 60000);
         uint32_t seq = i * 100000u;
@@ -161,7 +170,7 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
         feed(e, p, n, now);
         cap++;
         uint32_t s = seq + 1;
-        for (unsigned q = 0; q < reqs_per_conn; q++) {
+        for (unsigned q = 0; q < j->reqs_per_conn; q++) {
             n = build(p, cip, sp, 0x0ac70014u, 80, s, 1, RF_TH_ACK | RF_TH_PSH, 120);
             feed(e, p, n, now);
             cap++;
@@ -178,19 +187,59 @@ run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
         now += 1;   /* one connection per simulated millisecond */
         cp_engine_tick(e, now);
     }
-    double dt = now_s() - t0;
     const cp_stats_t *st = cp_engine_stats(e);
-    printf("%-32s %10llu %10llu %12.0f %10.1f %10llu %10llu\n", name, (unsigned long long)cap,
-           (unsigned long long)sent, (double)cap / dt, dt * 1e9 / (double)cap,
-           (unsigned long long)st->sess_opened, (unsigned long long)st->sess_completed);
+    j->cap = cap;
+    j->sent = sent;
+    j->opened = st->sess_opened;
+    j->completed = st->sess_completed;
     cp_engine_free(e);
+    return NULL;
+}
+
+static unsigned nworkers = 1;
+
+/* pkts/s is the aggregate over the workers; ns/pkt is wall time per
+ * packet (with N workers on N free cores: 1/N of one worker's). */
+static void
+run(const char *name, unsigned copies, unsigned reqs_per_conn, unsigned conns)
+{
+    job_t jobs[16];
+    pthread_t th[16];
+    double t0 = now_s();
+    for (unsigned w = 0; w < nworkers; w++) {
+        jobs[w] = (job_t){ copies, reqs_per_conn, conns, w, nworkers, 0, 0, 0, 0 };
+        if (nworkers == 1)
+            run_job(&jobs[0]);
+        else if (pthread_create(&th[w], NULL, run_job, &jobs[w]) != 0)
+            exit(1);
+    }
+    uint64_t cap = 0, snt = 0, op = 0, co = 0;
+    for (unsigned w = 0; w < nworkers; w++) {
+        if (nworkers > 1)
+            pthread_join(th[w], NULL);
+        cap += jobs[w].cap;
+        snt += jobs[w].sent;
+        op += jobs[w].opened;
+        co += jobs[w].completed;
+    }
+    double dt = now_s() - t0;
+    printf("%-32s %10llu %10llu %12.0f %10.1f %10llu %10llu\n", name, (unsigned long long)cap,
+           (unsigned long long)snt, (double)cap / dt, dt * 1e9 / (double)cap,
+           (unsigned long long)op, (unsigned long long)co);
 }
 
 int
 main(int argc, char **argv)
 {
     unsigned conns = argc > 1 ? (unsigned)atoi(argv[1]) : 200000;
-    printf("replay-copy engine, one core, null sink (%u connections per row)\n", conns);
+    /* bench_engine [CONNS [WORKERS]]: WORKERS engines in as many threads,
+     * each with its own sessions (the --fanout-group design). */
+    if (argc > 2)
+        nworkers = (unsigned)atoi(argv[2]);
+    if (nworkers < 1 || nworkers > 16)
+        nworkers = 1;
+    printf("replay-copy engine, %u worker%s, null sink (%u connections per row)\n", nworkers,
+           nworkers > 1 ? "s (threads)" : "", conns);
     printf("%-32s %10s %10s %12s %10s %10s %10s\n", "workload", "captured", "sent", "pkts/s", "ns/pkt",
            "sessions", "completed");
     cp_decap_cfg_init(&dcfg);
@@ -203,8 +252,9 @@ main(int argc, char **argv)
     run("short conn, VXLAN mirror", 1, 1, conns);
     wrap_mode = WRAP_GRE;
     run("short conn, GRE (gretap) mirror", 1, 1, conns);
-    printf("decapsulated frames: %llu ok, %llu not ok\n", (unsigned long long)dst.ok,
-           (unsigned long long)(dst.frames - dst.ok));
+    if (nworkers == 1)
+        printf("decapsulated frames: %llu ok, %llu not ok\n", (unsigned long long)dst.ok,
+               (unsigned long long)(dst.frames - dst.ok));
     printf("fixed memory per session: %zu bytes (+ held packets: one slot of MTU+64 per "
            "unacknowledged segment)\n", cp_engine_session_bytes());
     return 0;

@@ -24,6 +24,9 @@
 #   BENCH_TLS       1: the copy<->intercept channel runs TLS 1.3 (one key
 #                   file from `replayctl keys new-fleet`, --key-file on both)
 #   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
+#   BENCH_WORKERS   N > 1: N replay-copy workers sharing the capture
+#                   (--fanout-group, each with 1/N of the -c range); CPU,
+#                   RSS and counters are their sums
 #   BENCH_PERF      1: `perf record -g` on replay-copy during each replay row
 #                   (perf-<row>.data in the results dir; Debian's linux-perf)
 set -euo pipefail
@@ -40,6 +43,7 @@ read -r -a COPY_EXTRA <<<"${BENCH_COPY_ARGS:-}"
 KEY_ARGS=()
 OUT=${BENCH_OUT:-/tmp/rf-bench-$(date +%Y%m%d-%H%M%S)}
 RANGE=10.250.0.0/16
+WORKERS=${BENCH_WORKERS:-1}
 
 require_root_netns
 require_bins replay-copy replay-intercept
@@ -71,6 +75,45 @@ machine_ticks() {
 # mb KIB: MiB with one decimal, "-" for 0 (no agent in that row).
 mb() { awk -v k="$1" 'BEGIN { if (k > 0) printf "%.1f", k / 1024; else print "-" }'; }
 
+# sum_pids FN: FN (tb_rss_kb, tb_cpu_ticks) summed over the row's copy workers.
+sum_pids() {
+  local t=0 p
+  for p in "${cpids[@]}"; do t=$((t + $("$1" "$p"))); done
+  echo "$t"
+}
+
+# sum_stat ROW KEY: a counter summed over the row's copy stats files.
+sum_stat() {
+  local t=0 f
+  for f in "$OUT/copy-$1"*.stats; do [[ -s $f ]] && t=$((t + $(tb_stat "$f" "$2"))); done
+  echo "$t"
+}
+
+# start_workers: BENCH_WORKERS agents in one fanout group, the -c range
+# split in equal parts (disjoint replayed addresses: each its own sessions
+# and ports, all on one intercept).
+start_workers() {
+  local d w bits=0 n=1
+  d=$(tb_dir online)
+  while ((n < WORKERS)); do n=$((n * 2)); bits=$((bits + 1)); done
+  ((n == WORKERS)) || tb_die "BENCH_WORKERS must be a power of two"
+  local plen=$((16 + bits)) step=$((65536 / WORKERS))
+  for ((w = 0; w < WORKERS; w++)); do
+    local base=$((w * step))
+    tb_bg online "$d/copy$w.log" "$RF_BIN/replay-copy" --stats-json "$d/copy$w.stats" \
+      -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "10.250.$((base / 256)).0/$plen" -i eth0 \
+      --fanout-group 7 "${COPY_EXTRA[@]}" "${KEY_ARGS[@]}"
+    cpids+=("$TB_LASTPID")
+  done
+  for ((w = 0; w < WORKERS; w++)); do
+    wait_for "[[ -s $d/copy$w.stats ]] || ! _tb_alive ${cpids[$w]}" 10 || true
+  done
+  sleep 1.5
+  for ((w = 0; w < WORKERS; w++)); do
+    _tb_alive "${cpids[$w]}" || { tail -n 20 "$d/copy$w.log" >&2; tb_die "worker $w exited at start"; }
+  done
+}
+
 ROWS="$OUT/rows.tsv"
 : >"$ROWS"
 
@@ -82,19 +125,24 @@ row() {
   [[ $mode == short ]] && wrkargs=(-H 'Connection: close')
   tb_log_truncate online
   tb_log_truncate target
-  local cpid="" ipid=""
+  local cpid="" ipid="" cpids=()
   if ((replay)); then
-    rm -f "$(tb_dir online)/copy.stats" "$(tb_dir assistant)/intercept.stats"
+    rm -f "$(tb_dir online)"/copy*.stats "$(tb_dir assistant)/intercept.stats"
     tb_start_intercept assistant "tcp and src host $TIP and src port 80" "${KEY_ARGS[@]}"
     ipid=$TB_LASTPID
-    tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}" "${KEY_ARGS[@]}"
-    cpid=$TB_LASTPID
+    if ((WORKERS > 1)); then
+      start_workers
+    else
+      tb_start_copy online -x "80-$TIP:80" -s "$(tb_ip assistant)" -c "$RANGE" -i eth0 "${COPY_EXTRA[@]}" "${KEY_ARGS[@]}"
+      cpids=("$TB_LASTPID")
+    fi
+    cpid=${cpids[0]}
   fi
   local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1 idle=0
   if ((replay)); then
     sleep 2   # started and connected, no traffic yet: the idle footprint
-    idle=$(tb_rss_kb "$cpid")
-    c0=$(tb_cpu_ticks "$cpid"); i0=$(tb_cpu_ticks "$ipid")
+    idle=$(sum_pids tb_rss_kb)
+    c0=$(sum_pids tb_cpu_ticks); i0=$(tb_cpu_ticks "$ipid")
   fi
   local perfpid=""
   if ((replay)) && [[ ${BENCH_PERF:-0} == 1 ]]; then
@@ -110,9 +158,9 @@ row() {
   local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
   local ccpu=- icpu=- crss=0 irss=0
   if ((replay)); then
-    c1=$(tb_cpu_ticks "$cpid"); i1=$(tb_cpu_ticks "$ipid")
+    c1=$(sum_pids tb_cpu_ticks); i1=$(tb_cpu_ticks "$ipid")
     ccpu=$(tb_cpu_pct "$c0" "$c1" "$wall"); icpu=$(tb_cpu_pct "$i0" "$i1" "$wall")
-    crss=$(tb_rss_kb "$cpid"); irss=$(tb_rss_kb "$ipid")
+    crss=$(sum_pids tb_rss_kb); irss=$(tb_rss_kb "$ipid")
   fi
   local busy; busy=$(awk -v b0="${m0[0]}" -v t0="${m0[1]}" -v b1="${m1[0]}" -v t1="${m1[1]}" \
     'BEGIN { if (t1 > t0) printf "%.0f", (b1 - b0) * 100 / (t1 - t0); else print "-" }')
@@ -124,20 +172,23 @@ row() {
     target=$(tb_wait_count "tb_log_count target" "$online" "$DRAIN")
     ratio=$(tb_ratio "$target" "$online")
     # Peak RSS: max(VmRSS at end of load, VmHWM after the drain), gotcha 12.
-    local r2; r2=$(tb_rss_kb "$cpid"); ((r2 > crss)) && crss=$r2
+    local r2; r2=$(sum_pids tb_rss_kb); ((r2 > crss)) && crss=$r2
     r2=$(tb_rss_kb "$ipid"); ((r2 > irss)) && irss=$r2
-    _tb_alive "$cpid" || status="copy-died"
+    for cpid in "${cpids[@]}"; do _tb_alive "$cpid" || status="copy-died"; done
     _tb_alive "$ipid" || status="intercept-died"
-    tb_stop "$cpid" 10 || status="copy-rc$?"
+    for cpid in "${cpids[@]}"; do tb_stop "$cpid" 10 || status="copy-rc$?"; done
     tb_stop "$ipid" 10 || status="intercept-rc$?"
     cp "$(tb_dir online)/copy.stats" "$OUT/copy-$name.stats" 2>/dev/null || true
+    for ((w = 0; w < WORKERS && WORKERS > 1; w++)); do
+      cp "$(tb_dir online)/copy$w.stats" "$OUT/copy-$name-w$w.stats" 2>/dev/null || true
+    done
     cp "$(tb_dir assistant)/intercept.stats" "$OUT/intercept-$name.stats" 2>/dev/null || true
     cp "$(tb_dir online)/copy.log" "$OUT/copy-$name.log" 2>/dev/null || true
   fi
-  local sess; sess=$( ((replay)) && tb_stat "$OUT/copy-$name.stats" sess_opened || echo -)
+  local sess; sess=$( ((replay)) && sum_stat "$name" sess_opened || echo -)
   local load; if ((delay > 0)); then load="c$conns, ${delay} ms"; else load="c$conns, closed loop"; fi
   ((replay)) || load="$load (no replay)"
-  local drops; drops=$( ((replay)) && [[ -s $OUT/copy-$name.stats ]] && tb_stat "$OUT/copy-$name.stats" kernel_drops || echo -)
+  local drops; drops=$( ((replay)) && ls "$OUT/copy-$name"*.stats >/dev/null 2>&1 && sum_stat "$name" kernel_drops || echo -)
   local us=-   # replay-copy CPU microseconds per online request (connection in short mode)
   if ((replay)) && ((online > 0)); then
     us=$(awk -v p="$ccpu" -v w="$wall" -v n="$online" 'BEGIN { printf "%.0f", p / 100 * w * 1e6 / n }')
@@ -163,7 +214,7 @@ done
 {
   echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
   echo
-  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
+  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
   echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -5,6 +5,7 @@
 # how ctest -j2 may pair them (cmake/RfTesting.cmake).
 rf_add_integration_test(t_bed LIGHT)
 rf_add_integration_test(t_copy_http)
+rf_add_integration_test(t_copy_fanout)
 rf_add_integration_test(t_copy_redis)
 rf_add_integration_test(t_copy_pg)
 rf_add_integration_test(t_copy_expect LIGHT)
