@@ -16,7 +16,7 @@
 
 #define RD_NAMES_MAX          512   /* distinct counter names per process */
 #define RD_CNAME_MAX          48    /* bytes incl. NUL */
-#define RD_AGENT_COUNTERS_MAX 96    /* counters kept per agent */
+#define RD_AGENT_COUNTERS_MAX 112   /* counters kept per agent (copy: 55 + 6 per target group) */
 
 typedef struct {
     size_t n;
