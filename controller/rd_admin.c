@@ -398,6 +398,9 @@ typedef struct {
     blk_t            *blocks;
     int               oom;
     Rfpb__ScheduleStatus sched;
+    Rfpb__TargetGroupStatus tg[RD_TGROUPS_MAX];
+    Rfpb__TargetGroupStatus *tgp[RD_TGROUPS_MAX];
+    char tg_targets[RD_TGROUPS_MAX][RF_RULES_MAX * 24];
 } holder_t;
 
 static void *
@@ -647,6 +650,38 @@ status_totals(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c, const sums_t
     r->n_total_rates = nt;
 }
 
+/* The plan's target groups with their values in force; their counters
+ * are the "tgN_*" totals. */
+static void
+status_tgroups(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c)
+{
+    const rd_plan_t *p = c->plan;
+    for (unsigned g = 0; p && g < p->ntgroups; g++) {
+        Rfpb__TargetGroupStatus *t = &h->tg[g];
+        rfpb__target_group_status__init(t);
+        t->index = g;
+        t->name = (char *)p->tgroups[g].name;
+        char *buf = h->tg_targets[g];
+        size_t used = 0, cap = sizeof(h->tg_targets[g]);
+        buf[0] = '\0';
+        for (unsigned i = 0; i < p->nrules && used < cap; i++) {
+            rf_rule_t ru;
+            char ip[16];
+            rd_tg_rule(&ru, p, g, i);
+            rf_ipv4_format(ru.target_ip, ip, sizeof(ip));
+            used += (size_t)snprintf(buf + used, cap - used, "%s%s:%u", i ? "," : "", ip,
+                                     ru.target_port);
+        }
+        t->targets = buf;
+        t->copies = rd_tg_copies(p, g);
+        t->sample_percent = rd_tg_sample(p, g);
+        t->rate_limit_pps = rd_tg_rate(p, g);
+        h->tgp[g] = t;
+    }
+    r->n_target_groups = p ? p->ntgroups : 0;
+    r->target_groups = h->tgp;
+}
+
 Rfpb__StatusReply *
 rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
 {
@@ -700,6 +735,7 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
             goto oom;
     }
     status_totals(h, r, c, &sum);
+    status_tgroups(h, r, c);
     if (h->oom)
         goto oom;
     free(sum.tot);
