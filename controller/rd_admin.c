@@ -812,7 +812,7 @@ rd_admin_routes(const rd_ctx_t *c, size_t *n)
             const rd_entry_t *e = &c->table.e[i];
             if (!e->active || e->role != RD_ROLE_ICPT)
                 continue;
-            char rs[32], line[640];
+            char rs[32], line[800];
             rf_cidr_format(&e->range, rs, sizeof(rs));
             snprintf(line, sizeof(line), "ip route add %s via %s%s%s", rs,
                      e->advertise[0] ? e->advertise : "UNKNOWN-ADDRESS-OF-",
