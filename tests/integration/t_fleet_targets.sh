@@ -108,9 +108,9 @@ wait_for want_status 10 || true
 jq -c '.target_groups' "$TB_RUN/st.json" >&2
 orig=$(jq '.totals.orig_sessions' "$TB_RUN/st.json")
 tb_assert "status --json: v1 and v2 each at ratio 1.000, $orig sessions (of $orig captured), no drops" \
-  jq -e --arg ta "$TA:80" --arg tb "$TB:80" --argjson o "$orig" '.target_groups as $g
+  jq -e --arg ta "$TA:80" --arg tb "$TB:80" --argjson o "$orig" --argjson on "$on" '.target_groups as $g
     | ($g | length) == 2 and $g[0].name == "v1" and $g[0].targets == $ta
-    and $g[1].name == "v2" and $g[1].targets == $tb and $o >= '"$on"'
+    and $g[1].name == "v2" and $g[1].targets == $tb and $o >= $on
     and all($g[]; .ratio == 1 and .sess_opened == $o and .sess_shed == 0
                   and .sess_rate_limited == 0 and .sess_sampled_out == 0)' "$TB_RUN/st.json"
 tb_ctl status >"$TB_RUN/status.txt"
