@@ -358,6 +358,10 @@ repl_find(cp_engine_t *e, uint32_t cip, uint16_t cport, uint32_t tip, uint16_t t
 
 /* ---------- engine lifetime ---------- */
 
+_Static_assert(CP_OUTPUTS_MAX <= sizeof(((cp_stats_t *)0)->out) / sizeof(cp_out_stats_t),
+               "a counter block per output");
+_Static_assert(CP_OUTPUTS_MAX <= 16, "sess_t.out is 4 bits");
+
 /* cfg -> e->out: the controller's outputs, or one output made of the
  * top-level fields (standalone, or a plan without target groups). */
 static void

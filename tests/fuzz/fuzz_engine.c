@@ -46,6 +46,11 @@ on_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
     FUZZ_CHECK(len >= 40 && daddr == TARGET);
     uint32_t src = rd32(ip + 12);
     uint16_t sport = rd16(ip + 20);
+    /* two outputs (target groups): port 8081 is output 1, which replays
+     * only from the upper half of the range, output 0 from the lower */
+    uint16_t dport = rd16(ip + 22);
+    FUZZ_CHECK(dport == 8080 || dport == 8081);
+    FUZZ_CHECK(((src >> 15) & 1u) == (dport == 8081 ? 1u : 0u));
     for (unsigned i = 0; i < s->n; i++)
         if (s->ip[i] == src && s->port[i] == sport)
             return;
@@ -65,6 +70,10 @@ check(cp_engine_t *e)
                                   s->client_dups + s->accepted_pkts + s->server_pkts);
     FUZZ_CHECK(s->sess_active <= cp_engine_session_capacity(e));
     FUZZ_CHECK(s->causal_released + s->causal_timeouts <= s->causal_held);
+    uint64_t opened = 0;
+    for (unsigned o = 0; o < CP_OUTPUTS_MAX; o++)
+        opened += s->out[o].sess_opened;
+    FUZZ_CHECK(opened == s->sess_opened);
     /* Pools, queues, both indexes and the wheel agree after every call. */
     char why[160];
     if (cp_engine_check(e, why, sizeof(why)) != 0) {
@@ -91,6 +100,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.mtu = 576;   /* small: long segments get split */
     c.mss = 536;
     c.memory_bytes = 256u << 10;   /* the smallest tables: fast runs, full pools */
+    if (size > 0 && (data[0] & 0x40)) {
+        /* target groups: two outputs, disjoint halves, the second sampled */
+        c.noutputs = 2;
+        for (unsigned o = 0; o < 2; o++) {
+            c.outputs[o].target_ip[0] = c.rules[0].target_ip;
+            c.outputs[o].target_port[0] = (uint16_t)(8080 + o);
+            rf_cidr_parse(&c.outputs[o].range, o ? "10.250.128.0/17" : "10.250.0.0/17", NULL);
+            c.outputs[o].copies = c.copies;
+            c.outputs[o].offset = o * 7;
+            c.outputs[o].sample_percent = o ? 50 : 100;
+        }
+    } else {
+        rf_cidr_parse(&c.range, "10.250.0.0/17", NULL);   /* one output: the lower half */
+    }
     cp_sink_t sink = { on_emit, NULL };
     uint64_t now = 1000;
     cp_engine_t *e = cp_engine_new(&c, &sink, &seen, now);

@@ -49,7 +49,9 @@ def pipelined_long():
 def main():
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "engine")
     os.makedirs(out, exist_ok=True)
-    seeds = {"libpq-ssl": libpq(), "libpq-copies": libpq(0x80), "causal-timeout": timeout(),
+    # 0x40: two outputs (target groups), 0x80: two copies
+    seeds = {"libpq-ssl": libpq(), "libpq-copies": libpq(0x80), "libpq-outputs": libpq(0xc0),
+             "causal-timeout": timeout(),
              "pipelined-rst": pipelined_long()}
     for name, data in seeds.items():
         with open(os.path.join(out, name), "wb") as f:
