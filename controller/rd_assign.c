@@ -764,6 +764,16 @@ plan_diff(FILE *fp, const rd_plan_t *o, const rd_plan_t *n)
     NUMDIFF(rate_limit_pps)
     NUMDIFF(session_timeout_s)
 #undef NUMDIFF
+    if (o->ntgroups != n->ntgroups ||
+        memcmp(o->tgroups, n->tgroups, n->ntgroups * sizeof(n->tgroups[0])) != 0) {
+        fprintf(fp, "plan: target_groups");
+        for (unsigned g = 0; g < o->ntgroups; g++)
+            fprintf(fp, "%s%s", g ? "," : " ", o->tgroups[g].name);
+        fprintf(fp, "%s ->", o->ntgroups ? "" : " (none)");
+        for (unsigned g = 0; g < n->ntgroups; g++)
+            fprintf(fp, "%s%s", g ? "," : " ", n->tgroups[g].name);
+        fprintf(fp, "%s\n", n->ntgroups ? "" : " (none)");
+    }
 }
 
 int

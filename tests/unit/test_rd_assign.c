@@ -553,6 +553,14 @@ target_group_ranges(void **state)
         }
     }
     assert_int_equal(n, 120);
+    /* the diff names the groups that came */
+    rd_plan_t *p0 = make_plan("10.250.0.0/16", c, 40, i, 3, NULL);
+    char *d = NULL;
+    assert_int_equal(rd_assign_diff(&d, p0, &t, p, &t), 0);
+    if (strstr(d, "plan: target_groups (none) -> v1,v2,v3\n") == NULL)
+        fail_msg("diff lacks the target groups:\n%s", d);
+    free(d);
+    rd_plan_free(p0);
     for (size_t a = 0; a < n; a++)
         for (size_t b = a + 1; b < n; b++)
             if (rf_cidr_contains(&sub[a], sub[b].addr) || rf_cidr_contains(&sub[b], sub[a].addr))
