@@ -318,8 +318,27 @@ canary_start(cp_agent_t *a, uint64_t id, uint32_t timeout_ms)
         range.addr = 0;
         range.len = 32;
     }
-    cp_canary_begin(&a->canary, id, a->cfg.eng.rules, a->cfg.eng.nrules, &range, timeout_ms, now,
-                    (uint32_t)getpid());
+    const cp_engine_cfg_t *ec = &a->cfg.eng;
+    if (ec->noutputs == 0) {
+        cp_canary_begin(&a->canary, id, ec->rules, ec->nrules, &range, timeout_ms, now,
+                        (uint32_t)getpid());
+    } else {
+        /* Target groups: one probe per rule and output, to the output's
+         * target from the output's own range (at most RF_RULES_MAX). */
+        rf_rule_t flat[RF_RULES_MAX];
+        uint32_t src[RF_RULES_MAX];
+        unsigned n = 0;
+        for (unsigned o = 0; o < ec->noutputs; o++)
+            for (unsigned i = 0; i < ec->nrules && n < RF_RULES_MAX; i++, n++) {
+                flat[n] = ec->rules[i];
+                flat[n].target_ip = ec->outputs[o].target_ip[i];
+                flat[n].target_port = ec->outputs[o].target_port[i];
+                src[n] = rf_cidr_host_at(&ec->outputs[o].range, 0);
+            }
+        cp_canary_begin(&a->canary, id, flat, n, &range, timeout_ms, now, (uint32_t)getpid());
+        for (unsigned k = 0; k < a->canary.n; k++)
+            a->canary.p[k].src_ip = src[k];
+    }
     int up = any_icpt_up(a);
     for (unsigned i = 0; i < a->canary.n; i++) {
         if (!up) {

@@ -16,6 +16,7 @@
 #     each, from the access logs);
 #   - no foreign source on either target: targeta sees only v1's half,
 #     targetb only v2's half (so the two never share a source address);
+#   - `replayctl doctor` probes each group's target from the group's range;
 #   - `replayctl status --json` reports both groups with ratio 1.000 and
 #     their sessions; the text status has a line per group; /metrics has
 #     replayfleet_target_group_sessions_opened_total{group="v2"}.
@@ -70,14 +71,23 @@ done
 # the two halves of cap-1's slot: v1 the first, v2 the second
 tb_ctl status --json >"$TB_RUN/st0.json"
 SLOT=$(jq -r '.agents[] | select(.id == "cap-1") | .client_range' "$TB_RUN/st0.json")
-read -r RA RB < <(python3 -c 'import ipaddress, sys
+read -r RA RB HA HB < <(python3 -c 'import ipaddress, sys
 n = ipaddress.ip_network(sys.argv[1])
 a, b = n.subnets(prefixlen_diff=1)
-print(a, b)' "$SLOT")
+print(a, b, next(a.hosts()), next(b.hosts()))' "$SLOT")
 tb_log "cap-1 slot $SLOT: v1 $RA, v2 $RB"
 tb_assert "cap-1 logged both outputs with their halves" \
   bash -c "grep -q 'target group 0 \"v1\": range $RA, first target $TA:80' '$d/copy.log' &&
            grep -q 'target group 1 \"v2\": range $RB, first target $TB:80' '$d/copy.log'"
+
+# doctor: one canary per group, each to its group's target from its half
+tb_ctl doctor --json >"$TB_RUN/doctor.json" 2>&1 || true
+jq -c '.agents[] | select(.id == "cap-1") | .rules' "$TB_RUN/doctor.json" >&2 || true
+tb_assert "doctor: a canary per target group, both OK, from v1's and v2's first address" \
+  jq -e --arg a "80-$TA:80" --arg b "80-$TB:80" --arg sa "$HA:" --arg sb "$HB:" \
+  '[.agents[] | select(.id == "cap-1") | .rules[]] as $r | ($r | length) == 2
+    and $r[0].rule == $a and $r[1].rule == $b and all($r[]; .stage == "OK")
+    and ($r[0].src | startswith($sa)) and ($r[1].src | startswith($sb))' "$TB_RUN/doctor.json"
 
 # load: paced Connection: close, every request its own session
 lua=$(tb_wrk_delay_lua 10)
