@@ -37,6 +37,9 @@ typedef struct {
      * set), and packets of flows whose bucket moved away that it finished
      * (counted in addition to where they went above) */
     uint64_t shard_buckets, shard_finishing;
+    /* offline (--offline): packets of the file never handed to the engine
+     * (the agent stopped first), and times the reader waited for room */
+    uint64_t undelivered_pkts, offline_waits;
 } cp_stats_t;
 
 extern const rf_counter_def_t cp_stats_defs[];
