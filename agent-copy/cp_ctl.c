@@ -64,6 +64,70 @@ knobs_from_pb(cp_engine_cfg_t *e, const Rfpb__Assignment *as, rf_errbuf_t *err)
     return 0;
 }
 
+/* Target groups (protocol 3): each output's rules must have the captured
+ * rules' online sides, in order (the engine matches a packet once and
+ * then picks each output's target by rule index); its range must lie in
+ * the agent's own slice (the intercept routes only that back to us). */
+static int
+output_from_pb(cp_output_t *o, const cp_config_t *n, const Rfpb__Output *po, size_t k,
+               rf_errbuf_t *err)
+{
+    const cp_engine_cfg_t *e = &n->eng;
+    memset(o, 0, sizeof(*o));
+    if (po->n_rules != e->nrules)
+        return rf_err_set(err, RF_EPLAN, "outputs[%zu]: %zu rules, the assignment has %u", k,
+                          po->n_rules, e->nrules);
+    rf_rule_t t[RF_RULES_MAX];
+    for (size_t i = 0; i < po->n_rules; i++) {
+        const Rfpb__TransferRule *r = po->rules[i];
+        if (r->online_ip != e->rules[i].online_ip || r->online_port != e->rules[i].online_port ||
+            r->target_ip == 0 || r->target_port == 0 || r->target_port > 65535)
+            return rf_err_set(err, RF_EPLAN, "outputs[%zu].rules[%zu]: another online side than "
+                              "rules[%zu], or no target", k, i, i);
+        t[i] = e->rules[i];
+        t[i].target_ip = o->target_ip[i] = r->target_ip;
+        t[i].target_port = o->target_port[i] = (uint16_t)r->target_port;
+    }
+    if (!cp_opts_target_allowed(n, t, e->nrules, err))
+        return RF_EPLAN;
+    const Rfpb__Prefix *p = po->client_range;
+    if (p == NULL || p->len > 32 || p->len < e->range.len ||
+        !rf_cidr_contains(&e->range, p->addr))
+        return rf_err_set(err, RF_EPLAN, "outputs[%zu]: client range missing or outside the "
+                          "agent's own", k);
+    o->range.len = (uint8_t)p->len;
+    o->range.addr = p->addr & rf_cidr_mask(o->range.len);
+    for (unsigned i = 0; i < e->nrules; i++)
+        if (rf_cidr_contains(&o->range, o->target_ip[i]))
+            return rf_err_set(err, RF_EPLAN, "outputs[%zu]: client range holds a target", k);
+    if (po->copies < 1 || po->copies > n->max_copies || po->port_offset > CP_OFFSET_MAX ||
+        po->sample_percent < 1 || po->sample_percent > 100)
+        return rf_err_set(err, RF_EPLAN, "outputs[%zu]: copies %u (1..%u), offset %u (0..%u) "
+                          "or sample %u%% (1..100) out of range", k, po->copies, n->max_copies,
+                          po->port_offset, CP_OFFSET_MAX, po->sample_percent);
+    o->copies = po->copies;
+    o->offset = po->port_offset;
+    o->sample_percent = po->sample_percent;
+    o->rate_limit_pps = po->rate_limit_pps;
+    return 0;
+}
+
+static int
+outputs_from_pb(cp_config_t *n, const Rfpb__Assignment *as, rf_errbuf_t *err)
+{
+    n->eng.noutputs = 0;
+    if (as->n_outputs > CP_OUTPUTS_MAX)
+        return rf_err_set(err, RF_EPLAN, "assignment has %zu outputs, at most %d",
+                          as->n_outputs, CP_OUTPUTS_MAX);
+    for (size_t k = 0; k < as->n_outputs; k++) {
+        int r = output_from_pb(&n->eng.outputs[k], n, as->outputs[k], k, err);
+        if (r != 0)
+            return r;
+    }
+    n->eng.noutputs = (unsigned)as->n_outputs;
+    return 0;
+}
+
 static int
 intercepts_from_pb(cp_config_t *n, const Rfpb__Assignment *as, rf_errbuf_t *err)
 {
@@ -96,6 +160,7 @@ cp_ctl_assignment(cp_config_t *next, const cp_config_t *cur, const Rfpb__Assignm
         next->eng.nrules = 0;
         next->nicpt = 0;
         next->eng.shard.buckets = 0;
+        next->eng.noutputs = 0;
         return 0;
     }
     int r;
@@ -108,6 +173,8 @@ cp_ctl_assignment(cp_config_t *next, const cp_config_t *cur, const Rfpb__Assignm
     if (next->eng.copies > cur->max_copies)
         return rf_err_set(err, RF_EPLAN, "copies %u over this agent's --max-copies %u",
                           next->eng.copies, cur->max_copies);
+    if ((r = outputs_from_pb(next, as, err)) != 0)
+        return r;
     return intercepts_from_pb(next, as, err);
 }
 

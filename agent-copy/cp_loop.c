@@ -701,8 +701,22 @@ on_assignment(void *data, const Rfpb__Assignment *as, rf_errbuf_t *err)
                 (unsigned long long)as->generation, as->active ? "active" : "idle", rs,
                 n.eng.offset, n.eng.copies, n.eng.nrules, n.nicpt,
                 cp_map_shard_count(&n.eng.shard), n.eng.shard.buckets);
+    for (size_t k = 0; k < as->n_outputs && k < n.eng.noutputs; k++) {
+        const cp_output_t *o = &n.eng.outputs[k];
+        char tip[16];
+        rf_cidr_format(&o->range, rs, sizeof(rs));
+        rf_ipv4_format(o->target_ip[0], tip, sizeof(tip));
+        rf_log_info("  target group %u \"%s\": range %s, first target %s:%u, copies %u, sample "
+                    "%u%%, rate %llu pps", (unsigned)k, as->outputs[k]->name, rs, tip,
+                    o->target_port[0], o->copies, o->sample_percent,
+                    (unsigned long long)o->rate_limit_pps);
+    }
     return 0;
 }
+
+/* "tgN_<counter>" for output N (target group N of the plan), built once:
+ * Stats borrow the names. */
+static char out_names[CP_OUTPUTS_MAX][8][32];
 
 static size_t
 fill_stats(void *data, Rfpb__Counter *store, Rfpb__Counter **ptrs, size_t max)
@@ -711,6 +725,16 @@ fill_stats(void *data, Rfpb__Counter *store, Rfpb__Counter **ptrs, size_t max)
     update_gauges(a);
     size_t n = cp_stats_ndefs < max ? cp_stats_ndefs : max;
     rf_counters_to_pb(store, ptrs, cp_stats_defs, n, a->st);
+    for (unsigned o = 0; o < a->st->outputs && o < CP_OUTPUTS_MAX; o++)
+        for (unsigned d = 0; d < cp_out_stats_ndefs && d < 8 && n < max; d++, n++) {
+            char *nm = out_names[o][d];
+            if (nm[0] == '\0')
+                snprintf(nm, sizeof(out_names[o][d]), "tg%u_%s", o, cp_out_stats_defs[d].name);
+            rfpb__counter__init(&store[n]);
+            store[n].name = nm;
+            store[n].value = rf_counter_get(&a->st->out[o], &cp_out_stats_defs[d]);
+            ptrs[n] = &store[n];
+        }
     return n;
 }
 

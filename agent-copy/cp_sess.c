@@ -78,7 +78,8 @@ typedef struct {
     uint8_t  state, in_orig, ts_ok, ack_pending;
     uint8_t  rev_seen, t_wscale, c_wscale, retries;
     uint8_t  dupacks, have_oack, rev_n, unordered;
-    uint16_t copy, ip_id;
+    uint16_t copy : 12, out : 4;   /* copy index (< 1024), output (< CP_OUTPUTS_MAX) */
+    uint16_t ip_id;
     uint16_t o_cport, o_sport, r_cport, t_port;
     uint32_t o_cip, o_sip, r_cip, t_ip;
     uint32_t isn, cap_nxt, snd_nxt, snd_una, rcv_nxt, t_isn;
@@ -128,8 +129,12 @@ struct cp_engine {
 
     uint64_t  skip_cache[SKIP_CACHE];   /* mid-stream flows already counted */
 
-    double    tokens;          /* rate limit bucket */
-    uint64_t  tokens_ms;
+    /* Outputs in force (cfg.outputs, or one made of the top-level fields),
+     * each with its rate limit bucket. */
+    cp_output_t out[CP_OUTPUTS_MAX];
+    unsigned  nout, max_sample;
+    double    tokens[CP_OUTPUTS_MAX];
+    uint64_t  tokens_ms[CP_OUTPUTS_MAX];
 
     uint8_t   scratch[128];    /* synthetic packets */
 };
@@ -196,7 +201,10 @@ cp_engine_stats(cp_engine_t *e)
 int
 cp_engine_has_room(const cp_engine_t *e, size_t ip_len)
 {
-    uint32_t copies = e->cfg.copies;
+    /* A captured session opens one replay per copy of every output. */
+    uint32_t copies = 0;
+    for (unsigned k = 0; k < e->nout; k++)
+        copies += e->out[k].copies;
     if (e->nsess - e->st.sess_active < copies)
         return 0;
     uint32_t free_mtu = e->pool[0].n - e->pool[0].used;
@@ -371,6 +379,41 @@ repl_find(cp_engine_t *e, uint32_t cip, uint16_t cport, uint32_t tip, uint16_t t
 
 /* ---------- engine lifetime ---------- */
 
+/* cfg -> e->out: the controller's outputs, or one output made of the
+ * top-level fields (standalone, or a plan without target groups). */
+static void
+outputs_load(cp_engine_t *e)
+{
+    const cp_engine_cfg_t *c = &e->cfg;
+    if (c->noutputs == 0 || c->noutputs > CP_OUTPUTS_MAX) {
+        cp_output_t *o = &e->out[0];
+        memset(o, 0, sizeof(*o));
+        for (unsigned i = 0; i < c->nrules; i++) {
+            o->target_ip[i] = c->rules[i].target_ip;
+            o->target_port[i] = c->rules[i].target_port;
+        }
+        o->range = c->range;
+        o->copies = c->copies;
+        o->offset = c->offset;
+        o->sample_percent = c->sample_percent;
+        o->rate_limit_pps = c->rate_limit_pps;
+        e->nout = 1;
+    } else {
+        memcpy(e->out, c->outputs, c->noutputs * sizeof(c->outputs[0]));
+        e->nout = c->noutputs;
+    }
+    e->max_sample = 0;
+    for (unsigned k = 0; k < e->nout; k++) {
+        if (e->out[k].copies == 0)
+            e->out[k].copies = 1;
+        if (e->out[k].sample_percent == 0 || e->out[k].sample_percent > 100)
+            e->out[k].sample_percent = 100;
+        if (e->out[k].sample_percent > e->max_sample)
+            e->max_sample = e->out[k].sample_percent;
+    }
+    e->st.outputs = c->noutputs <= CP_OUTPUTS_MAX ? c->noutputs : 0;
+}
+
 cp_engine_t *
 cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx, uint64_t now_ms)
 {
@@ -422,8 +465,11 @@ cp_engine_new(const cp_engine_cfg_t *cfg, const cp_sink_t *sink, void *sink_ctx,
         return NULL;
     }
     e->wheel_now = now_ms / WHEEL_MS;
-    e->tokens_ms = now_ms;
-    e->tokens = (double)e->cfg.rate_limit_pps;
+    outputs_load(e);
+    for (unsigned k = 0; k < CP_OUTPUTS_MAX; k++) {
+        e->tokens_ms[k] = now_ms;
+        e->tokens[k] = (double)e->out[k].rate_limit_pps;
+    }
     return e;
 }
 
@@ -452,17 +498,19 @@ cp_engine_reconfigure(cp_engine_t *e, const cp_engine_cfg_t *cfg)
     if (e->cfg.copies == 0)
         e->cfg.copies = 1;
     e->st.shard_buckets = cp_map_shard_count(&e->cfg.shard);
+    outputs_load(e);
 }
 
 /* ---------- packet output ---------- */
 
 static void
-emit(cp_engine_t *e, const uint8_t *ip, size_t len, uint32_t daddr)
+emit(cp_engine_t *e, const sess_t *s, const uint8_t *ip, size_t len, uint32_t daddr)
 {
     e->st.replayed_pkts++;
     e->st.replayed_bytes += len;
-    if (e->cfg.rate_limit_pps)
-        e->tokens -= 1.0;
+    e->st.out[s->out].replayed_pkts++;
+    if (e->out[s->out].rate_limit_pps)
+        e->tokens[s->out] -= 1.0;
     e->sink.emit(e->sink_ctx, ip, len, daddr);
 }
 
@@ -485,7 +533,7 @@ send_slot(cp_engine_t *e, sess_t *s, slot_t *sl)
     }
     rf_pkt_fix_checksums(ip);
     sl->sent = 1;
-    emit(e, ip, sl->len, s->t_ip);
+    emit(e, s, ip, sl->len, s->t_ip);
 }
 
 /* A packet we make up: pure ACK, RST, or synthetic SYN. */
@@ -533,7 +581,7 @@ send_synth(cp_engine_t *e, sess_t *s, uint8_t flags, uint32_t seq, int syn_mss)
         wr32(o + 8, s->ts_recent);
     }
     rf_pkt_fix_checksums(p);
-    emit(e, p, tot, s->t_ip);
+    emit(e, s, p, tot, s->t_ip);
 }
 
 /* ---------- session teardown ---------- */
@@ -947,33 +995,35 @@ enqueue(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v)
 /* ---------- admission ---------- */
 
 static int
-rate_admit(cp_engine_t *e, uint64_t now_ms)
+rate_admit(cp_engine_t *e, unsigned o, uint64_t now_ms)
 {
-    if (e->cfg.rate_limit_pps == 0)
+    if (e->out[o].rate_limit_pps == 0)
         return 1;
-    double pps = (double)e->cfg.rate_limit_pps;
-    e->tokens += (double)(now_ms - e->tokens_ms) * pps / 1000.0;
-    e->tokens_ms = now_ms;
-    if (e->tokens > pps)
-        e->tokens = pps;   /* one second of burst */
-    return e->tokens > 0;
+    double pps = (double)e->out[o].rate_limit_pps;
+    e->tokens[o] += (double)(now_ms - e->tokens_ms[o]) * pps / 1000.0;
+    e->tokens_ms[o] = now_ms;
+    if (e->tokens[o] > pps)
+        e->tokens[o] = pps;   /* one second of burst */
+    return e->tokens[o] > 0;
 }
 
-/* Create copy k of a session for a captured SYN (or, adopting, for a
- * mid-stream segment). */
+/* Create copy k of output o of a session for a captured SYN (or,
+ * adopting, for a mid-stream segment) of rule ri. */
 static sess_t *
-sess_create(cp_engine_t *e, const rf_tcp_view_t *v, const rf_rule_t *rule, unsigned k,
+sess_create(cp_engine_t *e, const rf_tcp_view_t *v, unsigned ri, unsigned o, unsigned k,
             uint64_t now_ms)
 {
-    if (!rate_admit(e, now_ms)) {
+    const cp_output_t *out = &e->out[o];
+    if (!rate_admit(e, o, now_ms)) {
         e->st.sess_rate_limited++;
+        e->st.out[o].sess_rate_limited++;
         return NULL;
     }
-    uint32_t cip = e->cfg.has_range ? cp_map_addr(&e->cfg.range, v->saddr, k, e->cfg.copies)
+    uint32_t cip = e->cfg.has_range ? cp_map_addr(&out->range, v->saddr, k, out->copies)
                                     : v->saddr;
-    uint16_t port = cp_map_port(v->sport, e->cfg.offset, k, e->cfg.copies);
-    uint32_t tip = rule->target_ip;
-    uint16_t tport = rule->target_port;
+    uint16_t port = cp_map_port(v->sport, out->offset, k, out->copies);
+    uint32_t tip = out->target_ip[ri];
+    uint16_t tport = out->target_port[ri];
     /* A replayed 4-tuple may be live only once on the target. */
     for (unsigned attempt = 0;; attempt++) {
         sess_t *old = repl_find(e, cip, port, tip, tport);
@@ -987,6 +1037,7 @@ sess_create(cp_engine_t *e, const rf_tcp_view_t *v, const rf_rule_t *rule, unsig
         e->st.port_collisions++;
         if (attempt == 32) {
             e->st.sess_shed++;
+            e->st.out[o].sess_shed++;
             return NULL;
         }
         port = cp_map_port_probe(port, attempt);
@@ -994,10 +1045,12 @@ sess_create(cp_engine_t *e, const rf_tcp_view_t *v, const rf_rule_t *rule, unsig
     sess_t *s = sess_alloc(e);
     if (s == NULL) {
         e->st.sess_shed++;
+        e->st.out[o].sess_shed++;
         return NULL;
     }
     s->state = CP_ST_SYN_SENT;
-    s->copy = (uint16_t)k;
+    s->copy = (uint16_t)(k & 0xfffu);
+    s->out = (uint16_t)(o & 0xfu);
     s->o_cip = v->saddr;
     s->o_cport = v->sport;
     s->o_sip = v->daddr;
@@ -1021,6 +1074,7 @@ sess_create(cp_engine_t *e, const rf_tcp_view_t *v, const rf_rule_t *rule, unsig
     e->r_heads[rb] = id;
     e->st.sess_active++;
     e->st.sess_opened++;
+    e->st.out[o].sess_opened++;
     if (!e->cfg.has_range && e->sink.tuple)
         e->sink.tuple(e->sink_ctx, 1, cip, port, tip, tport);
     return s;
@@ -1066,15 +1120,30 @@ start_synthetic(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, uint64_t now_
 
 /* ---------- client packets ---------- */
 
-static const rf_rule_t *
+/* Index of the rule a client segment matches, or -1. */
+static int
 match_rule(const cp_engine_t *e, const rf_tcp_view_t *v)
 {
     for (unsigned i = 0; i < e->cfg.nrules; i++) {
         const rf_rule_t *r = &e->cfg.rules[i];
         if (r->online_port == v->dport && (r->online_ip == 0 || r->online_ip == v->daddr))
-            return r;
+            return (int)i;
     }
-    return NULL;
+    return -1;
+}
+
+/* Output o takes this captured session (its own sample_percent; the
+ * packet already passed the widest one). The same hash for every output:
+ * two groups at 50% replay the same sessions, which an A/B comparison
+ * wants. */
+static int
+out_sampled(cp_engine_t *e, unsigned o, const rf_tcp_view_t *v)
+{
+    if (e->out[o].sample_percent >= e->max_sample ||
+        cp_map_sampled(v->saddr, v->sport, v->daddr, v->dport, e->out[o].sample_percent))
+        return 1;
+    e->st.out[o].sess_sampled_out++;
+    return 0;
 }
 
 /* A segment from an online server (source = a rule's online address). */
@@ -1157,8 +1226,8 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         e->st.bad_pkts++;
         return;
     }
-    const rf_rule_t *rule = match_rule(e, &v);
-    if (rule == NULL) {
+    int ri = match_rule(e, &v);
+    if (ri < 0) {
         if (is_server_side(e, &v))
             on_server(e, &v);
         else
@@ -1184,7 +1253,7 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         }
         e->st.shard_finishing++;
     }
-    if (!cp_map_sampled(v.saddr, v.sport, v.daddr, v.dport, e->cfg.sample_percent)) {
+    if (!cp_map_sampled(v.saddr, v.sport, v.daddr, v.dport, e->max_sample)) {
         e->st.sampled_out++;
         return;
     }
@@ -1259,16 +1328,21 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
     /* No live session for this packet. */
     if (syn) {
         int made = 0;
-        for (unsigned k = 0; k < e->cfg.copies; k++) {
-            sess_t *s = sess_create(e, &v, rule, k, now_ms);
-            if (s == NULL)
+        for (unsigned o = 0; o < e->nout; o++) {
+            if (!out_sampled(e, o, &v))
                 continue;
-            if (start_with_syn(e, s, &v, now_ms) != 0) {
-                e->st.sess_shed++;
-                sess_free(e, s);
-                continue;
+            for (unsigned k = 0; k < e->out[o].copies; k++) {
+                sess_t *s = sess_create(e, &v, (unsigned)ri, o, k, now_ms);
+                if (s == NULL)
+                    continue;
+                if (start_with_syn(e, s, &v, now_ms) != 0) {
+                    e->st.sess_shed++;
+                    e->st.out[o].sess_shed++;
+                    sess_free(e, s);
+                    continue;
+                }
+                made = 1;
             }
-            made = 1;
         }
         if (made) {
             e->st.accepted_pkts++;
@@ -1287,17 +1361,21 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         return;
     }
     int made = 0;
-    for (unsigned k = 0; k < e->cfg.copies; k++) {
-        sess_t *s = sess_create(e, &v, rule, k, now_ms);
-        if (s == NULL)
+    for (unsigned o = 0; o < e->nout; o++) {
+        if (!out_sampled(e, o, &v))
             continue;
-        start_synthetic(e, s, &v, now_ms);
-        if (enqueue(e, s, &v) < 0) {
-            abort_sess(e, s, &e->st.sess_aborted);
-            continue;
+        for (unsigned k = 0; k < e->out[o].copies; k++) {
+            sess_t *s = sess_create(e, &v, (unsigned)ri, o, k, now_ms);
+            if (s == NULL)
+                continue;
+            start_synthetic(e, s, &v, now_ms);
+            if (enqueue(e, s, &v) < 0) {
+                abort_sess(e, s, &e->st.sess_aborted);
+                continue;
+            }
+            rearm(e, s);
+            made = 1;
         }
-        rearm(e, s);
-        made = 1;
     }
     if (made) {
         e->st.accepted_pkts++;
@@ -1391,6 +1469,7 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
         return;
     }
     e->st.resp_received++;
+    e->st.out[s->out].resp_received++;
     s->last_ms = now_ms;
     rf_tcp_opts_t o;
     rf_tcp_opts(&o, v.tcp, v.tcp_hlen);

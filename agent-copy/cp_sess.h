@@ -16,6 +16,20 @@
 #include "rf_cidr.h"
 #include "rf_rule.h"
 
+/* One target group (replayd's plan target_groups[i], Assignment.outputs):
+ * every captured session is replayed once per output (times its copies),
+ * to the output's target for the matching rule, from the output's own
+ * client range. Ranges of two outputs are disjoint (the controller splits
+ * the agent's slot), so their replayed 4-tuples never meet. */
+#define CP_OUTPUTS_MAX 8
+typedef struct {
+    uint32_t  target_ip[RF_RULES_MAX];     /* rules[i]'s target for this output */
+    uint16_t  target_port[RF_RULES_MAX];
+    rf_cidr_t range;                       /* used when has_range */
+    unsigned  copies, offset, sample_percent;
+    uint64_t  rate_limit_pps;              /* 0: unlimited */
+} cp_output_t;
+
 typedef struct {
     rf_rule_t rules[RF_RULES_MAX];
     unsigned  nrules;
@@ -34,6 +48,10 @@ typedef struct {
     uint64_t  rate_limit_pps;     /* 0: unlimited */
     uint16_t  mtu, mss;
     int       adopt_midstream;
+    /* 0: one output made of rules' targets, range, copies, offset,
+     * sample_percent and rate_limit_pps above; else these (replayd). */
+    cp_output_t outputs[CP_OUTPUTS_MAX];
+    unsigned  noutputs;
     size_t    memory_bytes;       /* only read at creation */
 } cp_engine_cfg_t;
 

@@ -60,7 +60,22 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(shard_finishing, "shard_finishing_packets_total", "Packets of sessions whose flow moved to another capture-group member, finished here (also counted where they went)."),
     C(undelivered_pkts, "offline_undelivered_packets_total", "Packets of the --offline file never replayed: the agent stopped (--duration, signal) before it had read them."),
     C(offline_waits, "offline_waits_total", "Times the --offline reader waited for the engine to have room (backpressure instead of shedding)."),
+    G(outputs, "target_group_outputs", "Target groups this agent replays to (0: none, the transfers' own targets)."),
 };
 #undef C
 #undef G
 const unsigned cp_stats_ndefs = sizeof(cp_stats_defs) / sizeof(cp_stats_defs[0]);
+
+/* Per target group; replayd exports them as replayfleet_target_group_<prom>
+ * with a group="NAME" label. */
+#define O(f, prom, help) RF_COUNTER(cp_out_stats_t, f, prom, help)
+const rf_counter_def_t cp_out_stats_defs[] = {
+    O(sess_opened, "sessions_opened_total", "Replay sessions opened towards this target group."),
+    O(replayed_pkts, "replayed_packets_total", "Packets sent to this target group's targets."),
+    O(resp_received, "responses_received_total", "Response headers from this target group's targets."),
+    O(sess_sampled_out, "sessions_sampled_out_total", "Captured sessions this group's sample_percent left out."),
+    O(sess_rate_limited, "sessions_rate_limited_total", "Sessions not opened: this group's rate_limit_pps was spent."),
+    O(sess_shed, "sessions_shed_total", "Sessions not opened for this group: memory full or no free replayed port."),
+};
+#undef O
+const unsigned cp_out_stats_ndefs = sizeof(cp_out_stats_defs) / sizeof(cp_out_stats_defs[0]);

@@ -10,6 +10,14 @@
 
 #include "rf_counters.h"
 
+/* Per output (target group) of a replayd plan with target_groups, sent as
+ * "tgN_<name>" (N = the group's index in the plan). Sessions, not packets:
+ * a captured session is replayed to some outputs and not others. */
+typedef struct {
+    uint64_t sess_opened, replayed_pkts, resp_received;
+    uint64_t sess_sampled_out, sess_rate_limited, sess_shed;   /* drops */
+} cp_out_stats_t;
+
 typedef struct {
     /* capture */
     uint64_t cap_pkts, cap_bytes, kernel_drops;
@@ -40,9 +48,15 @@ typedef struct {
     /* offline (--offline): packets of the file never handed to the engine
      * (the agent stopped first), and times the reader waited for room */
     uint64_t undelivered_pkts, offline_waits;
+    /* target groups: outputs in force (0: none, one implicit output) */
+    uint64_t outputs;
+    cp_out_stats_t out[8];   /* CP_OUTPUTS_MAX */
 } cp_stats_t;
 
 extern const rf_counter_def_t cp_stats_defs[];
 extern const unsigned cp_stats_ndefs;
+/* cp_out_stats_t's fields (offsets into one cp_out_stats_t). */
+extern const rf_counter_def_t cp_out_stats_defs[];
+extern const unsigned cp_out_stats_ndefs;
 
 #endif

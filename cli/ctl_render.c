@@ -113,6 +113,60 @@ render_groups(FILE *fp, const Rfpb__StatusReply *r)
     }
 }
 
+/* One line per target group: what it asks for, sessions replayed per
+ * captured session (1.000 = every captured session once per copy), its
+ * rates and every drop it counted. */
+static void
+render_tgroups(FILE *fp, const Rfpb__StatusReply *r)
+{
+    uint64_t orig = ctl_counter(r->totals, r->n_totals, "orig_sessions");
+    for (size_t i = 0; i < r->n_target_groups; i++) {
+        const Rfpb__TargetGroupStatus *t = r->target_groups[i];
+        char nm[48];
+#define TG(field) (snprintf(nm, sizeof(nm), "tg%u_%s", t->index, field), \
+                   ctl_counter(r->totals, r->n_totals, nm))
+#define TGR(field) (snprintf(nm, sizeof(nm), "tg%u_%s", t->index, field), \
+                    ctl_counter(r->total_rates, r->n_total_rates, nm))
+        if (i == 0)
+            fprintf(fp, "\ntarget groups (ratio: sessions replayed per captured session)\n");
+        uint64_t opened = TG("sess_opened");
+        fprintf(fp, "  %-12s %-22s copies %u, sample %u%%, ratio %.3f, sessions %llu, out %llu "
+                "pkt/s, resp %llu pkt/s; dropped: sampled %llu, rate %llu, shed %llu\n",
+                t->name, t->targets, t->copies, t->sample_percent,
+                orig ? (double)opened / (double)orig : 0.0, (unsigned long long)opened,
+                (unsigned long long)TGR("replayed_pkts"), (unsigned long long)TGR("resp_received"),
+                (unsigned long long)TG("sess_sampled_out"),
+                (unsigned long long)TG("sess_rate_limited"), (unsigned long long)TG("sess_shed"));
+    }
+}
+
+static json_t *
+tgroups_json(const Rfpb__StatusReply *r)
+{
+    json_t *arr = json_array();
+    uint64_t orig = ctl_counter(r->totals, r->n_totals, "orig_sessions");
+    for (size_t i = 0; arr && i < r->n_target_groups; i++) {
+        const Rfpb__TargetGroupStatus *t = r->target_groups[i];
+        char nm[48];
+        uint64_t opened = TG("sess_opened");
+        json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:I,s:f}", "name", t->name, "targets", t->targets,
+                              "copies", (int)t->copies, "sample_percent", (int)t->sample_percent,
+                              "rate_limit_pps", (json_int_t)t->rate_limit_pps, "ratio",
+                              orig ? (double)opened / (double)orig : 0.0);
+        if (o == NULL)
+            continue;
+        static const char *const names[] = { "sess_opened", "replayed_pkts", "resp_received",
+                                             "sess_sampled_out", "sess_rate_limited", "sess_shed" };
+        for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            json_object_set_new(o, names[k], json_integer((json_int_t)TG(names[k])));
+        json_object_set_new(o, "replayed_pps", json_integer((json_int_t)TGR("replayed_pkts")));
+        json_array_append_new(arr, o);
+    }
+#undef TG
+#undef TGR
+    return arr;
+}
+
 static json_t *
 counters_obj(Rfpb__Counter **cs, size_t n)
 {
@@ -219,6 +273,8 @@ ctl_render_status_json(FILE *fp, const Rfpb__StatusReply *r)
                                   (json_int_t)ctl_counter(r->total_rates, r->n_total_rates,
                                                           "replayed_pkts")));
     json_object_set_new(root, "fleet", fleet_json(r));
+    if (r->n_target_groups)
+        json_object_set_new(root, "target_groups", tgroups_json(r));
     json_object_set_new(root, "problems", problems_json(r));
     json_object_set_new(root, "totals", counters_obj(r->totals, r->n_totals));
     json_object_set_new(root, "total_rates", counters_obj(r->total_rates, r->n_total_rates));
@@ -501,6 +557,7 @@ ctl_render_status_table(FILE *fp, const Rfpb__StatusReply *r, int verbose)
         if (r->agents[i]->role != RFPB__ROLE__ROLE_UNKNOWN)   /* replayd: see problems */
             put_agent_row(fp, r->agents[i], verbose);
     render_groups(fp, r);
+    render_tgroups(fp, r);
     put_problems(fp, r);
     if (verbose) {
         fprintf(fp, "\nTOTALS (counters only; levels are per agent)\n");

@@ -2,6 +2,7 @@
  * needs, one block per intercept ("ip route add BLOCK via ASSISTANT"). */
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl.h"
 #include "ctl_client.h"
@@ -10,7 +11,8 @@
 
 static const char help_text[] =
     "The routes every target host needs so that responses to replayed clients\n"
-    "reach the intercepts: one \"ip route add BLOCK via ASSISTANT\" per intercept.\n"
+    "reach the intercepts: one \"ip route add BLOCK via ASSISTANT\" per intercept\n"
+    "(with target groups: per group, \"# on target group NAME (TARGETS)\" at the end).\n"
     "  --json  {\"routes\":[{\"block\":..,\"via\":..,\"line\":..}]}\n";
 
 int
@@ -35,8 +37,16 @@ ctl_routes_run(const ctl_opts_t *o, int argc, char **argv)
             char block[64] = "", via[128] = "";
             if (sscanf(rep->lines[i], "ip route add %63s via %127s", block, via) != 2)
                 block[0] = via[0] = '\0';
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "block", block, "via", via,
-                                                 "line", rep->lines[i]));
+            /* with target groups: "... # on target group NAME (IPs)" */
+            char group[64] = "";
+            const char *tg = strstr(rep->lines[i], "# on target group ");
+            if (tg == NULL || sscanf(tg, "# on target group %63s", group) != 1)
+                group[0] = '\0';
+            json_t *row = json_pack("{s:s,s:s,s:s}", "block", block, "via", via, "line",
+                                    rep->lines[i]);
+            if (row && group[0])
+                json_object_set_new(row, "target_group", json_string(group));
+            json_array_append_new(arr, row);
         }
         json_t *root = json_pack("{s:o}", "routes", arr ? arr : json_array());
         if (root) {

@@ -8,7 +8,9 @@
 
 #include "replay.pb-c.h"
 
-#define RF_PROTO_VERSION 2u   /* 2: Assignment.shard (capture groups); a v1 agent would ignore it */
+/* 2: Assignment.shard (capture groups); a v1 agent would ignore it.
+ * 3: Assignment.outputs (target groups); a v2 agent would replay to one target only. */
+#define RF_PROTO_VERSION 3u
 
 /* Decode one frame body. On success *out is owned by the caller and must be
  * released with rf_env_free(). Returns 0, or RF_EDECODE (bad bytes, or a

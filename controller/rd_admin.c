@@ -10,6 +10,7 @@
 
 #include "rd_sched.h"
 #include "rd_state.h"
+#include "rd_targets.h"
 #include "rf_log.h"
 
 void
@@ -198,6 +199,64 @@ rd_admin_reapply(rd_ctx_t *c, rd_apply_result_t *res)
     return res->code;
 }
 
+/* Position of copy entry e among the table's active copy agents, and
+ * their number (*n): the order rd_assign split the plan's rate in. */
+static unsigned
+copy_index(const rd_table_t *t, const rd_entry_t *e, unsigned *n)
+{
+    unsigned idx = 0, k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const rd_entry_t *x = &t->e[i];
+        if (!x->active || x->role != RD_ROLE_COPY)
+            continue;
+        if (x == e)
+            idx = k;
+        k++;
+    }
+    *n = k;
+    return idx;
+}
+
+/* Target groups: output g = group g's rules, sub-range, values and rate
+ * share (rd_targets.h). */
+static void
+assignment_outputs(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_entry_t *e)
+{
+    const rd_plan_t *p = c->plan;
+    unsigned n, idx = copy_index(&c->table, e, &n);
+    for (unsigned g = 0; g < p->ntgroups; g++) {
+        Rfpb__Output *o = &b->out[g];
+        rfpb__output__init(o);
+        o->name = (char *)p->tgroups[g].name;
+        for (unsigned i = 0; i < p->nrules; i++) {
+            rf_rule_t r;
+            rd_tg_rule(&r, p, g, i);
+            Rfpb__TransferRule *tr = &b->orule[g][i];
+            rfpb__transfer_rule__init(tr);
+            tr->online_ip = r.online_ip;
+            tr->online_port = r.online_port;
+            tr->target_ip = r.target_ip;
+            tr->target_port = r.target_port;
+            b->orulep[g][i] = tr;
+        }
+        o->n_rules = p->nrules;
+        o->rules = b->orulep[g];
+        rf_cidr_t sub;
+        (void)rd_tg_range(&sub, &e->range, p, g);   /* width checked by rd_assign */
+        rfpb__prefix__init(&b->orange[g]);
+        b->orange[g].addr = sub.addr;
+        b->orange[g].len = sub.len;
+        o->client_range = &b->orange[g];
+        o->port_offset = (uint32_t)e->port_offset;
+        o->copies = rd_tg_copies(p, g);
+        o->sample_percent = rd_tg_sample(p, g);
+        o->rate_limit_pps = rd_tg_share(rd_tg_rate(p, g), idx, n);
+        b->outp[g] = o;
+    }
+    b->asg.n_outputs = p->ntgroups;
+    b->asg.outputs = b->outp;
+}
+
 void
 rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a)
 {
@@ -245,6 +304,8 @@ rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a)
         b->shard.group = (char *)e->group;
         b->asg.shard = &b->shard;
     }
+    if (p->ntgroups)
+        assignment_outputs(b, c, e);
     const rd_entry_t *ic = rd_table_find(&c->table, e->pair);
     if (ic != NULL) {
         rfpb__endpoint__init(&b->ep);
@@ -337,6 +398,9 @@ typedef struct {
     blk_t            *blocks;
     int               oom;
     Rfpb__ScheduleStatus sched;
+    Rfpb__TargetGroupStatus tg[RD_TGROUPS_MAX];
+    Rfpb__TargetGroupStatus *tgp[RD_TGROUPS_MAX];
+    char tg_targets[RD_TGROUPS_MAX][RF_RULES_MAX * 24];
 } holder_t;
 
 static void *
@@ -586,6 +650,38 @@ status_totals(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c, const sums_t
     r->n_total_rates = nt;
 }
 
+/* The plan's target groups with their values in force; their counters
+ * are the "tgN_*" totals. */
+static void
+status_tgroups(holder_t *h, Rfpb__StatusReply *r, const rd_ctx_t *c)
+{
+    const rd_plan_t *p = c->plan;
+    for (unsigned g = 0; p && g < p->ntgroups; g++) {
+        Rfpb__TargetGroupStatus *t = &h->tg[g];
+        rfpb__target_group_status__init(t);
+        t->index = g;
+        t->name = (char *)p->tgroups[g].name;
+        char *buf = h->tg_targets[g];
+        size_t used = 0, cap = sizeof(h->tg_targets[g]);
+        buf[0] = '\0';
+        for (unsigned i = 0; i < p->nrules && used < cap; i++) {
+            rf_rule_t ru;
+            char ip[16];
+            rd_tg_rule(&ru, p, g, i);
+            rf_ipv4_format(ru.target_ip, ip, sizeof(ip));
+            used += (size_t)snprintf(buf + used, cap - used, "%s%s:%u", i ? "," : "", ip,
+                                     ru.target_port);
+        }
+        t->targets = buf;
+        t->copies = rd_tg_copies(p, g);
+        t->sample_percent = rd_tg_sample(p, g);
+        t->rate_limit_pps = rd_tg_rate(p, g);
+        h->tgp[g] = t;
+    }
+    r->n_target_groups = p ? p->ntgroups : 0;
+    r->target_groups = h->tgp;
+}
+
 Rfpb__StatusReply *
 rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
 {
@@ -639,6 +735,7 @@ rd_admin_status(rd_ctx_t *c, uint64_t now_ms, int summary)
             goto oom;
     }
     status_totals(h, r, c, &sum);
+    status_tgroups(h, r, c);
     if (h->oom)
         goto oom;
     free(sum.tot);
@@ -669,28 +766,63 @@ rd_admin_status_free(Rfpb__StatusReply *r)
     free(h);
 }
 
+/* " # on target group NAME (10.0.2.10,10.0.2.11)": the hosts that need a
+ * route line, when the plan has target groups. */
+static void
+route_suffix(char *buf, size_t len, const rd_plan_t *p, unsigned g)
+{
+    buf[0] = '\0';
+    if (p->ntgroups == 0)
+        return;
+    size_t used = (size_t)snprintf(buf, len, "  # on target group %s (", p->tgroups[g].name);
+    for (unsigned i = 0; i < p->nrules && used < len; i++) {
+        rf_rule_t r, o;
+        rd_tg_rule(&r, p, g, i);
+        int seen = 0;
+        for (unsigned j = 0; j < i && !seen; j++) {
+            rd_tg_rule(&o, p, g, j);
+            seen = o.target_ip == r.target_ip;
+        }
+        if (seen)
+            continue;
+        char ip[16];
+        rf_ipv4_format(r.target_ip, ip, sizeof(ip));
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", ip);
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, ")");
+}
+
 char **
 rd_admin_routes(const rd_ctx_t *c, size_t *n)
 {
-    char **lines = calloc(c->table.n + 1, sizeof(*lines));
+    unsigned ng = c->plan ? rd_tg_outputs(c->plan) : 1;
+    char **lines = calloc(c->table.n * ng + 1, sizeof(*lines));
     if (lines == NULL)
         return NULL;
     size_t k = 0;
-    for (size_t i = 0; c->plan && i < c->table.n; i++) {
-        const rd_entry_t *e = &c->table.e[i];
-        if (!e->active || e->role != RD_ROLE_ICPT)
-            continue;
-        char rs[32], line[160];
-        rf_cidr_format(&e->range, rs, sizeof(rs));
-        snprintf(line, sizeof(line), "ip route add %s via %s", rs,
-                 e->advertise[0] ? e->advertise : "UNKNOWN-ADDRESS-OF-" );
-        if (!e->advertise[0])
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", e->id);
-        if ((lines[k] = strdup(line)) == NULL) {
-            rd_admin_routes_free(lines);
-            return NULL;
+    /* Each target routes every intercept block: a target group's
+     * sub-ranges lie in every block, and nothing of another group's ever
+     * reaches it. Grouped by target group, so each host's lines are
+     * together. */
+    for (unsigned g = 0; c->plan && g < ng; g++) {
+        char sfx[512];
+        route_suffix(sfx, sizeof(sfx), c->plan, g);
+        for (size_t i = 0; i < c->table.n; i++) {
+            const rd_entry_t *e = &c->table.e[i];
+            if (!e->active || e->role != RD_ROLE_ICPT)
+                continue;
+            char rs[32], line[800];
+            rf_cidr_format(&e->range, rs, sizeof(rs));
+            snprintf(line, sizeof(line), "ip route add %s via %s%s%s", rs,
+                     e->advertise[0] ? e->advertise : "UNKNOWN-ADDRESS-OF-",
+                     e->advertise[0] ? "" : e->id, sfx);
+            if ((lines[k] = strdup(line)) == NULL) {
+                rd_admin_routes_free(lines);
+                return NULL;
+            }
+            k++;
         }
-        k++;
     }
     *n = k;
     return lines;

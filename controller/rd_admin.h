@@ -59,6 +59,12 @@ typedef struct {
     Rfpb__Endpoint     ep;
     Rfpb__Endpoint     *epp[1];
     Rfpb__ShardSet     shard;
+    /* target groups: one Output each, with its own rules and sub-range */
+    Rfpb__Output       out[RD_TGROUPS_MAX];
+    Rfpb__Output       *outp[RD_TGROUPS_MAX];
+    Rfpb__TransferRule orule[RD_TGROUPS_MAX][RF_RULES_MAX];
+    Rfpb__TransferRule *orulep[RD_TGROUPS_MAX][RF_RULES_MAX];
+    Rfpb__Prefix       orange[RD_TGROUPS_MAX];
 } rd_asg_buf_t;
 void rd_admin_assignment(rd_asg_buf_t *b, const rd_ctx_t *c, const rd_agent_t *a);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rd_targets.h"
+
 const char *
 rd_role_name(int role)
 {
@@ -637,6 +639,15 @@ compute(rd_table_t *out, work_t *w, const rd_plan_t *plan, const rd_table_t *pre
     for (size_t i = 0; i < w->ni; i++)
         if ((r = phase_slots_of(w, i, 1u << sb, prev, err)) != 0)
             return r;
+    /* target groups split each slot further (rd_targets.h) */
+    unsigned len = plan->pool.len + bb + sb + rd_tg_bits(plan);
+    if (plan->ntgroups > 1 && len > 30) {
+        char ps[32];
+        cidr_str(ps, sizeof(ps), &plan->pool);
+        return rf_err_set(err, RF_EPLAN,
+                          "client_pool: %s leaves /%u per target group and copy agent (%u "
+                          "groups), at least a /30 each", ps, len, plan->ntgroups);
+    }
     if ((r = phase_offsets(w, prev, err)) != 0 ||
         (r = phase_build(out, w, plan, bb, sb, prev, known, nknown, err)) != 0)
         return r;

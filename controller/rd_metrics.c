@@ -308,6 +308,10 @@ put_role_families(render_t *r, int role)
     for (size_t id = 0; id < r->nn; id++) {
         size_t key = KEY(r, role, id);
         char m[RD_CNAME_MAX + 8];
+        unsigned g;
+        const char *rest;
+        if (role == RD_ROLE_COPY && rd_stats_tg_name(r->c->names.name[id], &g, &rest))
+            continue;   /* put_target_groups */
         if (r->done[key] || r->count[key] == 0 ||
             rd_metrics_sanitize(r->c->names.name[id], m, sizeof(m)) != 0 ||
             undeclared_clash(r, role, id, m, defs, ndefs))
@@ -319,6 +323,50 @@ put_role_families(render_t *r, int role)
                  r->c->names.name[id]);
         put_family(r->fp, fam, "untyped", help);
         put_rows(r, fam, key);
+    }
+}
+
+/* The copy agents' per-target-group counters "tgN_<name>" as one family per
+ * counter, replayfleet_target_group_<prom>{agent, group}: the group label
+ * is the plan's name for index N ("tgN" when the plan in force has no such
+ * group, e.g. just after a new plan). */
+static void
+put_target_groups(render_t *r)
+{
+    size_t nd;
+    const rf_counter_def_t *defs = rd_stats_out_table(&nd);
+    const rd_plan_t *p = r->c->plan;
+    for (size_t d = 0; d < nd; d++) {
+        char fam[160];
+        int head = 0;
+        snprintf(fam, sizeof(fam), PREFIX "target_group_%s", defs[d].prom);
+        for (unsigned g = 0; g < RD_TGROUPS_MAX; g++) {
+            char nm[RD_CNAME_MAX];
+            snprintf(nm, sizeof(nm), "tg%u_%s", g, defs[d].name);
+            int id = names_find(&r->c->names, nm);
+            if (id < 0)
+                continue;
+            size_t key = KEY(r, RD_ROLE_COPY, (size_t)id);
+            if (r->count[key] == 0)
+                continue;
+            if (!head) {
+                put_family(r->fp, fam, "counter", defs[d].help);
+                head = 1;
+            }
+            char gname[RD_ID_MAX];
+            if (p && g < p->ntgroups)
+                snprintf(gname, sizeof(gname), "%s", p->tgroups[g].name);
+            else
+                snprintf(gname, sizeof(gname), "tg%u", g);
+            for (size_t i = r->off[key]; i < r->off[key] + r->count[key]; i++) {
+                /* the agent's label set without its closing brace */
+                const char *lab = r->labels[r->rows[i].who];
+                fprintf(r->fp, "%s%.*s,group=\"", fam, (int)strlen(lab) - 1, lab);
+                put_label(r->fp, gname);
+                fputs("\"}", r->fp);
+                put_u64(r->fp, r->rows[i].value);
+            }
+        }
     }
 }
 
@@ -434,6 +482,7 @@ rd_metrics_render(char **out, size_t *outlen, rd_ctx_t *c, uint64_t now_ms)
             (unsigned)RF_PROTO_VERSION);
     put_role_families(&r, RD_ROLE_COPY);
     put_role_families(&r, RD_ROLE_ICPT);
+    put_target_groups(&r);
     put_self(r.fp, c);
     put_agent_state(&r, now_ms);
     put_agent_info(&r);

@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "rd_sched.h"
+#include "rd_targets.h"
 #include "rf_target.h"
 
 static const char *const known_keys[] = {
     "name", "transfers", "client_pool", "copy_agents", "intercepts",
     "copies", "sample_percent", "rate_limit_pps", "session_timeout_s", "capture_groups", "schedule",
+    "target_groups",
 };
 
 int
@@ -143,7 +145,8 @@ parse_transfers(rd_plan_t *p, unsigned char *ok, const json_t *root, rd_plan_err
         for (size_t j = 0; j < i; j++)
             if (ok[j] && p->rules[j].online_ip == p->rules[i].online_ip &&
                 p->rules[j].online_port == p->rules[i].online_port) {
-                ERR("transfers[%zu]: same online address and port as transfers[%zu]", i, j);
+                ERR("transfers[%zu]: same online address and port as transfers[%zu] (one port to "
+                    "several targets: target_groups)", i, j);
                 break;
             }
     }
@@ -501,6 +504,7 @@ validate(rd_plan_t *p, const json_t *root, rd_plan_errs_t *e)
     p->base_sample_percent = p->sample_percent;
     p->base_rate_limit_pps = p->rate_limit_pps;
     parse_schedule(p, root, e);
+    rd_tg_parse(p, ok, root, e);
 }
 
 #undef ERR

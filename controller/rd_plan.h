@@ -27,6 +27,7 @@
 #define RD_GROUP_AGENTS_MAX 256      /* members of one capture group */
 
 #define RD_STEPS_MAX        64       /* schedule steps */
+#define RD_TGROUPS_MAX      8        /* target_groups entries (3 bits of each slot) */
 
 /* schedule[i], every value resolved (inherited ones filled in). */
 typedef struct {
@@ -42,6 +43,17 @@ typedef struct {
     uint8_t  shared_feed;           /* 1: flows are sharded over the live members */
     unsigned first, n;              /* members: member_ids[first .. first+n) */
 } rd_group_t;
+
+/* target_groups[i]: one more target the captured transfers are replayed
+ * to (rd_targets.h). 0 in a number: the plan's value in force. */
+typedef struct {
+    char     name[RD_ID_MAX];
+    uint32_t target_ip;             /* 0: each transfer's own target */
+    uint16_t target_port;           /* 0: each transfer's own port */
+    uint32_t copies, sample_percent;
+    uint64_t rate_limit_pps;
+    uint8_t  has_rate;              /* rate_limit_pps given (0 then means unlimited) */
+} rd_tgroup_t;
 
 typedef struct rd_plan {
     char      name[RD_NAME_MAX];
@@ -66,6 +78,8 @@ typedef struct rd_plan {
     unsigned   ngroups;
     char       member_ids[RD_COPY_MAX][RD_ID_MAX];   /* every group's members, in order */
     unsigned   nmembers;            /* an agent is in at most one group */
+    rd_tgroup_t tgroups[RD_TGROUPS_MAX];
+    unsigned    ntgroups;           /* 0: one output, the transfers' own targets */
     char     *json;                 /* owned: canonical compact text (sorted keys) */
 } rd_plan_t;
 

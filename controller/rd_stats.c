@@ -110,6 +110,23 @@ rd_stats_table(int role, size_t *n)
 }
 
 const rf_counter_def_t *
+rd_stats_out_table(size_t *n)
+{
+    *n = cp_out_stats_ndefs;
+    return cp_out_stats_defs;
+}
+
+int
+rd_stats_tg_name(const char *name, unsigned *g, const char **rest)
+{
+    if (strncmp(name, "tg", 2) != 0 || name[2] < '0' || name[2] > '9' || name[3] != '_')
+        return 0;
+    *g = (unsigned)(name[2] - '0');
+    *rest = name + 4;
+    return 1;
+}
+
+const rf_counter_def_t *
 rd_stats_meta(int role, const char *name)
 {
     size_t n;

@@ -16,7 +16,7 @@
 
 #define RD_NAMES_MAX          512   /* distinct counter names per process */
 #define RD_CNAME_MAX          48    /* bytes incl. NUL */
-#define RD_AGENT_COUNTERS_MAX 96    /* counters kept per agent */
+#define RD_AGENT_COUNTERS_MAX 112   /* counters kept per agent (copy: 55 + 6 per target group) */
 
 typedef struct {
     size_t n;
@@ -53,6 +53,12 @@ void rd_stats_accumulate(const rd_stats_t *s, uint64_t *total, double *rate, uin
 const rf_counter_def_t *rd_stats_meta(int role, const char *name);
 /* The whole table of a role (n rows), NULL for another role. */
 const rf_counter_def_t *rd_stats_table(int role, size_t *n);
+
+/* The copy agents' per-target-group counters (cp_out_stats_t), sent as
+ * "tg<N>_<name>"; rd_stats_tg_name splits such a name (1) or says it is
+ * not one (0). */
+const rf_counter_def_t *rd_stats_out_table(size_t *n);
+int rd_stats_tg_name(const char *name, unsigned *g, const char **rest);
 
 /* Value of a counter by name, 0 if absent. */
 uint64_t rd_stats_get(const rd_stats_t *s, const rd_names_t *names, const char *name);

@@ -124,6 +124,23 @@ def seeds():
                     copy_assign(ip("10.250.0.9"), pool, 16, 2),            # range holds target
                     copy_assign(ip("10.0.2.10"), pool, 18, 100),           # over --max-copies
                     copy_assign(ip("192.168.0.10"), pool, 18, 2)]          # outside allow-list
+    # target groups (protocol 3): two outputs; first one refused (range outside the slice)
+    def output(name, target, rng_addr, copies, rate):
+        return ('outputs { name: "%s" rules { online_port: 80 target_ip: %d target_port: 8080 } '
+                'client_range { addr: %d len: 19 } port_offset: 1 copies: %d sample_percent: 100 '
+                'rate_limit_pps: %d }' % (name, target, rng_addr, copies, rate))
+    assign_outputs = enc('assignment { generation: 4 plan_name: "checkout-ab" active: true '
+                         'rules { online_port: 80 target_ip: %d target_port: 8080 } '
+                         'client_range { addr: %d len: 18 } port_offset: 1 copies: 1 '
+                         'sample_percent: 100 session_timeout_s: 120 '
+                         'intercepts { host: "10.199.0.40" port: 36524 id: "assist-1" } %s %s }'
+                         % (ip("10.0.2.10"), pool, output("v1", ip("10.0.2.10"), pool, 1, 0),
+                            output("v2", ip("10.0.2.20"), pool + (1 << 13), 2, 500)))
+    assign_outputs_bad = enc('assignment { generation: 5 active: true '
+                             'rules { online_port: 80 target_ip: %d target_port: 8080 } '
+                             'client_range { addr: %d len: 18 } copies: 1 sample_percent: 100 %s }'
+                             % (ip("10.0.2.10"), pool, output("v2", ip("10.0.2.20"),
+                                                              ip("10.251.0.0"), 1, 0)))
     challenge = enc('challenge { version: 1 nonce: "%s" }' % ("\\x5a" * 32))
     challenge_short = enc('challenge { version: 1 nonce: "abc" }')
     error = enc('error { code: 10004 reason: "bad or missing auth MAC" }')
@@ -157,6 +174,7 @@ def seeds():
         "assign_copy": bytes([0]) + rec(0, assign_copy),
         "assign_copy_refused": bytes([FLEET]) + b"".join(rec(0, m) for m in copy_refused) +
         rec(0, assign_copy),
+        "assign_copy_outputs": bytes([FLEET]) + rec(0, assign_outputs_bad) + rec(0, assign_outputs),
         "client_side": bytes([K]) + rec(0, challenge) + rec(1, challenge_short) + rec(2, error) + rec(3, stats),
         "oversize": bytes([LO]) + b"\x00" + b"\x00\x20\x00\x00" + b"\0" * 8,
         "undecodable": bytes([LO]) + rec(0, b"\xff\xff\xff") + rec(0, h0_nokey),

@@ -208,6 +208,75 @@ same_rules(void **state)
     (void)state;
 }
 
+/* Target groups (protocol 3): outputs become the engine's outputs; each
+ * refusal names the output. */
+static void
+outputs_taken_and_refused(void **state)
+{
+    (void)state;
+    static Rfpb__TransferRule orule[2];
+    static Rfpb__TransferRule *orules[2][1];
+    static Rfpb__Prefix orange[2];
+    static Rfpb__Output out[2];
+    static Rfpb__Output *outs[2];
+    for (unsigned k = 0; k < 2; k++) {
+        orule[k] = rule;
+        orule[k].target_ip = IP(10, 0, 2, 10 + 10 * k);
+        orules[k][0] = &orule[k];
+        orange[k] = (Rfpb__Prefix)RFPB__PREFIX__INIT;
+        orange[k].addr = IP(10, 250, 0, 0) + (k << 13);
+        orange[k].len = 19;
+        out[k] = (Rfpb__Output)RFPB__OUTPUT__INIT;
+        out[k].name = k ? "v2" : "v1";
+        out[k].n_rules = 1;
+        out[k].rules = orules[k];
+        out[k].client_range = &orange[k];
+        out[k].port_offset = 1;
+        out[k].copies = 1 + k;
+        out[k].sample_percent = 100;
+        out[k].rate_limit_pps = 500;
+        outs[k] = &out[k];
+    }
+    as.n_outputs = 2;
+    as.outputs = outs;
+    rf_errbuf_t err;
+    assert_int_equal(cp_ctl_assignment(&next, &cur, &as, &err), 0);
+    assert_int_equal(next.eng.noutputs, 2);
+    assert_int_equal(next.eng.outputs[1].target_ip[0], IP(10, 0, 2, 20));
+    assert_int_equal(next.eng.outputs[1].target_port[0], 8080);
+    assert_int_equal(next.eng.outputs[1].range.addr, IP(10, 250, 32, 0));
+    assert_int_equal(next.eng.outputs[1].copies, 2);
+    assert_int_equal(next.eng.outputs[0].rate_limit_pps, 500);
+#define REFUSED(want)                                                          \
+    do {                                                                       \
+        assert_int_equal(cp_ctl_assignment(&next, &cur, &as, &err), RF_EPLAN); \
+        if (strstr(err.msg, want) == NULL)                                     \
+            fail_msg("got \"%s\", want \"%s\"", err.msg, want);                 \
+    } while (0)
+    orule[1].online_port = 81;
+    REFUSED("outputs[1].rules[0]: another online side");
+    orule[1].online_port = 80;
+    orule[1].target_ip = IP(192, 168, 0, 1);   /* not in --allow-target */
+    REFUSED("192.168.0.1");
+    orule[1].target_ip = IP(10, 0, 2, 20);
+    orange[1].addr = IP(10, 251, 0, 0);
+    REFUSED("outputs[1]: client range missing or outside");
+    orange[1].addr = IP(10, 250, 32, 0);
+    out[1].copies = 9;   /* --max-copies 8 */
+    REFUSED("outputs[1]: copies 9");
+    out[1].copies = 2;
+    out[0].n_rules = 0;
+    REFUSED("outputs[0]: 0 rules, the assignment has 1");
+    out[0].n_rules = 1;
+    /* inactive: no outputs left behind */
+    as.active = 0;
+    assert_int_equal(cp_ctl_assignment(&next, &cur, &as, &err), 0);
+    assert_int_equal(next.eng.noutputs, 0);
+    as.n_outputs = 0;
+    as.outputs = NULL;
+#undef REFUSED
+}
+
 int
 main(void)
 {
@@ -215,6 +284,7 @@ main(void)
         cmocka_unit_test_setup(accepted, setup),
         cmocka_unit_test_setup(inactive_clears, setup),
         cmocka_unit_test_setup(refusals, setup),
+        cmocka_unit_test_setup(outputs_taken_and_refused, setup),
         cmocka_unit_test_setup(same_messages_as_flags, setup),
         cmocka_unit_test_setup(same_rules, setup),
     };

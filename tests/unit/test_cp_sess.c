@@ -274,6 +274,124 @@ copies_and_offset(void **state)
     cp_engine_free(e);
 }
 
+/* Target groups: one captured session replayed once per output, each to
+ * its own target from its own range; responses matched to the output
+ * they answer; per-output counters. */
+typedef struct {
+    uint32_t daddr[16], saddr[16];
+    uint8_t  pkt[16][128];
+    unsigned n;
+} rec2_t;
+
+static void
+rec2_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
+{
+    rec2_t *r = ctx;
+    if (r->n < 16) {
+        r->daddr[r->n] = daddr;
+        r->saddr[r->n] = rd32(ip + 12);
+        memcpy(r->pkt[r->n], ip, len < 128 ? len : 128);
+    }
+    r->n++;
+}
+
+static void
+outputs_fan_out(void **state)
+{
+    (void)state;
+    static rec2_t r2;
+    memset(&r2, 0, sizeof(r2));
+    const cp_sink_t s2 = { rec2_emit, NULL };
+    cp_engine_cfg_t c = base_cfg();
+    uint32_t tb = PB_TARGET + 1;   /* target B */
+    c.noutputs = 2;
+    c.outputs[0].target_ip[0] = PB_TARGET;
+    c.outputs[0].target_port[0] = 8080;
+    rf_cidr_parse(&c.outputs[0].range, "10.250.0.0/17", NULL);
+    c.outputs[0].copies = 1;
+    c.outputs[0].sample_percent = 100;
+    c.outputs[1].target_ip[0] = tb;
+    c.outputs[1].target_port[0] = 9090;
+    rf_cidr_parse(&c.outputs[1].range, "10.250.128.0/17", NULL);
+    c.outputs[1].copies = 2;
+    c.outputs[1].offset = 7;
+    c.outputs[1].sample_percent = 100;
+    cp_engine_t *e = cp_engine_new(&c, &s2, &r2, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    assert_int_equal(st->outputs, 2);
+    uint8_t p[200];
+    size_t n = pb_build(p, CLIENT, 40000, ONLINE, 80, 100, 0, RF_TH_SYN, 0, 0, 0, 0);
+    cp_engine_on_client(e, p, n, 0);
+    assert_int_equal(r2.n, 3);   /* 1 copy to A, 2 copies to B */
+    assert_int_equal(st->accepted_pkts, 1);
+    assert_int_equal(st->sess_opened, 3);
+    assert_int_equal(st->out[0].sess_opened, 1);
+    assert_int_equal(st->out[1].sess_opened, 2);
+    rf_cidr_t ra, rb;
+    rf_cidr_parse(&ra, "10.250.0.0/17", NULL);
+    rf_cidr_parse(&rb, "10.250.128.0/17", NULL);
+    assert_int_equal(r2.daddr[0], PB_TARGET);
+    assert_true(rf_cidr_contains(&ra, r2.saddr[0]));
+    assert_int_equal(rd16(r2.pkt[0] + 22), 8080);
+    for (unsigned i = 1; i < 3; i++) {
+        assert_int_equal(r2.daddr[i], tb);
+        assert_true(rf_cidr_contains(&rb, r2.saddr[i]));
+        assert_int_equal(rd16(r2.pkt[i] + 22), 9090);
+    }
+    assert_int_equal(st->out[0].replayed_pkts, 1);
+    assert_int_equal(st->out[1].replayed_pkts, 2);
+    /* B's SYN-ACK reaches B's session, not A's. */
+    uint8_t q[200];
+    n = pb_build(q, tb, 9090, r2.saddr[1], rd16(r2.pkt[1] + 20), 5000, 101,
+                 RF_TH_SYN | RF_TH_ACK, 0, 0, 0, 0);
+    cp_engine_on_response(e, q, n, 1);
+    assert_int_equal(st->out[1].resp_received, 1);
+    assert_int_equal(st->out[0].resp_received, 0);
+    /* A's address with B's target matches nothing. */
+    n = pb_build(q, tb, 9090, r2.saddr[0], rd16(r2.pkt[0] + 20), 5000, 101,
+                 RF_TH_SYN | RF_TH_ACK, 0, 0, 0, 0);
+    cp_engine_on_response(e, q, n, 1);
+    assert_int_equal(st->resp_unmatched, 1);
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
+/* Per-output sample and rate: drops are counted on the output. */
+static void
+outputs_sample_and_rate(void **state)
+{
+    (void)state;
+    static rec2_t r2;
+    memset(&r2, 0, sizeof(r2));
+    const cp_sink_t s2 = { rec2_emit, NULL };
+    cp_engine_cfg_t c = base_cfg();
+    c.noutputs = 2;
+    for (unsigned o = 0; o < 2; o++) {
+        c.outputs[o].target_ip[0] = PB_TARGET + o;
+        c.outputs[o].target_port[0] = 8080;
+        rf_cidr_parse(&c.outputs[o].range, o ? "10.250.128.0/17" : "10.250.0.0/17", NULL);
+        c.outputs[o].copies = 1;
+    }
+    c.outputs[0].sample_percent = 100;
+    c.outputs[1].sample_percent = 1;
+    c.outputs[0].rate_limit_pps = 1;   /* one session, then the bucket is spent */
+    cp_engine_t *e = cp_engine_new(&c, &s2, &r2, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    uint8_t p[200];
+    for (unsigned i = 0; i < 200; i++) {
+        size_t n = pb_build(p, CLIENT, (uint16_t)(20000 + i), ONLINE, 80, 100, 0, RF_TH_SYN, 0,
+                            0, 0, 0);
+        cp_engine_on_client(e, p, n, 0);
+    }
+    assert_int_equal(st->out[0].sess_opened + st->out[0].sess_rate_limited, 200);
+    assert_true(st->out[0].sess_rate_limited >= 198);
+    assert_int_equal(st->out[1].sess_opened + st->out[1].sess_sampled_out, 200);
+    assert_true(st->out[1].sess_sampled_out >= 190);
+    assert_int_equal(st->sampled_out, 0);   /* the widest output took every packet */
+    check_accounting(e);
+    cp_engine_free(e);
+}
+
 static void
 collision_avoided(void **state)
 {
@@ -735,6 +853,8 @@ main(void)
         cmocka_unit_test(retransmit_backoff_then_abort),
         cmocka_unit_test(data_retransmit),
         cmocka_unit_test(copies_and_offset),
+        cmocka_unit_test(outputs_fan_out),
+        cmocka_unit_test(outputs_sample_and_rate),
         cmocka_unit_test(collision_avoided),
         cmocka_unit_test(midstream_skip_and_adopt),
         cmocka_unit_test(sampling_half),

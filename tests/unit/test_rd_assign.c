@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "rd_assign.h"
+#include "rd_targets.h"
 #include "rd_state.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -523,6 +524,52 @@ diff_text(void **state)
 /* Capture groups: the live members share every bucket; one going down
  * gives only its buckets to the others; the diff says so; a saved table
  * restores the sets; the invariant check catches an overlap. */
+/* Target groups: every (copy agent, group) sub-slice is disjoint from every
+ * other one, inside its agent's slot, so no target ever sees a source of
+ * another group and no two replayed tuples meet. */
+#define TGROUPS3 "\"target_groups\":[{\"name\":\"v1\"},{\"name\":\"v2\",\"target\":" \
+                 "\"192.168.2.20\"},{\"name\":\"v3\",\"target\":\"192.168.2.30:81\"}]"
+static void
+target_group_ranges(void **state)
+{
+    (void)state;
+    static known_t k;
+    register_all(&k, 40, 3);
+    int c[40], i[3];
+    rd_plan_t *p = make_plan("10.250.0.0/16", c, (size_t)seq(c, 0, 40), i, (size_t)seq(i, 0, 3),
+                             TGROUPS3);
+    rd_table_t t = must_compute(p, NULL, &k);
+    static rf_cidr_t sub[40 * 3];
+    size_t n = 0;
+    for (size_t x = 0; x < t.n; x++) {
+        const rd_entry_t *e = &t.e[x];
+        if (!e->active || e->role != RD_ROLE_COPY)
+            continue;
+        for (unsigned g = 0; g < 3; g++) {
+            assert_int_equal(rd_tg_range(&sub[n], &e->range, p, g), 0);
+            assert_true(rf_cidr_contains(&e->range, sub[n].addr));
+            assert_int_equal(sub[n].len, e->range.len + 2);
+            n++;
+        }
+    }
+    assert_int_equal(n, 120);
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (rf_cidr_contains(&sub[a], sub[b].addr) || rf_cidr_contains(&sub[b], sub[a].addr))
+                fail_msg("sub-slices %zu and %zu overlap", a, b);
+    rd_table_fini(&t);
+    rd_plan_free(p);
+
+    /* a pool too narrow for the groups' sub-slices is refused, by name */
+    register_all(&k, 4, 1);
+    p = make_plan("10.250.0.0/28", c, (size_t)seq(c, 0, 4), i, 1, TGROUPS3);
+    rf_errbuf_t err;
+    assert_int_equal(rd_assign_compute(&t, p, NULL, k.k, k.n, &err), RF_EPLAN);
+    if (strncmp(err.msg, "client_pool: 10.250.0.0/28 leaves /", 35) != 0)
+        fail_msg("got \"%s\"", err.msg);
+    rd_plan_free(p);
+}
+
 static void
 capture_group_shards(void **state)
 {
@@ -637,6 +684,7 @@ main(void)
         cmocka_unit_test(unknown_and_wrong_role), cmocka_unit_test(star_expansion),
         cmocka_unit_test(max_fleet_offsets),      cmocka_unit_test(relayout_when_full),
         cmocka_unit_test(diff_text),              cmocka_unit_test(capture_group_shards),
+        cmocka_unit_test(target_group_ranges),
         cmocka_unit_test(capture_group_star),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "rd_plan.h"
+#include "rd_targets.h"
 
 #define GOOD_BODY                                                             \
     "\"transfers\":[\"80-10.0.2.10:8080\",\"10.0.1.5:6379-10.0.2.11:6379\"]," \
@@ -222,6 +223,93 @@ capture_group_errors(void **state)
 }
 
 static void
+target_group_errors(void **state)
+{
+    (void)state;
+    char j[2048];
+#define T(groups, want)                                                       \
+    snprintf(j, sizeof(j), "{" GOOD_BODY ",\"target_groups\":%s}", groups); \
+    expect_error(j, want)
+    T("{}", "target_groups: must be a non-empty list");
+    T("[]", "target_groups: must be a non-empty list");
+    T("[7]", "target_groups[0]: must be an object");
+    T("[{\"target\":\"10.0.3.1\"}]", "target_groups[0].name: missing or bad");
+    T("[{\"name\":\"v1\",\"colour\":1}]", "target_groups[0].colour: unknown key");
+    T("[{\"name\":\"v1\",\"target\":\"10.0.3\"}]", "target_groups[0].target: bad address");
+    T("[{\"name\":\"v1\",\"target\":\"10.0.3.1:0\"}]", "target_groups[0].target: bad port");
+    T("[{\"name\":\"v1\",\"target\":7}]", "target_groups[0].target: must be");
+    T("[{\"name\":\"v1\",\"target\":\"10.250.3.1\"}]",
+      "target_groups[0].target: 10.250.3.1 is inside client_pool");
+    /* GOOD_BODY has two transfers: one port cannot serve both */
+    T("[{\"name\":\"v1\",\"target\":\"10.0.3.1:80\"}]",
+      "target_groups[0].target: a port applies to one transfer");
+    T("[{\"name\":\"v1\",\"copies\":0}]", "target_groups[0].copies: must be an integer 1..1023");
+    T("[{\"name\":\"v1\",\"sample_percent\":101}]",
+      "target_groups[0].sample_percent: must be an integer 1..100");
+    T("[{\"name\":\"v1\",\"rate_limit_pps\":-1}]", "target_groups[0].rate_limit_pps: must be");
+    T("[{\"name\":\"v1\"},{\"name\":\"v1\",\"target\":\"10.0.3.1\"}]",
+      "target_groups[1].name: \"v1\" is also target_groups[0]");
+    T("[{\"name\":\"v1\"},{\"name\":\"v2\"}]",
+      "target_groups[1].target: same targets as target_groups[0]");
+    T("[{\"name\":\"a\",\"target\":\"10.0.3.1\"},{\"name\":\"b\",\"target\":\"10.0.3.1\"}]",
+      "target_groups[1].target: same targets as target_groups[0]");
+    T("[{\"name\":\"a\"},{\"name\":\"b\",\"target\":\"10.0.3.2\"},{\"name\":\"c\",\"target\":\"10.0.3.3\"},"
+      "{\"name\":\"d\",\"target\":\"10.0.3.4\"},{\"name\":\"e\",\"target\":\"10.0.3.5\"},{\"name\":\"f\",\"target\":\"10.0.3.6\"},"
+      "{\"name\":\"g\",\"target\":\"10.0.3.7\"},{\"name\":\"h\",\"target\":\"10.0.3.8\"},{\"name\":\"i\",\"target\":\"10.0.3.9\"}]",
+      "target_groups: 9 groups, at most 8");
+#undef T
+    /* the same online port twice is refused, pointing at target_groups */
+    expect_error("{\"transfers\":[\"80-10.0.2.10:80\",\"80-10.0.2.20:80\"],\"client_pool\":"
+                 "\"10.250.0.0/16\",\"copy_agents\":\"*\",\"intercepts\":\"*\"}",
+                 "transfers[1]: same online address and port as transfers[0] (one port to "
+                 "several targets: target_groups)");
+    /* a good one: the A/B case, inherited and own values */
+    snprintf(j, sizeof(j), "{\"transfers\":[\"80-10.0.2.10:80\"],\"client_pool\":"
+             "\"10.250.0.0/16\",\"copy_agents\":\"*\",\"intercepts\":\"*\",\"copies\":2,"
+             "\"sample_percent\":50,\"rate_limit_pps\":100,\"target_groups\":["
+             "{\"name\":\"v1\"},{\"name\":\"v2\",\"target\":\"10.0.2.20:8080\","
+             "\"copies\":1,\"sample_percent\":100,\"rate_limit_pps\":0},"
+             "{\"name\":\"v3\",\"target\":\"10.0.2.30\"}]}");
+    rd_plan_t *p = NULL;
+    rf_errbuf_t err;
+    assert_int_equal(rd_plan_parse(&p, j, strlen(j), &err), 0);
+    assert_int_equal(p->ntgroups, 3);
+    assert_int_equal(rd_tg_bits(p), 2);
+    assert_int_equal(rd_tg_outputs(p), 3);
+    rf_rule_t r;
+    rd_tg_rule(&r, p, 0, 0);
+    assert_int_equal(r.target_ip, (10u << 24) | (2u << 8) | 10u);
+    assert_int_equal(r.target_port, 80);
+    rd_tg_rule(&r, p, 1, 0);
+    assert_int_equal(r.target_ip, (10u << 24) | (2u << 8) | 20u);
+    assert_int_equal(r.target_port, 8080);
+    assert_int_equal(r.online_port, 80);
+    rd_tg_rule(&r, p, 2, 0);
+    assert_int_equal(r.target_ip, (10u << 24) | (2u << 8) | 30u);
+    assert_int_equal(r.target_port, 80);   /* the address only: the port is kept */
+    assert_int_equal(rd_tg_copies(p, 0), 2);
+    assert_int_equal(rd_tg_copies(p, 1), 1);
+    assert_int_equal(rd_tg_sample(p, 0), 50);
+    assert_int_equal(rd_tg_sample(p, 1), 100);
+    assert_int_equal(rd_tg_rate(p, 0), 100);
+    assert_int_equal(rd_tg_rate(p, 1), 0);   /* explicitly unlimited */
+    /* sub-slices: disjoint, inside the slot, in group order */
+    rf_cidr_t slot, a, b;
+    rf_cidr_parse(&slot, "10.250.4.0/24", NULL);
+    assert_int_equal(rd_tg_range(&a, &slot, p, 0), 0);
+    assert_int_equal(rd_tg_range(&b, &slot, p, 2), 0);
+    assert_int_equal(a.len, 26);
+    assert_int_equal(a.addr, slot.addr);
+    assert_int_equal(b.addr, slot.addr + 128);
+    /* rate shares: remainder to the first, never 0 for a limited rate */
+    assert_int_equal(rd_tg_share(10, 0, 3), 4);
+    assert_int_equal(rd_tg_share(10, 2, 3), 3);
+    assert_int_equal(rd_tg_share(2, 2, 3), 1);
+    assert_int_equal(rd_tg_share(0, 0, 3), 0);
+    rd_plan_free(p);
+}
+
+static void
 number_errors(void **state)
 {
     (void)state;
@@ -354,7 +442,8 @@ main(void)
         cmocka_unit_test(good_plan_defaults), cmocka_unit_test(good_plan_full),
         cmocka_unit_test(syntax_errors),      cmocka_unit_test(transfer_errors),
         cmocka_unit_test(pool_errors),        cmocka_unit_test(agent_list_errors),
-        cmocka_unit_test(number_errors), cmocka_unit_test(capture_group_errors),      cmocka_unit_test(id_valid),
+        cmocka_unit_test(number_errors), cmocka_unit_test(capture_group_errors),
+        cmocka_unit_test(target_group_errors),      cmocka_unit_test(id_valid),
         cmocka_unit_test(all_errors_at_once), cmocka_unit_test(errors_capped),
         cmocka_unit_test(good_plan_no_errors),
     };
