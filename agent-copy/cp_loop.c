@@ -18,6 +18,7 @@
 #include "cp_capture.h"
 #include "cp_ctl.h"
 #include "cp_decap.h"
+#include "cp_offline.h"
 #include "cp_send.h"
 #include "cp_sess.h"
 #include "rf_auth.h"
@@ -60,7 +61,8 @@ struct cp_agent {
     uv_poll_t        polls[CP_MAX_IFACES];
     unsigned         ncaps;
     cp_capture_t    *offline;
-    uint64_t         off_t0_us, off_start_ms;
+    cp_offline_t     off;            /* the offline reader's pacing and end */
+    uint64_t         off_activity;   /* engine sends + responses at the last look */
     int              offline_done;
     cp_decap_cfg_t   dcfg;
     cp_decap_stats_t dst;
@@ -143,14 +145,37 @@ on_pcap_readable(uv_poll_t *h, int status, int events)
     }
 }
 
-/* Offline replay, paced by the capture timestamps (divided by --speed). */
+static int all_icpt_up(const cp_agent_t *a);
+
+/* Every packet of the file not yet handed to the engine, counted when the
+ * agent stops before the end (read to the end: the count is exact). */
+static void
+count_undelivered(cp_agent_t *a)
+{
+    if (a->offline == NULL || a->offline_done)
+        return;
+    const uint8_t *f;
+    size_t len;
+    uint64_t ts;
+    rf_errbuf_t err;
+    while (cp_capture_peek(a->offline, &f, &len, &ts, &err) == 1) {
+        a->st->undelivered_pkts++;
+        cp_capture_consume(a->offline);
+    }
+    a->offline_done = 1;
+}
+
+/* Offline replay: paced by the capture timestamps (divided by --speed),
+ * after the intercepts are up, never faster than the engine has room
+ * (cp_offline.h). */
 static void
 on_offline(uv_timer_t *t)
 {
     cp_agent_t *a = t->data;
-    if (a->offline_done)
+    if (a->offline_done || a->stopping)
         return;
     a->dcfg.linktype = cp_capture_linktype(a->offline);
+    int ready = all_icpt_up(a);
     for (int n = 0; n < 4096; n++) {
         const uint8_t *f;
         size_t len;
@@ -161,23 +186,31 @@ on_offline(uv_timer_t *t)
             rf_log_error("%s", err.msg);
             a->exit_code = 1;
             a->offline_done = 1;
+            cp_offline_eof(&a->off, now_ms(a));
             break;
         }
         if (r == 0) {
-            rf_log_info("offline file done: %llu packets captured from it",
-                        (unsigned long long)a->st->cap_pkts);
+            rf_log_info("offline file done: %llu packets captured from it; waited for room "
+                        "%llu times",
+                        (unsigned long long)a->st->cap_pkts,
+                        (unsigned long long)a->off.waits);
             a->offline_done = 1;
+            cp_offline_eof(&a->off, now_ms(a));
             break;
         }
-        if (a->off_t0_us == 0) {
-            a->off_t0_us = ts ? ts : 1;
-            a->off_start_ms = now_ms(a);
-        }
-        if (a->cfg.speed > 0 && ts > a->off_t0_us) {
-            double due = (double)(ts - a->off_t0_us) / 1000.0 / a->cfg.speed;
-            if ((double)(now_ms(a) - a->off_start_ms) < due)
-                break;
-        }
+        uint64_t act = a->st->replayed_pkts + a->st->resp_received;
+        uint64_t stalls = a->off.stalls;
+        /* Room for the IP datagram: the frame is at least that long. */
+        int room = cp_engine_has_room(a->eng, len);
+        int d = cp_offline_next(&a->off, ts, ready, room, act != a->off_activity, now_ms(a));
+        a->off_activity = act;
+        a->st->offline_waits = a->off.waits;
+        if (a->off.stalls != stalls)
+            rf_log_warn("offline: no room in the engine and no progress for %u ms: reading on "
+                        "(what has no room is shed and counted) until room comes back",
+                        CP_OFFLINE_STALL_MS);
+        if (d != CP_OFF_DELIVER)
+            break;
         on_frame(a, f, len, ts);
         cp_capture_consume(a->offline);
     }
@@ -247,6 +280,16 @@ any_icpt_up(const cp_agent_t *a)
         if (a->icpts[i]->up)
             return 1;
     return 0;
+}
+
+/* 1 when every configured intercept is connected (or there is none). */
+static int
+all_icpt_up(const cp_agent_t *a)
+{
+    for (unsigned i = 0; i < a->nicpts; i++)
+        if (a->icpts[i]->wanted && !a->icpts[i]->up)
+            return 0;
+    return 1;
 }
 
 static void begin_stop(cp_agent_t *a, const char *why);
@@ -641,10 +684,10 @@ on_tick(uv_timer_t *t)
     cp_agent_t *a = t->data;
     cp_engine_tick(a->eng, now_ms(a));
     /* Offline: once the file is done and every session has ended (or the
-     * session timeout has passed), there is nothing left to do. */
+     * session timeout has passed since the end of the file), there is
+     * nothing left to do. */
     if (a->offline && a->offline_done && !a->stopping &&
-        (a->st->sess_active == 0 ||
-         now_ms(a) - a->start_ms > (uint64_t)a->cfg.eng.session_timeout_ms * 4))
+        cp_offline_finished(&a->off, a->st->sess_active, now_ms(a)))
         begin_stop(a, "offline replay finished");
     else if (!a->offline && a->st->sess_active == 0)
         uv_timer_stop(&a->tick);
@@ -737,6 +780,7 @@ begin_stop(cp_agent_t *a, const char *why)
     a->stopping = 1;
     rf_log_info("stopping: %s", why);
     rf_sd_stopping();
+    count_undelivered(a);
     /* Reset live sessions so the target frees them, then give the loop a
      * moment to push the resets and the last stats out. */
     cp_engine_abort_all(a->eng, now_ms(a));
@@ -804,6 +848,7 @@ open_capture(cp_agent_t *a)
             rf_log_error("%s", err.msg);
             return 2;
         }
+        cp_offline_init(&a->off, a->cfg.speed, a->cfg.eng.session_timeout_ms, now_ms(a));
         uv_timer_init(a->loop, &a->offline_timer);
         a->offline_timer.data = a;
         uv_timer_start(&a->offline_timer, on_offline, 200, 1);

@@ -66,6 +66,7 @@ typedef struct {
     uint8_t *mem;              /* [n] of stride bytes, calloc: touched as used */
     size_t   stride;
     uint32_t n, bump, free;
+    uint32_t used;             /* taken now (cp_engine_has_room) */
 } slot_pool_t;
 
 typedef struct {
@@ -197,6 +198,24 @@ cp_engine_stats(cp_engine_t *e)
     return &e->st;
 }
 
+int
+cp_engine_has_room(const cp_engine_t *e, size_t ip_len)
+{
+    /* A captured session opens one replay per copy of every output. */
+    uint32_t copies = 0;
+    for (unsigned k = 0; k < e->nout; k++)
+        copies += e->out[k].copies;
+    if (e->nsess - e->st.sess_active < copies)
+        return 0;
+    uint32_t free_mtu = e->pool[0].n - e->pool[0].used;
+    uint32_t free_small = e->pool[1].n - e->pool[1].used;
+    if (ip_len <= e->pool[1].stride - sizeof(slot_t))
+        return free_small + free_mtu >= copies;
+    /* Split to the MTU: at most one slot per (MTU - 40) bytes, plus one. */
+    size_t per_copy = ip_len / ((size_t)e->cfg.mtu - 40u) + 1u;
+    return (size_t)free_mtu >= per_copy * copies;
+}
+
 /* ---------- pools ---------- */
 
 static uint32_t
@@ -213,6 +232,7 @@ pool_take(cp_engine_t *e, unsigned c)
         return NIL;
     }
     e->slots_used++;
+    p->used++;
     return id;
 }
 
@@ -235,6 +255,7 @@ slot_release(cp_engine_t *e, uint32_t id)
     slot_at(e, id)->next = p->free;
     p->free = id;
     e->slots_used--;
+    p->used--;
 }
 
 static sess_t *
@@ -1683,6 +1704,7 @@ check_pool(const cp_engine_t *e, unsigned c, uint32_t *used, char *why, size_t l
                                                           p->stride))->next;
     }
     *used = p->bump - nfree;
+    CHECK(*used == p->used, "pool %u: %u slots taken, used says %u", c, *used, p->used);
     return 0;
 }
 

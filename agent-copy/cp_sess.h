@@ -90,6 +90,11 @@ void cp_engine_tick(cp_engine_t *e, uint64_t now_ms);
 void cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms);
 
 cp_stats_t *cp_engine_stats(cp_engine_t *e);
+/* 1 if a captured datagram of ip_len bytes would find a session (for each
+ * copy) and held-segment slots; an offline reader waits while it is 0
+ * instead of making the engine shed. Conservative; ignores the per-session
+ * slot cap. */
+int         cp_engine_has_room(const cp_engine_t *e, size_t ip_len);
 size_t      cp_engine_session_capacity(const cp_engine_t *e);
 size_t      cp_engine_session_bytes(void);   /* fixed cost per session */
 

@@ -58,6 +58,8 @@ const rf_counter_def_t cp_stats_defs[] = {
     G(generation, "assignment_generation", "Generation of the assignment the agent runs (0: none)."),
     G(shard_buckets, "shard_buckets", "Flow-hash buckets this agent replays in its capture group (0: not sharded by replayd)."),
     C(shard_finishing, "shard_finishing_packets_total", "Packets of sessions whose flow moved to another capture-group member, finished here (also counted where they went)."),
+    C(undelivered_pkts, "offline_undelivered_packets_total", "Packets of the --offline file never replayed: the agent stopped (--duration, signal) before it had read them."),
+    C(offline_waits, "offline_waits_total", "Times the --offline reader waited for the engine to have room (backpressure instead of shedding)."),
     G(outputs, "target_group_outputs", "Target groups this agent replays to (0: none, the transfers' own targets)."),
 };
 #undef C

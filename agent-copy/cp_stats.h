@@ -45,6 +45,9 @@ typedef struct {
      * set), and packets of flows whose bucket moved away that it finished
      * (counted in addition to where they went above) */
     uint64_t shard_buckets, shard_finishing;
+    /* offline (--offline): packets of the file never handed to the engine
+     * (the agent stopped first), and times the reader waited for room */
+    uint64_t undelivered_pkts, offline_waits;
     /* target groups: outputs in force (0: none, one implicit output) */
     uint64_t outputs;
     cp_out_stats_t out[8];   /* CP_OUTPUTS_MAX */

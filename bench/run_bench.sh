@@ -20,7 +20,9 @@
 #   BENCH_MODES     "ka short" (default both)
 #   BENCH_KA        keep-alive levels, CONNS:DELAY_MS (default "10:10 50:10 50:2 50:0")
 #   BENCH_SHORT     short levels (default "10:10 50:10 50:5 50:3 50:2 50:0")
-#   BENCH_COPY_ARGS extra replay-copy flags (e.g. "-n 3")
+#   BENCH_COPY_ARGS extra replay-copy flags (e.g. "-n 3": the ratio column is
+#                   then target/online, 3.000 when every copy arrived; a row
+#                   waits for COPIES x online before counting)
 #   BENCH_TLS       1: the copy<->intercept channel runs TLS 1.3 (one key
 #                   file from `replayctl keys new-fleet`, --key-file on both)
 #   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
@@ -40,6 +42,22 @@ MODES=${BENCH_MODES:-ka short}
 KA_LEVELS=${BENCH_KA:-10:10 50:10 50:2 50:0}
 SHORT_LEVELS=${BENCH_SHORT:-10:10 50:10 50:5 50:3 50:2 50:0}
 read -r -a COPY_EXTRA <<<"${BENCH_COPY_ARGS:-}"
+# Copies of every session (-n/--copies in BENCH_COPY_ARGS): a row's replay
+# has drained when the target served COPIES x what online served. Waiting
+# for only 1x counted a -n 3 row while two thirds were still on their way
+# (1.09-1.18x measured that way on 2026-12-01).
+COPIES=1
+for ((i = 0; i < ${#COPY_EXTRA[@]}; i++)); do
+  case ${COPY_EXTRA[$i]} in
+    -n | --copies) COPIES=${COPY_EXTRA[$((i + 1))]:-1} ;;
+    --copies=*) COPIES=${COPY_EXTRA[$i]#--copies=} ;;
+    -n[0-9]*) COPIES=${COPY_EXTRA[$i]#-n} ;;
+  esac
+done
+if ! [[ $COPIES =~ ^[1-9][0-9]*$ ]]; then
+  echo "run_bench.sh: bad -n '$COPIES' in BENCH_COPY_ARGS" >&2
+  exit 2
+fi
 KEY_ARGS=()
 OUT=${BENCH_OUT:-/tmp/rf-bench-$(date +%Y%m%d-%H%M%S)}
 RANGE=10.250.0.0/16
@@ -169,7 +187,7 @@ row() {
   rps=$(tb_wrk_rps "$OUT/wrk-$name.txt")
   target=-; ratio=-
   if ((replay)); then
-    target=$(tb_wait_count "tb_log_count target" "$online" "$DRAIN")
+    target=$(tb_wait_count "tb_log_count target" "$((COPIES * online))" "$DRAIN")
     ratio=$(tb_ratio "$target" "$online")
     # Peak RSS: max(VmRSS at end of load, VmHWM after the drain), gotcha 12.
     local r2; r2=$(sum_pids tb_rss_kb); ((r2 > crss)) && crss=$r2
@@ -214,7 +232,7 @@ done
 {
   echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
   echo
-  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
+  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none} (ratio = target/online: $COPIES.000 is every copy); copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
   echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"

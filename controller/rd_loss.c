@@ -11,6 +11,7 @@ const rd_loss_def_t rd_loss_defs[] = {
     { RD_ROLE_COPY, "bad_pkts", "captured packets that are not well-formed IPv4/TCP", "capture on the online host (offloads: GRO/TSO super-frames, fragments)" },
     { RD_ROLE_COPY, "shed_pkts", "captured packets dropped: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
     { RD_ROLE_COPY, "sess_shed", "replay sessions not opened: session memory budget full", "copy agent memory: raise -m/--memory-mb" },
+    { RD_ROLE_COPY, "undelivered_pkts", "packets of the --offline file never replayed: the agent stopped before reading them", "copy agent: --duration or a signal ended the offline replay early" },
     { RD_ROLE_COPY, "sess_skipped_midstream", "captured sessions whose SYN was never seen", "capture started mid-session (expected after a restart; --adopt-midstream replays them)" },
     { RD_ROLE_COPY, "send_errors", "packets the raw socket refused to send", "copy host -> target: route or firewall on the copy host" },
     { RD_ROLE_COPY, "syn_retransmits", "SYNs sent again: no SYN-ACK came back", "target -> intercept: the target's route for the client pool (replayctl routes), or the intercept's filter" },

@@ -2,9 +2,12 @@
 # t_copy_offline: offline replay (`replay-copy --offline file.pcap`). The test records
 # its own pcap with tcpdump on online during a bounded wrk run (keep-alive,
 # then Connection: close), then replays the file to the target through the
-# intercept, once paced by the capture timestamps (--speed 1) and once as fast
-# as possible (--speed 0), and checks the target's access log: every recorded
-# request arrives, exactly once, from inside -c.
+# intercept, once paced by the capture timestamps (--speed 1), once as fast
+# as possible (--speed 0), and once as fast as possible with three copies in
+# a small memory budget (-n 3 -m 4 --speed 0: the reader must wait for room
+# rather than shed), and checks the target's access log: every recorded
+# request arrives, exactly once per copy, from inside -c, and every loss
+# counter of the agent stays 0.
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -50,39 +53,62 @@ tb_log "the recording holds $PREQS requests; online served $ONLINE"
 tb_start_intercept assistant "tcp and src host $TIP and src port 80"
 ICPT_PID=$TB_LASTPID
 
-# replay SPEED RANGE: one offline replay; asserts on the target log.
+# Counters that would mean a recorded request was not replayed (or not as
+# captured): every one must stay 0 in each pass.
+LOSS="kernel_drops bad_pkts midstream_pkts shed_pkts send_errors sess_shed sess_rate_limited
+  sess_aborted sess_timedout sess_reset undelivered_pkts"
+
+# replay SPEED RANGE COPIES [replay-copy options...]: one offline replay;
+# asserts on the target log (COPIES x the recorded requests) and the loss
+# counters.
 # Each pass uses its own client range: the pcap carries the same ISNs and
 # timestamps each time, so reusing pass 1's 4-tuples would hit the target's
 # TIME_WAIT sockets of pass 1 (a property of replaying one file twice, not
 # what this test is about).
 replay() {
-  local speed=$1 range=$2
-  local st="$TB_RUN/online/offline-$speed.stats" log="$TB_RUN/online/offline-$speed.log"
+  local speed=$1 range=$2 copies=$3; shift 3
+  local tag="speed $speed${*:+ $*}"
+  local st="$TB_RUN/online/offline-$speed-$copies.stats" log="$TB_RUN/online/offline-$speed-$copies.log"
+  local want=$((copies * ONLINE))
   tb_log_truncate target
   # Offline mode ends by itself once the file is read and its sessions are
-  # done; --duration 60 only bounds a run that would not.
+  # done; --duration 90 only bounds a run that would not.
   tb_bg online "$log" "$RF_BIN/replay-copy" --offline "$PCAP" --speed "$speed" -x "80-$TIP:80" \
-    -s "$(tb_ip assistant)" -c "$range" --duration 60 --stats-json "$st"
+    -s "$(tb_ip assistant)" -c "$range" -n "$copies" --duration 90 --stats-json "$st" "$@"
   local pid=$TB_LASTPID t0=$SECONDS
   local target
-  target=$(tb_wait_count "tb_log_count target" "$ONLINE" 50)
+  target=$(tb_wait_count "tb_log_count target" "$want" 80)
   local rc=0 alone=1
-  if ! wait_for "! _tb_alive $pid" 50; then alone=0; tb_log "speed $speed: still running; stopping it"; fi
+  if ! wait_for "! _tb_alive $pid" 80; then alone=0; tb_log "$tag: still running; stopping it"; fi
   tb_stop "$pid" 15 || rc=$?
-  tb_assert "speed $speed: replay-copy --offline ended by itself at the end of the file" test "$alone" -eq 1
+  tb_assert "$tag: replay-copy --offline ended by itself after the file" test "$alone" -eq 1
   target=$(tb_log_count target)
-  tb_log "speed $speed: target $target of $ONLINE recorded requests in $((SECONDS - t0)) s; exit $rc"
-  tb_log "speed $speed: stats: $(tb_stats_last "$st")"
-  tb_assert "speed $speed: replay-copy --offline exited 0 (rc=$rc)" test "$rc" -eq 0
-  tb_assert "speed $speed: every recorded request reached the target ($target/$ONLINE)" test "$target" -ge "$ONLINE"
-  tb_assert "speed $speed: no request replayed twice ($target <= $ONLINE)" test "$target" -le "$ONLINE"
+  tb_log "$tag: target $target of $want (${copies} x $ONLINE recorded) requests in $((SECONDS - t0)) s; exit $rc"
+  tb_log "$tag: stats: $(tb_stats_last "$st")"
+  tb_assert "$tag: replay-copy --offline exited 0 (rc=$rc)" test "$rc" -eq 0
+  tb_assert "$tag: every recorded request reached the target $copies time(s) ($target/$want)" test "$target" -ge "$want"
+  tb_assert "$tag: no request replayed twice ($target <= $want)" test "$target" -le "$want"
+  local c v
+  for c in $LOSS; do
+    v=$(tb_stat "$st" "$c")
+    tb_assert "$tag: loss counter $c is 0 ($v)" test "$v" -eq 0
+  done
+  if ((copies > 1)); then
+    # The point of this pass: the pools were too small and the reader
+    # waited, rather than the engine shedding.
+    v=$(tb_stat "$st" offline_waits)
+    tb_assert "$tag: the reader waited for room ($v times)" test "$v" -gt 0
+  fi
   local outside; outside=$(tb_addrs_outside "$(tb_access_log target)" "$range")
-  tb_assert "speed $speed: all source addresses inside -c $range ($outside outside)" test "$outside" -eq 0
+  tb_assert "$tag: all source addresses inside -c $range ($outside outside)" test "$outside" -eq 0
   if ((TB_FAILS > 0)); then tail -n 20 "$log" >&2; fi
 }
 
-replay 1 10.250.11.0/24
-replay 0 10.250.12.0/24
+replay 1 10.250.11.0/24 1
+replay 0 10.250.12.0/24 1
+# Three copies of every session at full speed in 4 MB: far more held
+# segments than the pools have room for; backpressure, not loss.
+replay 0 10.250.13.0/24 3 -m 4
 
 rc=0
 tb_stop "$ICPT_PID" 10 || rc=$?
