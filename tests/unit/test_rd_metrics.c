@@ -30,7 +30,8 @@
 
 static const char *PLAN =
     "{\"name\":\"m\",\"transfers\":[\"80-10.0.2.10:80\"],\"client_pool\":\"10.250.0.0/16\","
-    "\"copy_agents\":[\"cap-1\",\"cap-2\"],\"intercepts\":[\"as-1\"],\"copies\":2}";
+    "\"copy_agents\":[\"cap-1\",\"cap-2\"],\"intercepts\":[\"as-1\"],\"copies\":2,"
+    "\"target_groups\":[{\"name\":\"v1\"},{\"name\":\"v2\",\"target\":\"10.0.2.20\"}]}";
 
 static char dir[64];
 
@@ -79,10 +80,11 @@ make_ctx(void)
     /* "generation" is what replay-copy really sends: it must not make a
      * second replayfleet_generation family */
     static const char *const cn[] = { "cap_pkts", "replayed_pkts", "sess_active", "icpt_up",
-                                      "odd.name", "generation" };
-    uint64_t v1[] = { 100, 200, 3, 1, 7, 1 }, v2[] = { 1000, 2000, 5, 1, 8, 1 };
-    put(c, c1, 1500, cn, v1, 6);
-    put(c, c2, 1500, cn, v2, 6);
+                                      "odd.name", "generation", "tg0_sess_opened",
+                                      "tg1_sess_opened", "tg1_sess_shed" };
+    uint64_t v1[] = { 100, 200, 3, 1, 7, 1, 40, 41, 1 }, v2[] = { 1000, 2000, 5, 1, 8, 1, 50, 51, 0 };
+    put(c, c1, 1500, cn, v1, 9);
+    put(c, c2, 1500, cn, v2, 9);
     static const char *const in[] = { "cap_pkts", "resp_forwarded", "parked_now", "copy_conns" };
     uint64_t v3[] = { 50, 40, 2, 2 };
     put(c, i1, 1500, in, v3, 4);
@@ -227,6 +229,16 @@ render_page(void **state)
     assert_non_null(strstr(page, "# TYPE replayfleet_copy_replayed_packets_total counter\n"));
     assert_non_null(strstr(page, "# HELP replayfleet_copy_replayed_packets_total Packets sent to "
                                  "the target"));
+    /* target groups: the copy agents' tgN_* counters under one family per
+     * counter, labelled with the plan's group name; never untyped */
+    assert_true(sample(page, "replayfleet_target_group_sessions_opened_total{agent=\"cap-1\","
+                             "group=\"v1\"}") == 40);
+    assert_true(sample(page, "replayfleet_target_group_sessions_opened_total{agent=\"cap-2\","
+                             "group=\"v2\"}") == 51);
+    assert_true(sample(page, "replayfleet_target_group_sessions_shed_total{agent=\"cap-1\","
+                             "group=\"v2\"}") == 1);
+    assert_non_null(strstr(page, "# TYPE replayfleet_target_group_sessions_opened_total counter\n"));
+    assert_null(strstr(page, "replayfleet_copy_tg"));
     /* no duplicate fleet-total family: sum() does that */
     assert_null(strstr(page, "replayfleet_total_"));
     assert_true(sample(page, "replayfleet_agent_up{agent=\"cap-2\",role=\"copy\"}") == 0);
