@@ -250,6 +250,62 @@ json_views(void **state)
     free_ctx(c);
 }
 
+/* Target groups: a line per group in the table, a target_groups list in
+ * --json, both from the tgN_* totals and the plan's groups. */
+static void
+target_groups_view(void **state)
+{
+    (void)state;
+    static const char *const tplan =
+        "{\"name\":\"ab\",\"transfers\":[\"80-10.0.2.10:80\"],\"client_pool\":\"10.250.0.0/16\","
+        "\"copy_agents\":[\"cap-1\"],\"intercepts\":[\"as-1\"],\"target_groups\":[{\"name\":\"v1\"},"
+        "{\"name\":\"v2\",\"target\":\"10.0.2.20:8080\",\"sample_percent\":50}]}";
+    rd_ctx_t *c = calloc(1, sizeof(*c));
+    snprintf(dir, sizeof(dir), "/tmp/ctl_status_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    rf_errbuf_t err;
+    assert_int_equal(rd_ctx_init(c, dir, &err), 0);
+    rd_agent_t *c1 = hello(c, "cap-1", RD_ROLE_COPY);
+    (void)hello(c, "as-1", RD_ROLE_ICPT);
+    rd_apply_result_t res;
+    assert_int_equal(rd_admin_apply(c, &res, tplan, strlen(tplan), 0), 0);
+    rd_apply_result_fini(&res);
+    static const char *const cn[] = { "orig_sessions", "tg0_sess_opened", "tg1_sess_opened",
+                                      "tg1_sess_sampled_out", "tg0_replayed_pkts" };
+    uint64_t a0[] = { 100, 100, 50, 50, 1000 }, a1[] = { 200, 200, 100, 100, 3000 };
+    stats(c, c1, cn, a0, a1, 5);
+    Rfpb__StatusReply *r = rd_admin_status(c, 2600, 1);
+    assert_int_equal(r->n_target_groups, 2);
+    char *txt = render(r, 0);
+    if (strstr(txt, "  v1           10.0.2.10:80           copies 1, sample 100%, ratio 1.000, "
+                    "sessions 200, out 2000 pkt/s") == NULL ||
+        strstr(txt, "  v2           10.0.2.20:8080         copies 1, sample 50%, ratio 0.500, "
+                    "sessions 100, out 0 pkt/s, resp 0 pkt/s; dropped: sampled 100, rate 0, "
+                    "shed 0") == NULL)
+        fail_msg("target group lines:\n%s", txt);
+    free(txt);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(ctl_render_status_json(fp, r), 0);
+    fclose(fp);
+    json_error_t e;
+    json_t *j = json_loads(buf, 0, &e);
+    assert_non_null(j);
+    json_t *g = json_object_get(j, "target_groups");
+    assert_int_equal(json_array_size(g), 2);
+    json_t *v2 = json_array_get(g, 1);
+    assert_string_equal(json_string_value(json_object_get(v2, "name")), "v2");
+    assert_string_equal(json_string_value(json_object_get(v2, "targets")), "10.0.2.20:8080");
+    assert_int_equal(json_integer_value(json_object_get(v2, "sample_percent")), 50);
+    assert_int_equal(json_integer_value(json_object_get(v2, "sess_sampled_out")), 100);
+    assert_true(json_real_value(json_object_get(v2, "ratio")) == 0.5);
+    json_decref(j);
+    free(buf);
+    rd_admin_status_free(r);
+    free_ctx(c);
+}
+
 int
 main(void)
 {
@@ -257,6 +313,7 @@ main(void)
         cmocka_unit_test(human_view),
         cmocka_unit_test(healthy_says_so),
         cmocka_unit_test(json_views),
+        cmocka_unit_test(target_groups_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
