@@ -406,6 +406,9 @@ outputs_load(cp_engine_t *e)
         memcpy(e->out, c->outputs, c->noutputs * sizeof(c->outputs[0]));
         e->nout = c->noutputs;
     }
+    /* Sessions of an output that is gone finish on their own tuple; they
+     * must not spend a stale rate bucket. */
+    memset(&e->out[e->nout], 0, (CP_OUTPUTS_MAX - e->nout) * sizeof(e->out[0]));
     e->max_sample = 0;
     for (unsigned k = 0; k < e->nout; k++) {
         if (e->out[k].copies == 0)
