@@ -675,7 +675,15 @@ write_stats(cp_agent_t *a)
 static void
 on_stats(uv_timer_t *t)
 {
-    write_stats(t->data);
+    cp_agent_t *a = t->data;
+    /* The tick stops with the last session: idle for a while now, so the
+     * memory the last burst touched goes back (cp_engine_trim). */
+    if (!uv_is_active((uv_handle_t *)&a->tick)) {
+        size_t n = cp_engine_trim(a->eng);
+        if (n)
+            rf_log_debug("idle: %zu KiB of session memory released", n >> 10);
+    }
+    write_stats(a);
 }
 
 static void

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cp_fsm.h"
 #include "cp_map.h"
@@ -1681,6 +1683,51 @@ cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms)
         abort_sess(e, s, &e->st.sess_aborted);
     }
     (void)now_ms;
+}
+
+/* ---------- trimming (idle) ---------- */
+
+#define TRIM_MIN_BYTES (256u << 10)   /* below this a trim is not worth its page faults */
+
+/* Hand the whole pages inside [p, p + len) back to the kernel; they read
+ * as zeros again, as calloc gave them. Returns the bytes released. */
+static size_t
+release_pages(void *p, size_t len)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~(pg - 1);
+    if (len == 0 || b <= a || madvise((void *)a, b - a, MADV_DONTNEED) != 0)
+        return 0;
+    return b - a;
+}
+
+size_t
+cp_engine_trim(cp_engine_t *e)
+{
+    if (e->st.sess_active != 0 || e->npending != 0)
+        return 0;
+    RF_ASSERT(e->slots_used == 0);
+    size_t touched = (size_t)e->sess_bump * sizeof(sess_t);
+    for (unsigned c = 0; c < 2; c++)
+        touched += (size_t)e->pool[c].bump * e->pool[c].stride;
+    if (touched < TRIM_MIN_BYTES)
+        return 0;
+    /* No session: the free lists hold every id handed out, the indexes
+     * are all NIL (zero pages) and the wheel is empty. Start over. */
+    size_t n = release_pages(e->sess, (size_t)e->sess_bump * sizeof(sess_t));
+    e->sess_bump = 0;
+    e->sess_free = NIL;
+    for (unsigned c = 0; c < 2; c++) {
+        slot_pool_t *p = &e->pool[c];
+        n += release_pages(p->mem, (size_t)p->bump * p->stride);
+        p->bump = 0;
+        p->free = NIL;
+    }
+    size_t nb = (size_t)e->bucket_mask + 1;
+    n += release_pages(e->o_heads, nb * sizeof(uint32_t));
+    n += release_pages(e->r_heads, nb * sizeof(uint32_t));
+    return n;
 }
 
 /* ---------- invariants (tests, fuzz_engine) ---------- */

@@ -88,6 +88,12 @@ void cp_engine_flush(cp_engine_t *e, uint64_t now_ms);
 void cp_engine_tick(cp_engine_t *e, uint64_t now_ms);
 /* Reset every live session towards the target (orderly shutdown). */
 void cp_engine_abort_all(cp_engine_t *e, uint64_t now_ms);
+/* With no session live: give the pages the session table, the held-segment
+ * pools and the indexes touched back to the kernel (a burst's memory
+ * shrinks back to the idle footprint). Not for the packet path: a few
+ * madvise calls; the loop calls it once idle. Bytes released (0 when
+ * sessions live or too little was touched to be worth it). */
+size_t cp_engine_trim(cp_engine_t *e);
 
 cp_stats_t *cp_engine_stats(cp_engine_t *e);
 /* 1 if a captured datagram of ip_len bytes would find a session (for each

@@ -93,6 +93,9 @@ machine_ticks() {
 # mb KIB: MiB with one decimal, "-" for 0 (no agent in that row).
 mb() { awk -v k="$1" 'BEGIN { if (k > 0) printf "%.1f", k / 1024; else print "-" }'; }
 
+# rss_now_kb PID: VmRSS alone (tb_rss_kb includes the high-water mark).
+rss_now_kb() { awk '/^VmRSS:/ { print $2 + 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
 # sum_pids FN: FN (tb_rss_kb, tb_cpu_ticks) summed over the row's copy workers.
 sum_pids() {
   local t=0 p
@@ -156,7 +159,7 @@ row() {
     fi
     cpid=${cpids[0]}
   fi
-  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1 idle=0
+  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1 idle=0 after=0
   if ((replay)); then
     sleep 2   # started and connected, no traffic yet: the idle footprint
     idle=$(sum_pids tb_rss_kb)
@@ -192,6 +195,10 @@ row() {
     # Peak RSS: max(VmRSS at end of load, VmHWM after the drain), gotcha 12.
     local r2; r2=$(sum_pids tb_rss_kb); ((r2 > crss)) && crss=$r2
     r2=$(tb_rss_kb "$ipid"); ((r2 > irss)) && irss=$r2
+    # Idle again: the agent gives a burst's session memory back once its
+    # last session is gone (cp_engine_trim, on the 1 s stats timer).
+    sleep 3
+    after=$(sum_pids rss_now_kb)
     for cpid in "${cpids[@]}"; do _tb_alive "$cpid" || status="copy-died"; done
     _tb_alive "$ipid" || status="intercept-died"
     for cpid in "${cpids[@]}"; do tb_stop "$cpid" 10 || status="copy-rc$?"; done
@@ -211,8 +218,8 @@ row() {
   if ((replay)) && ((online > 0)); then
     us=$(awk -v p="$ccpu" -v w="$wall" -v n="$online" 'BEGIN { printf "%.0f", p / 100 * w * 1e6 / n }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
-    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" >>"$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
+    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" "$(mb "$after")" >>"$ROWS"
   tb_log "row $name: online $online ($rps/s), target $target, ratio $ratio, copy ${ccpu}% $((crss / 1024)) MB, intercept ${icpu}%, busy ${busy}%, $status"
 }
 
@@ -234,9 +241,9 @@ done
   echo
   echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none} (ratio = target/online: $COPIES.000 is every copy); copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
-  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
+  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak / idle after) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $14, $8, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
+  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s / %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $14, $8, $17, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
     sed 's/| -% |/| - |/g'
   echo
   echo "Online app throughput, closed loop (c50), without vs with replay:"
