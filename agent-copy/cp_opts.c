@@ -302,8 +302,16 @@ static const struct {
            "session follows the target's answers" },
 };
 
-int
-cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
+/* What cp_opts_parse carries between the flags and the checks after them. */
+typedef struct {
+    char          icpt_list[2048];   /* -s: parsed once -p is known */
+    unsigned long keepalive_s;       /* -k */
+    int           timeout_given;     /* -t */
+    int           full_only;         /* -O */
+} parse_state_t;
+
+static void
+set_defaults(cp_config_t *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->eng.copies = 1;
@@ -327,13 +335,244 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     cfg->max_copies = 1023;
     cfg->icpt_port = RF_PORT_INTERCEPT;
     strcpy(cfg->log_level, "info");
-    char icpt_list[2048] = "";
-    unsigned long keepalive_s = 0;
-    int timeout_given = 0, full_only = 0;
+}
+
+/* One flag group each: 0 taken, 1 not in this group, RF_EPARSE.
+ * What is replayed and where to: rules, intercepts, client range, copies,
+ * allowed targets, shard. */
+static int
+flag_replay(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
+{
+    switch (c) {
+    case 'x': {
+        rf_errbuf_t e2;
+        if (strchr(optarg, '@') != NULL)
+            return rf_err_set(err, RF_EPARSE,
+                              "-x \"%s\": MAC addresses (tcpcopy --pcap-send builds) are not "
+                              "used: replay-copy sends through the kernel's routing; write the "
+                              "rule without @MAC, e.g. -x 80-10.0.0.2:8080", optarg);
+        if (rf_rules_parse(cfg->eng.rules, &cfg->eng.nrules, optarg, &e2) != 0)
+            return rf_err_set(err, RF_EPARSE, "-x: %s", e2.msg);
+        cfg->have_rules = 1;
+        break;
+    }
+    case 's':
+        /* parsed after the loop: -p may come later and sets the
+         * port of entries without one */
+        STR_FLAG("-s", st->icpt_list);
+        break;
+    case 'p':
+    case OPT_ICPT_PORT: UINT_FLAG(c == 'p' ? "-p" : "--intercept-port", cfg->icpt_port, 1, 65535); break;
+    case 'c': {
+        if (cp_opts_parse_clients(&cfg->eng.range, optarg, err) != 0)
+            return RF_EPARSE;
+        cfg->eng.has_range = 1;   /* its width: cp_opts_check_replay */
+        break;
+    }
+    case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, CP_COPIES_MAX); break;
+    case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, CP_OFFSET_MAX); break;
+    case 'r': UINT_FLAG("-r", cfg->eng.sample_percent, 1, 100); break;
+    case OPT_ALLOW: {
+        char buf[1024];
+        STR_FLAG("--allow-target", buf);
+        char *save = NULL;
+        cfg->nallow = 0;
+        for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            rf_errbuf_t e2;
+            if (cfg->nallow == CP_MAX_ALLOW)
+                return rf_err_set(err, RF_EPARSE, "--allow-target: more than %d ranges",
+                                  CP_MAX_ALLOW);
+            if (rf_cidr_parse(&cfg->allow[cfg->nallow++], t, &e2) != 0)
+                return rf_err_set(err, RF_EPARSE, "--allow-target: %s", e2.msg);
+        }
+        break;
+    }
+    case OPT_SHARD: {
+        unsigned a, b;
+        char tail;
+        if (sscanf(optarg, "%u/%u%c", &a, &b, &tail) != 2 || b == 0 || b > 1024 || a >= b)
+            return rf_err_set(err, RF_EPARSE, "--shard \"%s\": expected I/N with 0 <= I < N <= 1024",
+                              optarg);
+        cfg->eng.shard_idx = a;
+        cfg->eng.shard_n = b;
+        break;
+    }
+    case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, CP_COPIES_MAX); break;
+    default:
+        return 1;
+    }
+    return 0;
+}
+
+/* How sessions are replayed: timeouts, pace, memory, sizes, limits. */
+static int
+flag_session(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
+{
+    unsigned long ul;
+    switch (c) {
+    case 't':
+        UINT_FLAG("-t", ul, 1, CP_TIMEOUT_MAX_S);
+        cfg->eng.session_timeout_ms = (uint32_t)ul * 1000u;
+        st->timeout_given = 1;
+        break;
+    case 'k': UINT_FLAG("-k", st->keepalive_s, 1, CP_TIMEOUT_MAX_S); break;
+    case 'a': {
+        double d;
+        if (rf_parse_double(&d, optarg, 0, 1000) != 0 || d == 0)
+            return rf_err_set(err, RF_EPARSE, "-a \"%s\": expected an acceleration 1..1000 "
+                              "(same as --speed)", optarg);
+        cfg->speed = d;
+        break;
+    }
+    case 'O': st->full_only = 1; break;   /* the default: midstream sessions are skipped */
+    case 'L': break;   /* the default: replay-copy keeps running without its intercept */
+    case 'm':
+        UINT_FLAG("-m", ul, 4, 65536);
+        cfg->eng.memory_bytes = (size_t)ul << 20;
+        break;
+    case 'M': UINT_FLAG("-M", cfg->eng.mtu, 576, 9000); break;
+    case 'D': UINT_FLAG("-D", cfg->eng.mss, 88, 8960); break;
+    case OPT_SPEED:
+        if (rf_flag_double(&cfg->speed, "--speed", optarg, 0, 1000, err) != 0)
+            return RF_EPARSE;
+        break;
+    case OPT_ADOPT: cfg->eng.adopt_midstream = 1; break;
+    case OPT_RATE: UINT_FLAG("--rate-limit-pps", cfg->eng.rate_limit_pps, 0, 100000000); break;
+    case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
+    default:
+        return 1;
+    }
+    return 0;
+}
+
+/* Where and how packets are captured: interfaces, filter, file, buffers,
+ * tunnels, fan-out. */
+static int
+flag_capture(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
+{
+    unsigned long ul;
+    (void)st;
+    switch (c) {
+    case 'i':
+        if (parse_list(cfg->ifaces, &cfg->nifaces, CP_MAX_IFACES, "-i", optarg, err) != 0)
+            return RF_EPARSE;
+        break;
+    case 'F': STR_FLAG("-F", cfg->filter); break;
+    case OPT_OFFLINE: STR_FLAG("--offline", cfg->offline); break;
+    case 'B': UINT_FLAG("-B", cfg->pcap_buffer_mb, 1, 2048); break;
+    case 'S':
+        /* tcpcopy's snaplen: replay-copy captures whole packets (it
+         * replays payloads; GRO/GSO segments exceed the MTU), so a
+         * shorter snaplen would cut them and a longer one changes
+         * nothing: checked below, never applied. */
+        UINT_FLAG("-S", ul, 1, 262144);
+        cfg->snaplen = (unsigned)ul;
+        break;
+    case 'C':
+        /* parallel connections to each intercept: one connection per
+         * intercept carries batched responses here */
+        UINT_FLAG("-C", ul, 1, 16);
+        break;
+    case OPT_PROMISC: cfg->promisc = 1; cfg->tunnels = 1; break;
+    case OPT_VXLAN_PORT:
+        UINT_FLAG("--vxlan-port", cfg->vxlan_port, 1, 65535);
+        cfg->tunnels = 1;
+        break;
+    case OPT_VNI:
+        UINT_FLAG("--vni", ul, 0, 16777215);
+        cfg->vni = (int32_t)ul;
+        cfg->tunnels = 1;
+        break;
+    case OPT_PCAP_BUF: UINT_FLAG("--pcap-buffer-mb", cfg->pcap_buffer_mb, 1, 2048); break;
+    case OPT_FANOUT: UINT_FLAG("--fanout-group", cfg->fanout_group, 1, 65535); break;
+    case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
+    case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
+    default:
+        return 1;
+    }
+    return 0;
+}
+
+/* The process: fleet mode, files, logging, privileges, modes. */
+static int
+flag_process(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
+{
+    (void)st;
+    switch (c) {
+    case 'd':
+    case OPT_DAEMON: cfg->daemonize = 1; break;
+    case 'P':
+    case OPT_PIDFILE: STR_FLAG("-P", cfg->pid_file); break;
+    case 'l': STR_FLAG("-l", cfg->log_file); break;
+    case OPT_STATS_JSON: STR_FLAG("--stats-json", cfg->stats_json); break;
+    case OPT_STATS_INTERVAL: UINT_FLAG("--stats-interval", cfg->stats_interval_s, 1, 3600); break;
+    case OPT_CONTROLLER: {
+        char h[64];
+        uint16_t p;
+        if (rf_flag_hostport("--controller", optarg, h, sizeof(h), &p, RF_PORT_CONTROL, err))
+            return RF_EPARSE;
+        STR_FLAG("--controller", cfg->controller);
+        break;
+    }
+    case OPT_ID: STR_FLAG("--id", cfg->id); break;
+    case OPT_KEY_FILE: STR_FLAG("--key-file", cfg->key_file); break;
+    case OPT_LOG_LEVEL:
+        if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "info") &&
+            strcmp(optarg, "debug"))
+            return rf_err_set(err, RF_EPARSE,
+                              "--log-level \"%s\": expected error, warn, info or debug", optarg);
+        strcpy(cfg->log_level, optarg);
+        break;
+    case OPT_LOG_FILE: STR_FLAG("--log-file", cfg->log_file); break;
+    case OPT_DURATION: UINT_FLAG("--duration", cfg->duration_s, 1, 86400 * 365); break;
+    case OPT_CHECK: cfg->check_config = 1; break;
+    case OPT_CONFIG: break;   /* merged by rf_conf before we get here */
+    case OPT_DOCTOR: cfg->doctor = 1; break;
+    case OPT_NICE: {
+        long v;
+        if (rf_flag_int(&v, "--nice", optarg, -20, 19, err) != 0)
+            return RF_EPARSE;
+        cfg->nice = (int)v;
+        break;
+    }
+    case OPT_USER: STR_FLAG("--user", cfg->user); break;
+    default:
+        return 1;
+    }
+    return 0;
+}
+
+/* Checks that need every flag (and -s once -p is known). */
+static int
+check_combined(cp_config_t *cfg, const parse_state_t *st, rf_errbuf_t *err)
+{
+    if (st->icpt_list[0] && parse_intercepts(cfg, st->icpt_list, err) != 0)
+        return RF_EPARSE;
+    if (st->full_only && cfg->eng.adopt_midstream)
+        return rf_err_set(err, RF_EPARSE, "-O (only full sessions) contradicts --adopt-midstream");
+    /* tcpcopy's -t (no response) and -k (keepalive idle) are one idle
+     * timeout here: the larger wins, so neither cuts sessions short. */
+    if (st->keepalive_s && (!st->timeout_given || st->keepalive_s * 1000u > cfg->eng.session_timeout_ms))
+        cfg->eng.session_timeout_ms = (uint32_t)st->keepalive_s * 1000u;
+    /* the capture's own snaplen (cp_loop.c): 64 KiB, or MTU + 256 in
+     * immediate mode (--capture-latency-ms 0) */
+    unsigned need = cfg->capture_latency_ms ? 65535u : cfg->eng.mtu + 256u;
+    if (cfg->snaplen && cfg->snaplen < need)
+        return rf_err_set(err, RF_EPARSE,
+                          "-S %u: replay-copy captures whole packets (%u bytes: it replays their "
+                          "payloads, and GRO/GSO segments exceed the MTU); drop -S",
+                          cfg->snaplen, need);
+    return 0;
+}
+
+int
+cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
+{
+    set_defaults(cfg);
+    parse_state_t st = { 0 };
     optind = 0;   /* 0: glibc re-initialises fully (a previous parse may have stopped mid-cluster) */
     opterr = 0;
     int c;
-    unsigned long ul;
     /* tcpcopy 1.0's short flags are all known here, so that each gets
      * either its meaning or its own message (tcpcopy_refused). */
     while ((c = getopt_long(argc, argv, ":x:s:c:n:f:r:i:F:o:t:m:M:D:hVvdP:l:p:k:B:S:C:a:OLH:I:T:R:U:gW",
@@ -341,161 +580,18 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
         for (size_t k = 0; k < sizeof(tcpcopy_refused) / sizeof(tcpcopy_refused[0]); k++)
             if (c == tcpcopy_refused[k].flag)
                 return rf_err_set(err, RF_EPARSE, "%s", tcpcopy_refused[k].msg);
+        int r = flag_replay(cfg, &st, c, err);
+        if (r == 1)
+            r = flag_session(cfg, &st, c, err);
+        if (r == 1)
+            r = flag_capture(cfg, &st, c, err);
+        if (r == 1)
+            r = flag_process(cfg, &st, c, err);
+        if (r == 0)
+            continue;
+        if (r < 0)
+            return r;
         switch (c) {
-        case 'x': {
-            rf_errbuf_t e2;
-            if (strchr(optarg, '@') != NULL)
-                return rf_err_set(err, RF_EPARSE,
-                                  "-x \"%s\": MAC addresses (tcpcopy --pcap-send builds) are not "
-                                  "used: replay-copy sends through the kernel's routing; write the "
-                                  "rule without @MAC, e.g. -x 80-10.0.0.2:8080", optarg);
-            if (rf_rules_parse(cfg->eng.rules, &cfg->eng.nrules, optarg, &e2) != 0)
-                return rf_err_set(err, RF_EPARSE, "-x: %s", e2.msg);
-            cfg->have_rules = 1;
-            break;
-        }
-        case 's':
-            /* parsed after the loop: -p may come later and sets the
-             * port of entries without one */
-            STR_FLAG("-s", icpt_list);
-            break;
-        case 'p':
-        case OPT_ICPT_PORT: UINT_FLAG(c == 'p' ? "-p" : "--intercept-port", cfg->icpt_port, 1, 65535); break;
-        case 'c': {
-            if (cp_opts_parse_clients(&cfg->eng.range, optarg, err) != 0)
-                return RF_EPARSE;
-            cfg->eng.has_range = 1;   /* its width: cp_opts_check_replay */
-            break;
-        }
-        case 'n': UINT_FLAG("-n", cfg->eng.copies, 1, CP_COPIES_MAX); break;
-        case 'f': UINT_FLAG("-f", cfg->eng.offset, 0, CP_OFFSET_MAX); break;
-        case 'r': UINT_FLAG("-r", cfg->eng.sample_percent, 1, 100); break;
-        case 'i':
-            if (parse_list(cfg->ifaces, &cfg->nifaces, CP_MAX_IFACES, "-i", optarg, err) != 0)
-                return RF_EPARSE;
-            break;
-        case 'F': STR_FLAG("-F", cfg->filter); break;
-        case OPT_OFFLINE: STR_FLAG("--offline", cfg->offline); break;
-        case 't':
-            UINT_FLAG("-t", ul, 1, CP_TIMEOUT_MAX_S);
-            cfg->eng.session_timeout_ms = (uint32_t)ul * 1000u;
-            timeout_given = 1;
-            break;
-        case 'k': UINT_FLAG("-k", keepalive_s, 1, CP_TIMEOUT_MAX_S); break;
-        case 'd':
-        case OPT_DAEMON: cfg->daemonize = 1; break;
-        case 'P':
-        case OPT_PIDFILE: STR_FLAG("-P", cfg->pid_file); break;
-        case 'l': STR_FLAG("-l", cfg->log_file); break;
-        case 'B': UINT_FLAG("-B", cfg->pcap_buffer_mb, 1, 2048); break;
-        case 'S':
-            /* tcpcopy's snaplen: replay-copy captures whole packets (it
-             * replays payloads; GRO/GSO segments exceed the MTU), so a
-             * shorter snaplen would cut them and a longer one changes
-             * nothing: checked below, never applied. */
-            UINT_FLAG("-S", ul, 1, 262144);
-            cfg->snaplen = (unsigned)ul;
-            break;
-        case 'C':
-            /* parallel connections to each intercept: one connection per
-             * intercept carries batched responses here */
-            UINT_FLAG("-C", ul, 1, 16);
-            break;
-        case 'a': {
-            double d;
-            if (rf_parse_double(&d, optarg, 0, 1000) != 0 || d == 0)
-                return rf_err_set(err, RF_EPARSE, "-a \"%s\": expected an acceleration 1..1000 "
-                                  "(same as --speed)", optarg);
-            cfg->speed = d;
-            break;
-        }
-        case 'O': full_only = 1; break;   /* the default: midstream sessions are skipped */
-        case 'L': break;   /* the default: replay-copy keeps running without its intercept */
-        case 'm':
-            UINT_FLAG("-m", ul, 4, 65536);
-            cfg->eng.memory_bytes = (size_t)ul << 20;
-            break;
-        case 'M': UINT_FLAG("-M", cfg->eng.mtu, 576, 9000); break;
-        case 'D': UINT_FLAG("-D", cfg->eng.mss, 88, 8960); break;
-        case OPT_SPEED:
-            if (rf_flag_double(&cfg->speed, "--speed", optarg, 0, 1000, err) != 0)
-                return RF_EPARSE;
-            break;
-        case OPT_STATS_JSON: STR_FLAG("--stats-json", cfg->stats_json); break;
-        case OPT_STATS_INTERVAL: UINT_FLAG("--stats-interval", cfg->stats_interval_s, 1, 3600); break;
-        case OPT_CONTROLLER: {
-            char h[64];
-            uint16_t p;
-            if (rf_flag_hostport("--controller", optarg, h, sizeof(h), &p, RF_PORT_CONTROL, err))
-                return RF_EPARSE;
-            STR_FLAG("--controller", cfg->controller);
-            break;
-        }
-        case OPT_ID: STR_FLAG("--id", cfg->id); break;
-        case OPT_KEY_FILE: STR_FLAG("--key-file", cfg->key_file); break;
-        case OPT_ALLOW: {
-            char buf[1024];
-            STR_FLAG("--allow-target", buf);
-            char *save = NULL;
-            cfg->nallow = 0;
-            for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                rf_errbuf_t e2;
-                if (cfg->nallow == CP_MAX_ALLOW)
-                    return rf_err_set(err, RF_EPARSE, "--allow-target: more than %d ranges",
-                                      CP_MAX_ALLOW);
-                if (rf_cidr_parse(&cfg->allow[cfg->nallow++], t, &e2) != 0)
-                    return rf_err_set(err, RF_EPARSE, "--allow-target: %s", e2.msg);
-            }
-            break;
-        }
-        case OPT_LOG_LEVEL:
-            if (strcmp(optarg, "error") && strcmp(optarg, "warn") && strcmp(optarg, "info") &&
-                strcmp(optarg, "debug"))
-                return rf_err_set(err, RF_EPARSE,
-                                  "--log-level \"%s\": expected error, warn, info or debug", optarg);
-            strcpy(cfg->log_level, optarg);
-            break;
-        case OPT_LOG_FILE: STR_FLAG("--log-file", cfg->log_file); break;
-        case OPT_DURATION: UINT_FLAG("--duration", cfg->duration_s, 1, 86400 * 365); break;
-        case OPT_CHECK: cfg->check_config = 1; break;
-        case OPT_ADOPT: cfg->eng.adopt_midstream = 1; break;
-        case OPT_CONFIG: break;   /* merged by rf_conf before we get here */
-        case OPT_PROMISC: cfg->promisc = 1; cfg->tunnels = 1; break;
-        case OPT_VXLAN_PORT:
-            UINT_FLAG("--vxlan-port", cfg->vxlan_port, 1, 65535);
-            cfg->tunnels = 1;
-            break;
-        case OPT_VNI:
-            UINT_FLAG("--vni", ul, 0, 16777215);
-            cfg->vni = (int32_t)ul;
-            cfg->tunnels = 1;
-            break;
-        case OPT_SHARD: {
-            unsigned a, b;
-            char tail;
-            if (sscanf(optarg, "%u/%u%c", &a, &b, &tail) != 2 || b == 0 || b > 1024 || a >= b)
-                return rf_err_set(err, RF_EPARSE, "--shard \"%s\": expected I/N with 0 <= I < N <= 1024",
-                                  optarg);
-            cfg->eng.shard_idx = a;
-            cfg->eng.shard_n = b;
-            break;
-        }
-        case OPT_PCAP_BUF: UINT_FLAG("--pcap-buffer-mb", cfg->pcap_buffer_mb, 1, 2048); break;
-        case OPT_RATE: UINT_FLAG("--rate-limit-pps", cfg->eng.rate_limit_pps, 0, 100000000); break;
-        case OPT_DOCTOR: cfg->doctor = 1; break;
-        case OPT_NICE: {
-            long v;
-            if (rf_flag_int(&v, "--nice", optarg, -20, 19, err) != 0)
-                return RF_EPARSE;
-            cfg->nice = (int)v;
-            break;
-        }
-        case OPT_MAXCOPIES: UINT_FLAG("--max-copies", cfg->max_copies, 1, CP_COPIES_MAX); break;
-        case OPT_FANOUT: UINT_FLAG("--fanout-group", cfg->fanout_group, 1, 65535); break;
-        case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
-        case OPT_CAUSAL: UINT_FLAG("--causal-timeout-ms", cfg->eng.causal_timeout_ms, 0, 600000); break;
-        case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
-        case OPT_USER: STR_FLAG("--user", cfg->user); break;
         case 'h': cp_opts_usage(stdout); return 1;
         case 'v':
         case 'V': puts("replay-copy " RF_VERSION_LONG); return 1;
@@ -507,23 +603,7 @@ cp_opts_parse(cp_config_t *cfg, int argc, char **argv, rf_errbuf_t *err)
     }
     if (optind < argc)
         return rf_err_set(err, RF_EPARSE, "unexpected argument \"%s\"", argv[optind]);
-    if (icpt_list[0] && parse_intercepts(cfg, icpt_list, err) != 0)
-        return RF_EPARSE;
-    if (full_only && cfg->eng.adopt_midstream)
-        return rf_err_set(err, RF_EPARSE, "-O (only full sessions) contradicts --adopt-midstream");
-    /* tcpcopy's -t (no response) and -k (keepalive idle) are one idle
-     * timeout here: the larger wins, so neither cuts sessions short. */
-    if (keepalive_s && (!timeout_given || keepalive_s * 1000u > cfg->eng.session_timeout_ms))
-        cfg->eng.session_timeout_ms = (uint32_t)keepalive_s * 1000u;
-    /* the capture's own snaplen (cp_loop.c): 64 KiB, or MTU + 256 in
-     * immediate mode (--capture-latency-ms 0) */
-    unsigned need = cfg->capture_latency_ms ? 65535u : cfg->eng.mtu + 256u;
-    if (cfg->snaplen && cfg->snaplen < need)
-        return rf_err_set(err, RF_EPARSE,
-                          "-S %u: replay-copy captures whole packets (%u bytes: it replays their "
-                          "payloads, and GRO/GSO segments exceed the MTU); drop -S",
-                          cfg->snaplen, need);
-    return 0;
+    return check_combined(cfg, &st, err);
 }
 
 int

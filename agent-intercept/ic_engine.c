@@ -2,6 +2,7 @@
 #include "ic_engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,4 +238,49 @@ ic_engine_tick(ic_engine_t *e, uint64_t now_ms)
     }
     if (e->route.ntup > 0)
         ic_route_expire(&e->route, now_ms, e->expire_budget);
+}
+
+int
+ic_engine_check(const ic_engine_t *e, char *why, size_t len)
+{
+    if (ic_route_check(&e->route, why, len) != 0 || ic_park_check(&e->park, why, len) != 0)
+        return -1;
+    unsigned max = e->route.cfg.max_owners, listed = 0;
+    if (e->nlist > max) {
+        snprintf(why, len, "flush list: %u entries, %u slots", e->nlist, max);
+        return -1;
+    }
+    for (unsigned i = 0; i < max; i++) {
+        const ic_peer_slot_t *p = &e->peers[i];
+        int used = e->route.owners[i].used;
+        const ic_batch_t *b = p->batch;
+        /* ctx is the caller's and may be NULL; a free slot has none. */
+        if ((!used && p->ctx != NULL) || (used && b == NULL)) {
+            snprintf(why, len, "peer slot %u: ctx %s, batch %s, owner %s", i,
+                     p->ctx ? "set" : "NULL", b ? "set" : "NULL", used ? "in use" : "free");
+            return -1;
+        }
+        if (b != NULL && (b->count >= b->max || b->len > sizeof(b->buf) ||
+                          (b->count == 0) != (b->len == 0) || (!used && b->count != 0))) {
+            snprintf(why, len, "peer slot %u: batch count %u len %zu max %u", i, b->count,
+                     b->len, b->max);
+            return -1;
+        }
+        /* A non-empty batch is on the list (once); a listed one may have
+         * been emptied since (flushed at its threshold). */
+        unsigned seen = 0;
+        for (unsigned k = 0; k < e->nlist; k++)
+            seen += e->list[k] == i;
+        if (seen != p->listed || (p->listed && !used) || (used && b->count > 0 && !p->listed)) {
+            snprintf(why, len, "peer slot %u: listed %u, on the flush list %u times, batch %u",
+                     i, p->listed, seen, b ? b->count : 0);
+            return -1;
+        }
+        listed += p->listed;
+    }
+    if (listed != e->nlist) {
+        snprintf(why, len, "flush list: %u entries, %u slots marked listed", e->nlist, listed);
+        return -1;
+    }
+    return 0;
 }

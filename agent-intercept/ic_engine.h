@@ -83,4 +83,12 @@ size_t ic_engine_unpark(ic_engine_t *e, uint64_t now_ms);
 /* Housekeeping: expire parked headers, sweep a slice of the tuple table. */
 void ic_engine_tick(ic_engine_t *e, uint64_t now_ms);
 
+/* Walk the route table (ic_route_check), the park ring (ic_park_check),
+ * the peer slots and the flush list and check they agree: a peer slot is
+ * free when its owner is, every non-empty batch on the flush list exactly
+ * once and only live slots there, every batch under its threshold.
+ * For tests and fuzz_ic_engine between calls, never the packet path. 0,
+ * or -1 with what is wrong in why. */
+int  ic_engine_check(const ic_engine_t *e, char *why, size_t len);
+
 #endif

@@ -79,8 +79,8 @@ check_ipv4(const char *s, int c, rf_errbuf_t *err)
 /* Every string option is required to be non-empty and to fit. */
 #define STR_OPT(dst) rf_flag_str(dst, sizeof(dst), fl, a, RF_STR_NONEMPTY, err)
 
-int
-ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
+static void
+set_defaults(ic_config_t *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->iface, sizeof(out->iface), "any");
@@ -88,76 +88,97 @@ ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
     out->port = RF_PORT_INTERCEPT;
     out->stats_interval_s = 1;
     snprintf(out->log_level, sizeof(out->log_level), "info");
+}
 
+/* One flag with its value `a` (named `fl` in messages): 0 taken, 1 not a
+ * value flag (help, version, errors: the caller's), or the error. */
+static int
+value_flag(ic_config_t *out, int c, const char *a, const char *fl, rf_errbuf_t *err)
+{
+    int r = 0;
+    unsigned long v = 0;
+    switch (c) {
+    case 'i': r = STR_OPT(out->iface); break;
+    case 'F':
+        r = STR_OPT(out->filter);
+        out->filter_set = 1;
+        break;
+    case 'p':
+        r = rf_flag_uint(&v, fl, a, 1, 65535, err);
+        out->port = (uint16_t)v;
+        break;
+    case 'b':
+        r = STR_OPT(out->bind);
+        if (r == 0)
+            r = check_ipv4(a, c, err);
+        out->bind_set = 1;
+        break;
+    case OPT_CONTROLLER:
+        r = rf_flag_hostport(fl, a, out->ctl_host, sizeof(out->ctl_host), &out->ctl_port,
+                             RF_PORT_CONTROL, err);
+        out->fleet = 1;
+        break;
+    case OPT_ID:
+        r = STR_OPT(out->id);
+        if (r == 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789._-") != strlen(a))
+            r = rf_err_set(err, RF_EPARSE,
+                           "--id: \"%s\" may only use letters, digits, '.', '_', '-'", a);
+        break;
+    case OPT_ADVERTISE:
+        r = STR_OPT(out->advertise);
+        if (r == 0)
+            r = check_ipv4(a, c, err);
+        break;
+    case OPT_KEY_FILE: r = STR_OPT(out->key_file); break;
+    case OPT_INSECURE: out->insecure = 1; break;
+    case OPT_STATS_JSON:
+        r = STR_OPT(out->stats_json);
+        break;
+    case OPT_STATS_INTERVAL:
+        r = rf_flag_uint(&v, fl, a, 1, 3600, err);
+        out->stats_interval_s = (unsigned)v;
+        break;
+    case OPT_LOG_LEVEL:
+        r = STR_OPT(out->log_level);
+        if (r == 0 && strcmp(a, "error") != 0 && strcmp(a, "warn") != 0 &&
+            strcmp(a, "info") != 0 && strcmp(a, "debug") != 0)
+            r = rf_err_set(err, RF_EPARSE,
+                           "--log-level: \"%s\" is not one of error, warn, info, debug", a);
+        break;
+    case OPT_LOG_FILE: r = STR_OPT(out->log_file); break;
+    case OPT_DURATION:
+        r = rf_flag_uint(&v, fl, a, 1, 100u * 365 * 86400, err);
+        out->duration_s = (unsigned)v;
+        break;
+    case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
+    case OPT_CHECK_CONFIG: out->check_config = 1; break;
+    case OPT_USER:
+        /* Resolved (getpwnam) only when dropping: the config may be
+         * checked on a host where the user does not exist yet. */
+        r = STR_OPT(out->user);
+        break;
+    default:
+        return 1;
+    }
+    return r;
+}
+
+int
+ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
+{
+    set_defaults(out);
     optind = 0;   /* GNU: full re-initialisation, so tests can parse twice */
     opterr = 0;
     char fb[32];
-    int c, r = 0;
-    unsigned long v = 0;
+    int c;
     while ((c = getopt_long(argc, argv, ":i:F:p:b:hV", long_opts, NULL)) != -1) {
-        const char *a = optarg;
-        const char *fl = flag_name(c, fb, sizeof(fb));
+        int r = value_flag(out, c, optarg, flag_name(c, fb, sizeof(fb)), err);
+        if (r == 0)
+            continue;
+        if (r != 1)
+            return r;
         switch (c) {
-        case 'i': r = STR_OPT(out->iface); break;
-        case 'F':
-            r = STR_OPT(out->filter);
-            out->filter_set = 1;
-            break;
-        case 'p':
-            r = rf_flag_uint(&v, fl, a, 1, 65535, err);
-            out->port = (uint16_t)v;
-            break;
-        case 'b':
-            r = STR_OPT(out->bind);
-            if (r == 0)
-                r = check_ipv4(a, c, err);
-            out->bind_set = 1;
-            break;
-        case OPT_CONTROLLER:
-            r = rf_flag_hostport(fl, a, out->ctl_host, sizeof(out->ctl_host), &out->ctl_port,
-                                 RF_PORT_CONTROL, err);
-            out->fleet = 1;
-            break;
-        case OPT_ID:
-            r = STR_OPT(out->id);
-            if (r == 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789._-") != strlen(a))
-                r = rf_err_set(err, RF_EPARSE,
-                               "--id: \"%s\" may only use letters, digits, '.', '_', '-'", a);
-            break;
-        case OPT_ADVERTISE:
-            r = STR_OPT(out->advertise);
-            if (r == 0)
-                r = check_ipv4(a, c, err);
-            break;
-        case OPT_KEY_FILE: r = STR_OPT(out->key_file); break;
-        case OPT_INSECURE: out->insecure = 1; break;
-        case OPT_STATS_JSON:
-            r = STR_OPT(out->stats_json);
-            break;
-        case OPT_STATS_INTERVAL:
-            r = rf_flag_uint(&v, fl, a, 1, 3600, err);
-            out->stats_interval_s = (unsigned)v;
-            break;
-        case OPT_LOG_LEVEL:
-            r = STR_OPT(out->log_level);
-            if (r == 0 && strcmp(a, "error") != 0 && strcmp(a, "warn") != 0 &&
-                strcmp(a, "info") != 0 && strcmp(a, "debug") != 0)
-                r = rf_err_set(err, RF_EPARSE,
-                               "--log-level: \"%s\" is not one of error, warn, info, debug", a);
-            break;
-        case OPT_LOG_FILE: r = STR_OPT(out->log_file); break;
-        case OPT_DURATION:
-            r = rf_flag_uint(&v, fl, a, 1, 100u * 365 * 86400, err);
-            out->duration_s = (unsigned)v;
-            break;
-        case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
-        case OPT_CHECK_CONFIG: out->check_config = 1; break;
-        case OPT_USER:
-            /* Resolved (getpwnam) only when dropping: the config may be
-             * checked on a host where the user does not exist yet. */
-            r = STR_OPT(out->user);
-            break;
         case 'h': out->help = 1; break;
         case 'V': out->version = 1; break;
         case ':':
@@ -168,8 +189,6 @@ ic_opts_parse(ic_config_t *out, int argc, char **argv, rf_errbuf_t *err)
                 return rf_err_set(err, RF_EPARSE, "unknown option -%c", optopt);
             return rf_err_set(err, RF_EPARSE, "unknown option %s", argv[optind - 1]);
         }
-        if (r != 0)
-            return r;
     }
     if (optind < argc)
         return rf_err_set(err, RF_EPARSE, "unexpected argument \"%s\"", argv[optind]);

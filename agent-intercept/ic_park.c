@@ -2,6 +2,7 @@
 #include "ic_park.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +95,37 @@ ic_park_retry(ic_park_t *p, ic_park_fn fn, void *ctx)
     }
     pop_holes(p);
     return taken;
+}
+
+int
+ic_park_check(const ic_park_t *p, char *why, size_t len)
+{
+    if (p->cap == 0) {
+        if (p->n != 0 || p->live != 0 || p->ring != NULL) {
+            snprintf(why, len, "park: disabled but n %zu live %zu", p->n, p->live);
+            return -1;
+        }
+        return 0;
+    }
+    if (p->head >= p->cap || p->n > p->cap || p->live > p->n) {
+        snprintf(why, len, "park: head %zu n %zu live %zu cap %zu", p->head, p->n, p->live,
+                 p->cap);
+        return -1;
+    }
+    size_t live = 0;
+    for (size_t k = 0; k < p->n; k++) {
+        const ic_park_ent_t *e = &p->ring[(p->head + k) % p->cap];
+        if (e->len == 0)
+            continue;
+        if (e->len > IC_HDR_MAX) {
+            snprintf(why, len, "park: entry %zu len %u", k, e->len);
+            return -1;
+        }
+        live++;
+    }
+    if (live != p->live) {
+        snprintf(why, len, "park: %zu entries hold a header, live %zu", live, p->live);
+        return -1;
+    }
+    return 0;
 }

@@ -41,4 +41,8 @@ size_t ic_park_expire(ic_park_t *p, uint64_t now_ms);
 typedef int (*ic_park_fn)(void *ctx, const ic_hdr_t *h);
 size_t ic_park_retry(ic_park_t *p, ic_park_fn fn, void *ctx);
 
+/* The ring agrees with its counts: n within cap, live = entries holding a
+ * header, each at most IC_HDR_MAX. For tests and fuzzers. 0, or -1 with what is wrong in why. */
+int    ic_park_check(const ic_park_t *p, char *why, size_t len);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rf_assert.h"
 #include "rf_err.h"
 #include "rf_hash.h"
 
@@ -332,4 +333,70 @@ ic_route_expire(ic_route_t *r, uint64_t now_ms, size_t budget)
     }
     r->sweep = i;
     return dropped;
+}
+
+/* ---- invariants ---- */
+
+static int
+check_prefixes(const ic_route_t *r, char *why, size_t len)
+{
+    RF_CHECK(r->npfx <= r->cfg.max_prefixes, "prefixes: %u over max %u", r->npfx,
+             r->cfg.max_prefixes);
+    RF_CHECK(r->st->prefixes_active == r->npfx, "prefixes: %u, gauge %llu", r->npfx,
+             (unsigned long long)r->st->prefixes_active);
+    for (unsigned i = 0; i < r->npfx; i++) {
+        const ic_prefix_ent_t *e = &r->pfx[i];
+        RF_CHECK(e->len <= 32 && (e->addr & ~rf_cidr_mask(e->len)) == 0,
+                 "prefix %u: %08x/%u has host bits", i, e->addr, e->len);
+        RF_CHECK(ic_route_owner_alive(r, e->owner), "prefix %u: owner %08x is dead", i, e->owner);
+        RF_CHECK(i == 0 || pfx_before(&r->pfx[i - 1], e->addr, e->len),
+                 "prefix %u: not sorted (or a duplicate) after %u", i, i - 1);
+    }
+    /* The length index: [len_start[L+1], len_start[L]) holds length L. */
+    RF_CHECK(r->len_start[33] == 0 && r->len_start[0] == r->npfx, "length index: ends %u..%u",
+             r->len_start[33], r->len_start[0]);
+    for (int L = 32; L >= 0; L--) {
+        unsigned lo = r->len_start[L + 1], hi = r->len_start[L];
+        RF_CHECK(lo <= hi && hi <= r->npfx, "length %d: range %u..%u", L, lo, hi);
+        RF_CHECK(((r->len_mask >> L) & 1) == (hi > lo), "length %d: mask bit disagrees", L);
+        for (unsigned i = lo; i < hi; i++)
+            RF_CHECK(r->pfx[i].len == L, "length %d: prefix %u has length %u", L, i, r->pfx[i].len);
+    }
+    return 0;
+}
+
+int
+ic_route_check(const ic_route_t *r, char *why, size_t len)
+{
+    RF_CHECK(r->cfg.max_owners >= 1 && r->cfg.max_owners <= 0xffff, "owners: max %u",
+             r->cfg.max_owners);
+    for (unsigned i = 0; i < r->cfg.max_owners; i++)
+        RF_CHECK(r->owners[i].gen != 0 && r->owners[i].used <= 1, "owner slot %u: gen %u used %u",
+                 i, r->owners[i].gen, r->owners[i].used);
+    if (check_prefixes(r, why, len) != 0)
+        return -1;
+    size_t slots = r->tup_mask + 1, n = 0;
+    RF_CHECK((slots & r->tup_mask) == 0 && slots >= 2 * r->cfg.max_tuples,
+             "tuples: %zu slots for max %zu", slots, r->cfg.max_tuples);
+    for (size_t i = 0; i < slots; i++) {
+        const ic_tuple_ent_t *e = &r->tup[i];
+        if (e->owner == IC_OWNER_NONE)
+            continue;
+        n++;
+        /* Linear probing: no empty slot between its home and here, and no
+         * second copy of the same tuple on the way (lookups stop at the
+         * first). Owners may be dead: those are reaped lazily. */
+        size_t k = tup_home(r, e->client_ip, e->client_port, e->target_ip, e->target_port);
+        for (size_t j = k; j != i; j = (j + 1) & r->tup_mask) {
+            RF_CHECK(r->tup[j].owner != IC_OWNER_NONE, "tuple at %zu: empty slot %zu on its probe "
+                     "path from %zu", i, j, k);
+            RF_CHECK(!tup_eq(&r->tup[j], e->client_ip, e->client_port, e->target_ip,
+                             e->target_port), "tuple at %zu: duplicate at %zu", i, j);
+        }
+    }
+    RF_CHECK(n == r->ntup, "tuples: %zu in the table, ntup %zu", n, r->ntup);
+    RF_CHECK(r->ntup <= r->cfg.max_tuples, "tuples: %zu over max %zu", r->ntup, r->cfg.max_tuples);
+    RF_CHECK(r->st->tuples_active == r->ntup, "tuples: %zu, gauge %llu", r->ntup,
+             (unsigned long long)r->st->tuples_active);
+    return 0;
 }

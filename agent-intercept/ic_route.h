@@ -113,4 +113,12 @@ uint32_t ic_route_lookup(ic_route_t *r, uint32_t dst_ip, uint16_t dst_port, uint
  * drop idle or orphaned entries. Returns how many were dropped. */
 size_t ic_route_expire(ic_route_t *r, uint64_t now_ms, size_t budget);
 
+/* Walk the owners, the prefix array and the tuple table and check they
+ * agree: prefixes sorted, unique and indexed by length, held by live
+ * owners; every tuple reachable from its home slot (no empty slot on its
+ * probe path), counts equal to the stats gauges. O(owners + prefixes +
+ * slots): for tests and fuzzers between calls, never the packet path. 0, or
+ * -1 with what is wrong in why. */
+int    ic_route_check(const ic_route_t *r, char *why, size_t len);
+
 #endif

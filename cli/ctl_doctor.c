@@ -21,6 +21,7 @@
 #include "ctl_render.h"
 #include "rf_envelope.h"
 #include "rf_parse.h"
+#include "rf_ports.h"
 
 #define DOCTOR_TIMEOUT_DEFAULT 1000u
 #define DOCTOR_TIMEOUT_MAX     30000u
@@ -123,7 +124,8 @@ hint(char *buf, size_t len, const Rfpb__CanaryRule *r)
     case RFPB__CANARY_STAGE__CANARY_NO_INTERCEPT:
         snprintf(buf, len,
                  "the copy agent is not connected to any intercept: is replay-intercept running "
-                 "on the assistant, reachable from the capture host on its port (36524), with "
+                 "on the assistant, reachable from the capture host on its port ("
+                 RF_PORT_STR(RF_PORT_INTERCEPT) "), with "
                  "the same key? (`replayctl status`: icpt_up)");
         break;
     case RFPB__CANARY_STAGE__CANARY_RESET:

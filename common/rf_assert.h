@@ -31,4 +31,17 @@ rf_assert_fail(const char *cond, const char *file, int line, const char *func)
 #define RF_INVARIANTS_ON 0
 #endif
 
+/* RF_CHECK(cond, fmt, ...): for the structure walkers tests and fuzzers call
+ * in every build (cp_engine_check, ic_route_check, ...; signature
+ * `int f(..., char *why, size_t len)`): a false cond writes what is wrong
+ * into why and returns -1 from the walker. */
+#include <stdio.h>
+#define RF_CHECK(cond, ...)                    \
+    do {                                       \
+        if (!(cond)) {                         \
+            snprintf(why, len, __VA_ARGS__);   \
+            return -1;                         \
+        }                                      \
+    } while (0)
+
 #endif

@@ -367,53 +367,89 @@ on_agent_msg(peer_t *p, const Rfpb__Envelope *env)
 
 /* ---- admin ------------------------------------------------------------ */
 
+/* ApplyRequest: validate, diff and (unless a dry run) put the plan in force. */
 static void
-on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
+admin_apply(peer_t *p, const Rfpb__ApplyRequest *rq)
+{
+    rd_ctx_t *c = p->srv->ctx;
+    Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+    const char *json = rq->plan_json ? rq->plan_json : "";
+    rd_apply_result_t res;
+    rd_admin_apply(c, &res, json, strlen(json), rq->dry_run);
+    Rfpb__ApplyReply rep = RFPB__APPLY_REPLY__INIT;
+    rep.ok = res.code == 0;
+    rep.code = res.code;
+    rep.error = res.code ? res.err.msg : (char *)"";
+    rep.generation = res.generation;
+    rep.diff = res.diff ? res.diff : (char *)"";
+    if (res.code != 0)
+        rf_log_warn("apply from %s rejected: %s", rf_conn_peer(p->conn), res.err.msg);
+    else if (rq->dry_run)
+        rf_log_info("dry run from %s: ok (nothing changed)", rf_conn_peer(p->conn));
+    else
+        rf_log_info("apply from %s accepted: plan \"%s\" generation %llu", rf_conn_peer(p->conn),
+                    c->plan->name, (unsigned long long)c->generation);
+    out.msg_case = RFPB__ENVELOPE__MSG_APPLY_REPLY;
+    out.apply_reply = &rep;
+    (void)rf_conn_send(p->conn, &out);   /* failure closes the conn */
+    rd_apply_result_fini(&res);
+}
+
+/* StatusRequest: the fleet as replayctl status shows it. */
+static void
+admin_status(peer_t *p, int summary)
 {
     rd_server_t *s = p->srv;
     rd_ctx_t *c = s->ctx;
     Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+    sync_conn_counters(s);
+    uint64_t t0 = uv_hrtime();
+    Rfpb__StatusReply *rep = rd_admin_status(c, now_ms(s), summary);
+    if (rep == NULL) {
+        send_error_close(p, RF_EFULL, "out of memory building status");
+        return;
+    }
+    out.msg_case = RFPB__ENVELOPE__MSG_STATUS_REPLY;
+    out.status_reply = rep;
+    (void)rf_conn_send(p->conn, &out);
+    rd_admin_status_free(rep);
+    rf_log_debug("status for %s: %zu agents in %.2f ms", rf_conn_peer(p->conn),
+                 c->reg.n, (double)(uv_hrtime() - t0) / 1e6);
+}
+
+/* RoutesRequest: the targets' client-pool routes (replayctl routes). */
+static void
+admin_routes(peer_t *p)
+{
+    rd_ctx_t *c = p->srv->ctx;
+    Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
+    size_t n = 0;
+    char **lines = rd_admin_routes(c, &n);
+    if (lines == NULL) {
+        send_error_close(p, RF_EFULL, "out of memory building routes");
+        return;
+    }
+    Rfpb__RoutesReply rep = RFPB__ROUTES_REPLY__INIT;
+    rep.lines = lines;
+    rep.n_lines = n;
+    out.msg_case = RFPB__ENVELOPE__MSG_ROUTES_REPLY;
+    out.routes_reply = &rep;
+    (void)rf_conn_send(p->conn, &out);
+    rd_admin_routes_free(lines);
+}
+
+static void
+on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
+{
+    rd_ctx_t *c = p->srv->ctx;
+    Rfpb__Envelope out = RFPB__ENVELOPE__INIT;
     switch (env->msg_case) {
-    case RFPB__ENVELOPE__MSG_APPLY: {
-        const Rfpb__ApplyRequest *rq = env->apply;
-        const char *json = rq->plan_json ? rq->plan_json : "";
-        rd_apply_result_t res;
-        rd_admin_apply(c, &res, json, strlen(json), rq->dry_run);
-        Rfpb__ApplyReply rep = RFPB__APPLY_REPLY__INIT;
-        rep.ok = res.code == 0;
-        rep.code = res.code;
-        rep.error = res.code ? res.err.msg : (char *)"";
-        rep.generation = res.generation;
-        rep.diff = res.diff ? res.diff : (char *)"";
-        if (res.code != 0)
-            rf_log_warn("apply from %s rejected: %s", rf_conn_peer(p->conn), res.err.msg);
-        else if (rq->dry_run)
-            rf_log_info("dry run from %s: ok (nothing changed)", rf_conn_peer(p->conn));
-        else
-            rf_log_info("apply from %s accepted: plan \"%s\" generation %llu", rf_conn_peer(p->conn),
-                        c->plan->name, (unsigned long long)c->generation);
-        out.msg_case = RFPB__ENVELOPE__MSG_APPLY_REPLY;
-        out.apply_reply = &rep;
-        (void)rf_conn_send(p->conn, &out);   /* failure closes the conn */
-        rd_apply_result_fini(&res);
+    case RFPB__ENVELOPE__MSG_APPLY:
+        admin_apply(p, env->apply);
         return;
-    }
-    case RFPB__ENVELOPE__MSG_STATUS: {
-        sync_conn_counters(s);
-        uint64_t t0 = uv_hrtime();
-        Rfpb__StatusReply *rep = rd_admin_status(c, now_ms(s), env->status->summary);
-        if (rep == NULL) {
-            send_error_close(p, RF_EFULL, "out of memory building status");
-            return;
-        }
-        out.msg_case = RFPB__ENVELOPE__MSG_STATUS_REPLY;
-        out.status_reply = rep;
-        (void)rf_conn_send(p->conn, &out);
-        rd_admin_status_free(rep);
-        rf_log_debug("status for %s: %zu agents in %.2f ms", rf_conn_peer(p->conn),
-                     c->reg.n, (double)(uv_hrtime() - t0) / 1e6);
+    case RFPB__ENVELOPE__MSG_STATUS:
+        admin_status(p, env->status->summary);
         return;
-    }
     case RFPB__ENVELOPE__MSG_GET_PLAN: {
         Rfpb__PlanReply rep = RFPB__PLAN_REPLY__INIT;
         rep.generation = c->generation;
@@ -423,22 +459,9 @@ on_admin_msg(peer_t *p, const Rfpb__Envelope *env)
         (void)rf_conn_send(p->conn, &out);
         return;
     }
-    case RFPB__ENVELOPE__MSG_ROUTES: {
-        size_t n = 0;
-        char **lines = rd_admin_routes(c, &n);
-        if (lines == NULL) {
-            send_error_close(p, RF_EFULL, "out of memory building routes");
-            return;
-        }
-        Rfpb__RoutesReply rep = RFPB__ROUTES_REPLY__INIT;
-        rep.lines = lines;
-        rep.n_lines = n;
-        out.msg_case = RFPB__ENVELOPE__MSG_ROUTES_REPLY;
-        out.routes_reply = &rep;
-        (void)rf_conn_send(p->conn, &out);
-        rd_admin_routes_free(lines);
+    case RFPB__ENVELOPE__MSG_ROUTES:
+        admin_routes(p);
         return;
-    }
     case RFPB__ENVELOPE__MSG_SCHEDULE: {
         char msg[256];
         int r = rd_admin_schedule(c, env->schedule->pause, msg, sizeof(msg));

@@ -3,8 +3,9 @@
 # build both flavours, then run every test: unit + fuzz-corpus replays under
 # ASan/UBSan, each fuzz target under libFuzzer for RF_FUZZ_SECONDS (default
 # 20; 0 skips), integration (network namespaces, real nginx/redis/wrk) on the
-# release build, two at a time (ctest -j2; the classes that keep two load
-# tests off the same cores are in cmake/RfTesting.cmake). Integration tests
+# release build, three at a time (ctest -j3; the classes that keep two load
+# tests off the same cores are in cmake/RfTesting.cmake), while the fuzzing
+# runs in the background at nice 10. Integration tests
 # SKIP (exit 77) loudly without root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,14 +23,34 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 stage "unit + fuzz corpora (ASan+UBSan)"
 (cd build-asan && ctest -L 'unit|fuzz' --output-on-failure -j2)
 fuzz_secs=${RF_FUZZ_SECONDS:-20}
+fuzz_pid=
 if [ "$fuzz_secs" != 0 ]; then
-    stage "fuzzing: every target ${fuzz_secs} s under libFuzzer, two at a time"
-    # A scratch corpus per run: what it finds is in the report; the committed
-    # corpus only grows by hand (docs/FUZZING.md).
-    work=$(mktemp -d /tmp/rf-fuzz-test.XXXXXX)
-    RF_FUZZ_WORK=$work RF_FUZZ_JOBS=2 ASAN_OPTIONS= UBSAN_OPTIONS= bash scripts/fuzz.sh "$fuzz_secs"
-    rm -rf "$work"
+    stage "fuzzing: every target ${fuzz_secs} s under libFuzzer, two at a time, in the background"
+    # Beside the integration tests, at nice 10: libFuzzer's -max_total_time
+    # is wall time, so the lane takes as long either way, and the tests'
+    # load keeps its priority over it. A scratch corpus per run: what it
+    # finds is in the report; the committed corpus only grows by hand
+    # (docs/FUZZING.md).
+    fuzz_work=$(mktemp -d /tmp/rf-fuzz-test.XXXXXX)
+    RF_FUZZ_WORK=$fuzz_work RF_FUZZ_JOBS=2 ASAN_OPTIONS='' UBSAN_OPTIONS='' \
+        nice -n 10 bash scripts/fuzz.sh "$fuzz_secs" >"$fuzz_work/report.txt" 2>&1 &
+    fuzz_pid=$!
 fi
-stage "integration (release build, network namespaces, two at a time)"
-(cd build && ctest -L integration --output-on-failure -j2)
+stage "integration (release build, network namespaces, three at a time)"
+# -j3: the two long LIGHT tests (t_rollout, t_ansible) start at once beside
+# the chain of load tests (one at a time: the rf_load lock), the short LIGHT
+# ones fill the third slot when t_ansible is done.
+integ=0
+(cd build && ctest -L integration --output-on-failure -j3) || integ=$?
+fuzz=0
+if [ -n "$fuzz_pid" ]; then
+    wait "$fuzz_pid" || fuzz=$?
+    stage "fuzzing report (exit $fuzz)"
+    cat "$fuzz_work/report.txt"
+    [ "$fuzz" != 0 ] || rm -rf "$fuzz_work"
+fi
+if [ "$integ" != 0 ] || [ "$fuzz" != 0 ]; then
+    stage "FAILED (integration exit $integ, fuzzing exit $fuzz)"
+    exit 1
+fi
 stage "all tests passed"

@@ -429,8 +429,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_close(peer);   /* bad_frames: closed */
         }
         free(body);
-        /* End of a loop turn. */
+        /* End of a loop turn; the tables must agree after every one. */
         ic_engine_flush(&F.eng);
+        char why[160];
+        if (ic_engine_check(&F.eng, why, sizeof(why)) != 0) {
+            fprintf(stderr, "ic_engine_check: %s\n", why);
+            FUZZ_CHECK(0);
+        }
         p += n;
         left -= (size_t)n;
     }

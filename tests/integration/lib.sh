@@ -454,16 +454,23 @@ tb_start_intercept() {
 }
 
 # tb_start_copy HOST [ARGS...]: replay-copy on HOST with stats every second.
-# Checks it is still alive ~1.5 s later (an agent that could not reach its
-# intercept must not pass unnoticed, gotcha 6). Sets TB_LASTPID.
+# Returns once it is running (its "running" log line: capture, raw socket,
+# controller client all set up) with a first stats line and, when given an
+# intercept (-s), connected to it (its "intercept ...: connected" line;
+# bounded, so a test of an unreachable intercept goes on after 10 s). Then
+# checks it is still alive (an agent that could not start must not pass
+# unnoticed, gotcha 6). Sets TB_LASTPID.
 tb_start_copy() {
   local h=$1; shift
   local d; d=$(tb_dir "$h")
   tb_bg "$h" "$d/copy.log" "$RF_BIN/replay-copy" --stats-json "$d/copy.stats" "$@"
-  local pid=$TB_LASTPID
-  # Wait for its first stats line (it is up), then make sure it stays up.
+  local pid=$TB_LASTPID a want=running
+  for a in "$@"; do [[ $a != -s ]] || want=connected; done
+  wait_for "grep -qE 'replay-copy .* running' $d/copy.log || ! _tb_alive $pid" 10 || true
   wait_for "[[ -s $d/copy.stats ]] || ! _tb_alive $pid" 10 || true
-  sleep 1.5
+  if [[ $want == connected ]]; then
+    wait_for "grep -qE 'intercept .*: connected' $d/copy.log || ! _tb_alive $pid" 10 || true
+  fi
   if ! _tb_alive "$pid"; then
     tail -n 30 "$d/copy.log" >&2
     tb_die "replay-copy on $h exited at start"
@@ -524,6 +531,27 @@ tb_replayd() {
     tail -n 30 "$d/replayd.log" >&2
     tb_die "replayd on $h did not come up"
   fi
+}
+
+# tb_fleet_bed HOST=N...: the bed of a fleet test (tb_up HOST=N...; one
+# host must be "controller", one "target"), then:
+#   - a snapshot of the four programs in TB_RUN/bin, and RF_BIN points there:
+#     a rebuild of the shared build tree during the run must not swap or
+#     remove a binary between two phases;
+#   - CIP, TIP: the controller's and the target's addresses; CDIR: the
+#     controller's directory, with state/ in it;
+#   - the target loses the client-range route lib.sh gives it: a fleet's
+#     targets use only what `replayctl routes` prints.
+tb_fleet_bed() {
+  tb_up "$@"
+  mkdir -p "$TB_RUN/bin"
+  cp "$RF_BIN/replayd" "$RF_BIN/replayctl" "$RF_BIN/replay-copy" "$RF_BIN/replay-intercept" "$TB_RUN/bin/"
+  RF_BIN=$TB_RUN/bin
+  CIP=$(tb_ip controller)
+  TIP=$(tb_ip target)
+  CDIR=$(tb_dir controller)
+  mkdir -p "$CDIR/state"
+  tb_exec target ip route del "$TB_CLIENT_RANGE"
 }
 
 # tb_ctl ARGS...: replayctl on the controller host against TB_CTRL, bounded

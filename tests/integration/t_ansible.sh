@@ -76,6 +76,11 @@ PORT=$((40000 + $$ % 20000))   # replayd port of this run (only bound if replayd
 ME=$(id -un)
 FK=$("$RF_BIN/replayctl" keys new-fleet --out -)   # the fleet master of this run
 MYGROUP=$(id -gn)
+# Debian's own interpreter, as on a real host: a version-manager shim first
+# in PATH (pyenv) costs a shell script and a second of start-up per module,
+# minutes over the three runs.
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=$(command -v python3)
 cat >"$W/inventory.ini" <<INV
 [controller]
 localhost
@@ -88,7 +93,7 @@ localhost
 [all:vars]
 ansible_connection=local
 ansible_host=127.0.0.1
-ansible_python_interpreter=$(command -v python3)
+ansible_python_interpreter=$PY
 INV
 cat >"$W/vars.yml" <<VARS
 replayfleet_install_method: build_dir

@@ -60,7 +60,7 @@ LUA=$(tb_wrk_delay_lua "$DELAY_MS")
 
 # ---- helpers -------------------------------------------------------------------
 
-# load_start SECS: two bounded wrk runs in the background, CONNS/2 keep-alive
+# load_start SECS: two wrk runs of at most SECS in the background, CONNS/2 keep-alive
 # connections and CONNS/2 one-request connections (Connection: close). The
 # short ones open new sessions all the time, so a restarted copy agent has
 # something to replay (it skips connections it first sees mid-stream, and
@@ -76,8 +76,12 @@ load_start() {
     wrk -t1 -c"$half" -d"$1s" -s "$LUA" -H 'Connection: close' "$URL"
   LOAD_PIDS+=("$TB_LASTPID")
 }
-load_wait() {
+# load_stop: end the load now (SIGINT: timeout hands it to wrk, which stops
+# and prints its summary). SECS is a bound, not a duration: the fault steps
+# usually finish long before it, and an idle tail proves nothing.
+load_stop() {
   local p
+  for p in "${LOAD_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   tb_log "load $LOAD_N: keep-alive $(tb_wrk_rps "$TB_RUN/client/wrk-$LOAD_N-ka.txt") req/s," \
     "close $(tb_wrk_rps "$TB_RUN/client/wrk-$LOAD_N-close.txt") req/s"
@@ -218,7 +222,7 @@ tb_assert "S3: both agents survive the cut" alive "$COPY_PID" "$ICPT_PID"
 tb_assert "S3: replay resumes after the link is restored" grows target 300 25
 to1=$(copy_stat sess_timedout)
 tb_log "S3: sess_timedout $to0 -> $to1, retransmits+syn_retransmits $rt0 -> $(( $(copy_stat retransmits) + $(copy_stat syn_retransmits) ))"
-load_wait
+load_stop
 
 rc=0; tb_stop "$COPY_PID" 15 || rc=$?
 tb_assert "S: replay-copy exits cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
@@ -375,7 +379,7 @@ tb_assert "F3: agents are up again after the link returns" wait_for "agent_up ca
 A3=$(assignments)
 tb_assert "F3: assignments identical after the controller link cut" test "$A3" = "$A0"
 [[ $A3 == "$A0" ]] || tb_log "F3: before: $A0 / after: $A3"
-load_wait
+load_stop
 
 # ---- F4: state dir full during apply
 if [[ -n $HOLDER ]]; then

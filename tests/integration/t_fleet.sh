@@ -63,19 +63,8 @@ declare -A STATS=()          # copy agent id -> its current --stats-json file
 declare -A CPID=()           # copy agent id -> pid
 T0=$SECONDS
 
-tb_up client=10 online1=21 online2=22 capture=23 target=30 assistant1=41 assistant2=42 controller=50
-# Run a snapshot of the programs: a rebuild of RF_BIN during the run (shared
-# build trees) must not swap or remove a binary between two phases.
-mkdir -p "$TB_RUN/bin"
-cp "$RF_BIN/replayd" "$RF_BIN/replayctl" "$RF_BIN/replay-copy" "$RF_BIN/replay-intercept" "$TB_RUN/bin/"
-RF_BIN=$TB_RUN/bin
-CIP=$(tb_ip controller)
-TIP=$(tb_ip target)
-CDIR=$(tb_dir controller)
-mkdir -p "$CDIR/state"
-# lib.sh routes the whole client range via assistant1; the fleet's targets must
-# use only what `replayctl routes` prints.
-tb_exec target ip route del "$POOL"
+# Programs snapshot, CIP/TIP/CDIR, the target without lib.sh's client route.
+tb_fleet_bed client=10 online1=21 online2=22 capture=23 target=30 assistant1=41 assistant2=42 controller=50
 
 # ---- helpers -------------------------------------------------------------------
 

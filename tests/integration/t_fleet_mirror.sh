@@ -53,16 +53,8 @@ CAPS=(cap-1 cap-2 cap-3)
 declare -A HOST_OF=([cap-1]=cap1 [cap-2]=cap2 [cap-3]=cap3)
 declare -A CPID=() STATS=()
 
-tb_up client=10 online=20 target=30 assistant=40 cap1=61 cap2=62 cap3=63 controller=50
-mkdir -p "$TB_RUN/bin"
-cp "$RF_BIN/replayd" "$RF_BIN/replayctl" "$RF_BIN/replay-copy" "$RF_BIN/replay-intercept" "$TB_RUN/bin/"
-RF_BIN=$TB_RUN/bin
+tb_fleet_bed client=10 online=20 target=30 assistant=40 cap1=61 cap2=62 cap3=63 controller=50
 ONL=$(tb_ip online)
-TIP=$(tb_ip target)
-CIP=$(tb_ip controller)
-CDIR=$(tb_dir controller)
-mkdir -p "$CDIR/state"
-tb_exec target ip route del "$POOL"   # only what `replayctl routes` prints
 
 ctl() { tb_exec controller "$RF_BIN/replayctl" -c "$CIP:$PORT" --timeout 5 "$@"; }
 st() { ctl status --json >"$1.tmp" 2>"$1.err" && mv "$1.tmp" "$1"; }
@@ -192,17 +184,10 @@ for r in rows:
     out["got_" + r["id"]] = per_agent[r["id"]]
 # prediction from the bucket sets
 try:
-    seed = int(re.search(r"#define\s+CP_MAP_SEED\s+(0x[0-9a-fA-F]+)", open(src + "/agent-copy/cp_map.h").read()).group(1), 16)
-    seed ^= int(re.search(r"#define SHARD_SEED \(CP_MAP_SEED \^ (0x[0-9a-fA-F]+)\)", open(src + "/agent-copy/cp_map.c").read()).group(1), 16)
-    M = (1 << 64) - 1
-    def mix(x):
-        x ^= x >> 30; x = (x * 0xbf58476d1ce4e5b9) & M
-        x ^= x >> 27; x = (x * 0x94d049bb133111eb) & M
-        return x ^ (x >> 31)
-    def tup(sip, sp, dip, dp):
-        return mix(mix(((sip << 32) | dip) ^ seed) ^ ((((sp << 16) | dp) + 0x9e3779b97f4a7c15) & M))
-    def flow(i1, p1, i2, p2):
-        return tup(i2, p2, i1, p1) if (i1 > i2 or (i1 == i2 and p1 > p2)) else tup(i1, p1, i2, p2)
+    sys.path.insert(0, src + "/tests/integration")
+    sys.dont_write_bytecode = True   # no __pycache__ in the tree
+    import flowhash
+    seed = flowhash.shard_seed(src)
     owner = {}
     for r in rows:
         for part in (r.get("shard_set") or "-").split(","):
@@ -213,7 +198,7 @@ try:
                 owner[b] = r["id"]
     want = defaultdict(int)
     for c in on:
-        want[owner.get(flow(int(ipaddress.ip_address(c["ip"])), c["port"], server, 80) % 1024, "?")] += 1
+        want[owner.get(flowhash.flow(seed, int(ipaddress.ip_address(c["ip"])), c["port"], server, 80) % 1024, "?")] += 1
     for r in rows:
         out["want_" + r["id"]] = want[r["id"]]
     out["want_none"] = want["?"]

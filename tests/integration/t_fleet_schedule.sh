@@ -28,16 +28,8 @@ require_bins replayd replayctl replay-copy replay-intercept
 STEP=${T_STEP:-10}
 PORT=36523
 POOL=$TB_CLIENT_RANGE
-tb_up client=10 online=20 target=30 assistant=40 controller=50
-mkdir -p "$TB_RUN/bin"
-cp "$RF_BIN/replayd" "$RF_BIN/replayctl" "$RF_BIN/replay-copy" "$RF_BIN/replay-intercept" "$TB_RUN/bin/"
-RF_BIN=$TB_RUN/bin
+tb_fleet_bed client=10 online=20 target=30 assistant=40 controller=50
 ONL=$(tb_ip online)
-TIP=$(tb_ip target)
-CIP=$(tb_ip controller)
-CDIR=$(tb_dir controller)
-mkdir -p "$CDIR/state"
-tb_exec target ip route del "$POOL"
 
 ctl() { tb_exec controller "$RF_BIN/replayctl" -c "$CIP:$PORT" --timeout 5 "$@"; }
 st() { ctl status --json >"$1.tmp" 2>"$1.err" && mv "$1.tmp" "$1"; }

@@ -253,36 +253,26 @@ icmp_unreach() {  # HOST: ICMP destination-unreachable messages received
 }
 
 # shard_split ONLINE_LOG: "N0 N1" = online requests whose flow hash picks shard
-# 0 / 1, hashing as agent-copy/cp_map.c's cp_map_shard_mine (rf_hash_flow on
-# the original client and server, seed read from the source). Prints nothing
+# 0 / 1, hashing as agent-copy/cp_map.c's cp_map_shard_mine (flowhash.py:
+# rf_hash_flow on the original client and server, seed read from the source). Prints nothing
 # when the seed cannot be found.
 shard_split() {
   python3 - "$1" "$ONL" "$RF_SRC" <<'EOF'
-import ipaddress, re, sys
+import ipaddress, sys
 log, server, src = sys.argv[1], int(ipaddress.ip_address(sys.argv[2])), sys.argv[3]
+sys.path.insert(0, src + "/tests/integration")
+sys.dont_write_bytecode = True   # no __pycache__ in the tree
+import flowhash
 try:
-    seed = int(re.search(r"#define\s+CP_MAP_SEED\s+(0x[0-9a-fA-F]+)", open(src + "/agent-copy/cp_map.h").read()).group(1), 16)
-    body = open(src + "/agent-copy/cp_map.c").read()
-    body = body[body.index("cp_map_shard_mine"):]
-    x = re.search(r"rf_hash_flow\(cip, cport, sip, sport, CP_MAP_SEED \^ (0x[0-9a-fA-F]+)\)", body)
-    seed ^= int(x.group(1), 16)
+    seed = flowhash.shard_seed(src)
 except (OSError, AttributeError, ValueError):
     sys.exit(0)
-M = (1 << 64) - 1
-def mix(x):
-    x ^= x >> 30; x = (x * 0xbf58476d1ce4e5b9) & M
-    x ^= x >> 27; x = (x * 0x94d049bb133111eb) & M
-    return x ^ (x >> 31)
-def tup(sip, sp, dip, dp):
-    return mix(mix(((sip << 32) | dip) ^ seed) ^ ((((sp << 16) | dp) + 0x9e3779b97f4a7c15) & M))
-def flow(i1, p1, i2, p2):
-    return tup(i2, p2, i1, p1) if (i1 > i2 or (i1 == i2 and p1 > p2)) else tup(i1, p1, i2, p2)
 n = [0, 0]
 for line in open(log):
     p = line.split(" ", 2)
     if len(p) < 3:
         continue
-    n[flow(int(ipaddress.ip_address(p[0])), int(p[1]), server, 80) % 2] += 1
+    n[flowhash.flow(seed, int(ipaddress.ip_address(p[0])), int(p[1]), server, 80) % 2] += 1
 print(n[0], n[1])
 EOF
 }

@@ -5,7 +5,7 @@
 #   1. scripts/package.sh builds replayfleet-agent and -controller.
 #   2. A minimal Debian 12 root filesystem (mmdebstrap from this machine's
 #      Debian mirror: systemd, openssh-server, python3, nginx-light; cached
-#      under the build dir) boots once per bed host with systemd-nspawn
+#      per machine in /var/cache/replayfleet) boots once per bed host with systemd-nspawn
 #      --boot inside that host's network namespace (lib.sh bed), read-only
 #      lower layer + a private overlay each (--volatile=overlay).
 #   3. A local apt repository (dpkg-scanpackages + python3 -m http.server in
@@ -33,9 +33,15 @@ for c in "${NEED[@]}"; do
 done
 require_root_netns --no-apps wrk
 [[ -n ${RF_BIN:-} ]] || tb_skip "RF_BIN is not set (run through ctest)"
-BUILD=$(cd "$RF_BIN/.." && pwd)
-CACHE=$BUILD/rollout-cache
+# The Debian image and the downloaded runtime dependencies depend on this
+# machine's mirror, not on the tree: cached per machine, so a fresh clone
+# (CI) does not rebuild them (mmdebstrap alone is ~100 s). RF_ROLLOUT_CACHE
+# overrides. The image is rebuilt when older than 30 days (security updates).
+CACHE=${RF_ROLLOUT_CACHE:-/var/cache/replayfleet/rollout}
 mkdir -p "$CACHE"
+# One writer at a time (two clones may run this test at once); held until exit.
+exec {CACHE_LOCK}>"$CACHE/.lock"
+flock "$CACHE_LOCK"
 
 T0=$SECONDS
 HOSTS=(controller capture1 capture2 assistant target)
@@ -86,7 +92,7 @@ done
 ((${#MIRRORS[@]})) || tb_skip "no Debian mirror in /etc/apt/sources.list* to build the image from"
 KEY=$(printf '%s|%s' "$INCLUDE" "$(cat "${MIRRORS[@]}")" | md5sum | cut -c1-12)
 ROOTFS=$CACHE/rootfs-$KEY
-if [[ ! -f $ROOTFS/.complete ]]; then
+if [[ -z $(find "$ROOTFS/.complete" -mtime -30 2>/dev/null) ]]; then
   tb_log "mmdebstrap bookworm -> $ROOTFS (first run only; from ${MIRRORS[*]})"
   rm -rf "$ROOTFS"
   # The image gets no apt source at all (the fleet is air-gapped: the
@@ -116,11 +122,19 @@ mapfile -t need < <(apt-cache depends --recurse --no-recommends --no-suggests --
   grep -E '^[a-z0-9]' | grep -v ':i386' | sort -u | comm -23 - <(printf '%s\n' "${have[@]}"))
 tb_log "runtime dependencies the image lacks: ${need[*]:-none}"
 if ((${#need[@]})); then
-  (cd "$CACHE/debs" && for p in "${need[@]}"; do
-    compgen -G "${p}_*.deb" >/dev/null || apt-get download -q "$p" >/dev/null 2>&1 || echo "$p"
-  done) >"$W/download.failed"
+  # Cached by name and candidate version (a file name holds the epoch as %3a):
+  # the packages' Depends come from this machine's libraries, so a stale
+  # cached version could not satisfy them.
+  : >"$W/download.failed"
+  for p in "${need[@]}"; do
+    v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
+    v=${v/:/%3a}
+    if ! compgen -G "$CACHE/debs/${p}_${v}_*.deb" >/dev/null; then
+      (cd "$CACHE/debs" && apt-get download -q "$p" >/dev/null 2>&1) || { echo "$p" >>"$W/download.failed"; continue; }
+    fi
+    cp "$CACHE/debs/${p}_${v}"_*.deb "$REPO/" 2>/dev/null || echo "$p" >>"$W/download.failed"
+  done
   [[ ! -s $W/download.failed ]] || tb_die "apt-get download failed for: $(tr '\n' ' ' <"$W/download.failed")"
-  for p in "${need[@]}"; do cp "$CACHE"/debs/"${p}"_*.deb "$REPO/"; done
 fi
 scan_repo() { (cd "$REPO" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages); }
 scan_repo

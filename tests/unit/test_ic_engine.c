@@ -74,12 +74,23 @@ mkresp(uint8_t *p, uint32_t client, uint16_t cport, uint8_t flags)
     return 40;
 }
 
+/* The engine's own structures agree (ic_engine_check: routes, park ring,
+ * peer slots, flush list): after every packet and at the end of each test. */
+static void
+engine_ok(const ic_engine_t *e)
+{
+    char why[160];
+    if (ic_engine_check(e, why, sizeof(why)) != 0)
+        fail_msg("ic_engine_check: %s", why);
+}
+
 static void
 pkt(ic_engine_t *e, uint32_t client, uint16_t cport, uint8_t flags, uint64_t now)
 {
     uint8_t p[64];
     size_t n = mkresp(p, client, cport, flags);
     ic_engine_on_packet(e, p, n, 140, now);
+    engine_ok(e);
 }
 
 static void
@@ -129,6 +140,7 @@ test_route_and_flush(void **state)
     assert_int_equal(st.resp_forwarded, 6);
     assert_int_equal(st.cap_bytes, 6 * 140 + 140 + 70);
     check_identity(&e);
+    engine_ok(&e);
     ic_engine_fini(&e);
 }
 
@@ -178,6 +190,7 @@ test_park_unpark_expire(void **state)
     assert_int_equal(ic_engine_unpark(&e, 200), 0);
     assert_int_equal(st.resp_park_expired, 6);
     check_identity(&e);
+    engine_ok(&e);
     ic_engine_fini(&e);
 }
 
@@ -216,6 +229,7 @@ test_send_fail_and_peer_loss(void **state)
     ic_engine_flush(&e);
     assert_int_equal(pa.headers, 1);
     check_identity(&e);
+    engine_ok(&e);
     ic_engine_fini(&e);
 }
 
@@ -230,6 +244,7 @@ test_peer_cap(void **state)
     for (int i = 0; i < 16; i++)
         assert_int_equal(ic_engine_peer_add(&e, &p[i], &id[i]), 0);
     assert_int_equal(ic_engine_peer_add(&e, &p[16], &id[16]), RF_EFULL);
+    engine_ok(&e);
     ic_engine_fini(&e);
 }
 

@@ -24,6 +24,16 @@ mk(ic_route_t *r, unsigned owners, unsigned pfx, size_t tuples, uint64_t ttl)
     assert_int_equal(ic_route_init(r, &cfg, &st), 0);
 }
 
+/* The table's own structures agree (ic_route_check): at the end of every
+ * test and along the random model. */
+static void
+route_ok(const ic_route_t *r)
+{
+    char why[160];
+    if (ic_route_check(r, why, sizeof(why)) != 0)
+        fail_msg("ic_route_check: %s", why);
+}
+
 static uint32_t
 claim(ic_route_t *r, uint32_t owner, uint32_t addr, uint8_t len, ic_overlap_t *ov)
 {
@@ -58,6 +68,7 @@ test_lpm(void **state)
     ic_route_owner_del(&r, b);
     assert_int_equal(ic_route_lookup(&r, IP(10, 250, 7, 9), 1, IP(1, 1, 1, 1), 80, 0), a);
     assert_int_equal(st.prefixes_active, 1);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -81,6 +92,7 @@ test_lpm_many(void **state)
     for (unsigned i = 0; i < 256; i++)
         assert_int_equal(ic_route_lookup(&r, IP(10, 9, i, 77), 5, IP(1, 2, 3, 4), 80, 0), ids[i]);
     assert_int_equal(ic_route_lookup(&r, IP(192, 168, 0, 1), 5, IP(1, 2, 3, 4), 80, 0), dflt);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -116,6 +128,7 @@ test_equal_overlap_latest_wins(void **state)
     assert_int_equal(ov.other, b);
     assert_int_equal(ov.n, 1);
     assert_int_equal(st.route_overlaps, 2);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -142,6 +155,7 @@ test_bad_claims(void **state)
     assert_false(ic_route_owner_alive(&r, b));
     ic_route_owner_del(&r, b);    /* stale id: no-op */
     assert_true(ic_route_owner_alive(&r, c));
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -181,6 +195,7 @@ test_tuple_precedence_and_stale(void **state)
     ic_route_tuple_add(&r, a, &t, 0);
     assert_int_equal(ic_route_lookup(&r, t.client_ip, 40000, t.target_ip, 8080, 2), a);
     assert_int_equal(ic_route_tuple_add(&r, b, &t, 0), RF_ESTATE);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -220,6 +235,7 @@ test_tuple_expiry_and_cap(void **state)
     }
     /* Room again. */
     assert_int_equal(ic_route_tuple_add(&r, a, &over, 1500), 0);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
@@ -256,6 +272,8 @@ test_tuple_table_model(void **state)
                 live++;
             }
         }
+        if (step % 97 == 0)
+            route_ok(&r);
         if (step % 1000 == 0) {
             for (unsigned j = 0; j < N; j++) {
                 uint32_t o = ic_route_lookup(&r, IP(10, 3, j >> 8, j & 0xff), (uint16_t)(j * 7),
@@ -265,6 +283,7 @@ test_tuple_table_model(void **state)
         }
     }
     assert_int_equal(st.tuples_active, live);
+    route_ok(&r);
     ic_route_fini(&r);
 }
 
