@@ -7,7 +7,8 @@
 # a small memory budget (-n 3 -m 4 --speed 0: the reader must wait for room
 # rather than shed), and checks the target's access log: every recorded
 # request arrives, exactly once per copy, from inside -c, and every loss
-# counter of the agent stays 0.
+# counter of the agent stays 0. Last, a --speed 1 replay stopped by
+# --duration part-way: the unread rest is counted in undelivered_pkts.
 set -euo pipefail
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -104,11 +105,32 @@ replay() {
   if ((TB_FAILS > 0)); then tail -n 20 "$log" >&2; fi
 }
 
+# cut_short: --duration stops a --speed 1 replay part-way through the file;
+# what was not read is counted (undelivered_pkts), not silently dropped:
+# every packet of the file is either handed to the engine or counted.
+cut_short() {
+  local st="$TB_RUN/online/offline-cut.stats" log="$TB_RUN/online/offline-cut.log"
+  local file_pkts; file_pkts=$(tcpdump -r "$PCAP" -n 2>/dev/null | wc -l)
+  tb_bg online "$log" "$RF_BIN/replay-copy" --offline "$PCAP" --speed 1 -x "80-$TIP:80" \
+    -s "$(tb_ip assistant)" -c 10.250.14.0/24 --duration 2 --stats-json "$st"
+  local pid=$TB_LASTPID rc=0
+  wait_for "! _tb_alive $pid" 20 || true
+  tb_stop "$pid" 10 || rc=$?
+  local cap und
+  cap=$(tb_stat "$st" cap_pkts); und=$(tb_stat "$st" undelivered_pkts)
+  tb_log "cut short: $cap packets replayed, $und undelivered, of $file_pkts in the file; exit $rc"
+  tb_assert "cut short: replay-copy exited 0 (rc=$rc)" test "$rc" -eq 0
+  tb_assert "cut short: the unread part is counted ($und)" test "$und" -gt 0
+  tb_assert "cut short: every packet of the file replayed or counted ($cap + $und = $file_pkts)" \
+    test $((cap + und)) -eq "$file_pkts"
+}
+
 replay 1 10.250.11.0/24 1
 replay 0 10.250.12.0/24 1
 # Three copies of every session at full speed in 4 MB: far more held
 # segments than the pools have room for; backpressure, not loss.
 replay 0 10.250.13.0/24 3 -m 4
+cut_short
 
 rc=0
 tb_stop "$ICPT_PID" 10 || rc=$?
