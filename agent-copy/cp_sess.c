@@ -1732,29 +1732,23 @@ cp_engine_trim(cp_engine_t *e)
 
 /* ---------- invariants (tests, fuzz_engine) ---------- */
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            snprintf(why, len, __VA_ARGS__);                                               \
-            return -1;                                                                     \
-        }                                                                                  \
-    } while (0)
+/* RF_CHECK (rf_assert.h): a false condition writes why and returns -1. */
 
 /* Free list of one slot class: ids in range and of the class, no cycle. */
 static int
 check_pool(const cp_engine_t *e, unsigned c, uint32_t *used, char *why, size_t len)
 {
     const slot_pool_t *p = &e->pool[c];
-    CHECK(p->bump <= p->n, "pool %u: bump %u over %u", c, p->bump, p->n);
+    RF_CHECK(p->bump <= p->n, "pool %u: bump %u over %u", c, p->bump, p->n);
     uint32_t nfree = 0;
     for (uint32_t id = p->free; id != NIL; nfree++) {
-        CHECK(nfree < p->bump, "pool %u: free list longer than its slots (cycle)", c);
-        CHECK((id >> 31) == c && (id & ~SMALL_ID) <= p->bump, "pool %u: free id %#x", c, id);
+        RF_CHECK(nfree < p->bump, "pool %u: free list longer than its slots (cycle)", c);
+        RF_CHECK((id >> 31) == c && (id & ~SMALL_ID) <= p->bump, "pool %u: free id %#x", c, id);
         id = ((const slot_t *)(const void *)(p->mem + (size_t)((id & ~SMALL_ID) - 1) *
                                                           p->stride))->next;
     }
     *used = p->bump - nfree;
-    CHECK(*used == p->used, "pool %u: %u slots taken, used says %u", c, *used, p->used);
+    RF_CHECK(*used == p->used, "pool %u: %u slots taken, used says %u", c, *used, p->used);
     return 0;
 }
 
@@ -1765,13 +1759,13 @@ check_queue(cp_engine_t *e, const sess_t *s, uint32_t sid, char *why, size_t len
     uint32_t n = 0, last = NIL;
     int unsent_seen = s->q_unsent == NIL;
     for (uint32_t id = s->q_head; id != NIL; id = slot_at(e, id)->next) {
-        CHECK(n++ < e->nslots, "session %u: queue cycle", sid);
+        RF_CHECK(n++ < e->nslots, "session %u: queue cycle", sid);
         unsent_seen |= id == s->q_unsent;
         last = id;
     }
-    CHECK(n == s->q_count, "session %u: queue holds %u, q_count %u", sid, n, s->q_count);
-    CHECK(last == s->q_tail, "session %u: q_tail is not the last slot", sid);
-    CHECK(unsent_seen, "session %u: q_unsent not in its queue", sid);
+    RF_CHECK(n == s->q_count, "session %u: queue holds %u, q_count %u", sid, n, s->q_count);
+    RF_CHECK(last == s->q_tail, "session %u: q_tail is not the last slot", sid);
+    RF_CHECK(unsent_seen, "session %u: q_unsent not in its queue", sid);
     return 0;
 }
 
@@ -1784,13 +1778,13 @@ check_index(cp_engine_t *e, int orig, uint32_t *count, char *why, size_t len)
     *count = 0;
     for (uint32_t b = 0; b <= e->bucket_mask; b++) {
         for (uint32_t id = heads[b]; id != NIL;) {
-            CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "%s index: bad id or cycle",
+            RF_CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "%s index: bad id or cycle",
                   orig ? "orig" : "repl");
             const sess_t *s = sess_at(e, id);
-            CHECK(s->state != CP_ST_FREE, "%s index: free session %u", orig ? "orig" : "repl", id);
+            RF_CHECK(s->state != CP_ST_FREE, "%s index: free session %u", orig ? "orig" : "repl", id);
             uint32_t want = orig ? orig_bucket(e, s->o_cip, s->o_cport, s->o_sip, s->o_sport)
                                  : repl_bucket(e, s->r_cip, s->r_cport, s->t_ip, s->t_port);
-            CHECK(want == b && (!orig || s->in_orig), "%s index: session %u in bucket %u",
+            RF_CHECK(want == b && (!orig || s->in_orig), "%s index: session %u in bucket %u",
                   orig ? "orig" : "repl", id, b);
             id = orig ? s->o_next : s->r_next;
         }
@@ -1805,9 +1799,9 @@ check_wheel(cp_engine_t *e, uint32_t *count, char *why, size_t len)
     for (uint32_t b = 0; b < WHEEL_SLOTS; b++) {
         uint32_t prev = NIL;
         for (uint32_t id = e->wheel[b]; id != NIL;) {
-            CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "wheel: bad id or cycle");
+            RF_CHECK(id <= e->sess_bump && ++*count <= e->sess_bump, "wheel: bad id or cycle");
             const sess_t *s = sess_at(e, id);
-            CHECK(s->w_bucket == b + 1 && s->w_prev == prev && s->state != CP_ST_FREE,
+            RF_CHECK(s->w_bucket == b + 1 && s->w_prev == prev && s->state != CP_ST_FREE,
                   "wheel: session %u in bucket %u has bucket %u, prev %u", id, b,
                   s->w_bucket, s->w_prev);
             prev = id;
@@ -1820,18 +1814,18 @@ check_wheel(cp_engine_t *e, uint32_t *count, char *why, size_t len)
 int
 cp_engine_check(cp_engine_t *e, char *why, size_t len)
 {
-    CHECK(e->sess_bump <= e->nsess, "sessions: bump %u over %u", e->sess_bump, e->nsess);
+    RF_CHECK(e->sess_bump <= e->nsess, "sessions: bump %u over %u", e->sess_bump, e->nsess);
     uint32_t nfree = 0;
     for (uint32_t id = e->sess_free; id != NIL; nfree++) {
-        CHECK(nfree < e->sess_bump && id <= e->sess_bump, "sessions: free list cycle or id");
-        CHECK(sess_at(e, id)->state == CP_ST_FREE, "sessions: live session %u on free list", id);
+        RF_CHECK(nfree < e->sess_bump && id <= e->sess_bump, "sessions: free list cycle or id");
+        RF_CHECK(sess_at(e, id)->state == CP_ST_FREE, "sessions: live session %u on free list", id);
         id = sess_at(e, id)->o_next;
     }
     uint32_t live = 0, in_orig = 0, on_wheel = 0, queued = 0;
     for (uint32_t id = 1; id <= e->sess_bump; id++) {
         const sess_t *s = sess_at(e, id);
         if (s->state == CP_ST_FREE) {
-            CHECK(s->w_bucket == 0 && s->q_count == 0, "free session %u still linked", id);
+            RF_CHECK(s->w_bucket == 0 && s->q_count == 0, "free session %u still linked", id);
             continue;
         }
         live++;
@@ -1841,28 +1835,28 @@ cp_engine_check(cp_engine_t *e, char *why, size_t len)
         if (check_queue(e, s, id, why, len) != 0)
             return -1;
     }
-    CHECK(live + nfree == e->sess_bump, "sessions: %u live + %u free != %u", live, nfree,
+    RF_CHECK(live + nfree == e->sess_bump, "sessions: %u live + %u free != %u", live, nfree,
           e->sess_bump);
-    CHECK(live == e->st.sess_active, "sessions: %u live, sess_active %llu", live,
+    RF_CHECK(live == e->st.sess_active, "sessions: %u live, sess_active %llu", live,
           (unsigned long long)e->st.sess_active);
     uint32_t used0, used1, n;
     if (check_pool(e, 0, &used0, why, len) != 0 || check_pool(e, 1, &used1, why, len) != 0)
         return -1;
-    CHECK(used0 + used1 == e->slots_used, "slots: %u + %u in use, slots_used %u", used0, used1,
+    RF_CHECK(used0 + used1 == e->slots_used, "slots: %u + %u in use, slots_used %u", used0, used1,
           e->slots_used);
-    CHECK(queued == e->slots_used, "slots: %u queued, slots_used %u", queued, e->slots_used);
+    RF_CHECK(queued == e->slots_used, "slots: %u queued, slots_used %u", queued, e->slots_used);
     if (check_index(e, 1, &n, why, len) != 0)
         return -1;
-    CHECK(n == in_orig, "orig index: %u entries, %u sessions in it", n, in_orig);
+    RF_CHECK(n == in_orig, "orig index: %u entries, %u sessions in it", n, in_orig);
     if (check_index(e, 0, &n, why, len) != 0)
         return -1;
-    CHECK(n == live, "repl index: %u entries, %u live sessions", n, live);
+    RF_CHECK(n == live, "repl index: %u entries, %u live sessions", n, live);
     if (check_wheel(e, &n, why, len) != 0)
         return -1;
-    CHECK(n == on_wheel, "wheel: %u entries, %u sessions on it", n, on_wheel);
-    CHECK(e->npending <= PENDING_MAX, "pending: %u", e->npending);
+    RF_CHECK(n == on_wheel, "wheel: %u entries, %u sessions on it", n, on_wheel);
+    RF_CHECK(e->npending <= PENDING_MAX, "pending: %u", e->npending);
     for (uint32_t i = 0; i < e->npending; i++)
-        CHECK(e->pending[i] != NIL && e->pending[i] <= e->sess_bump, "pending[%u] %u", i,
+        RF_CHECK(e->pending[i] != NIL && e->pending[i] <= e->sess_bump, "pending[%u] %u", i,
               e->pending[i]);
     return 0;
 }
