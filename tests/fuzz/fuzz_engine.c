@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cp_sess.h"
+#include "engine_fixture.h"
 #include "pkt_builder.h"
 #include "rf_pkt.h"
 
@@ -88,13 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t pkt[1600];
     seen_t seen;
     memset(&seen, 0, sizeof(seen));
-    cp_engine_cfg_t c;
-    memset(&c, 0, sizeof(c));
-    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
-    c.has_range = 1;
-    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
-    c.copies = size > 0 && (data[0] & 0x80) ? 2 : 1;
-    c.sample_percent = 100;
+    cp_engine_cfg_t c = ef_cfg(size > 0 && (data[0] & 0x80) ? 2 : 1, 0);
     c.session_timeout_ms = 5000;
     c.causal_timeout_ms = 300;
     c.mtu = 576;   /* small: long segments get split */

@@ -11,6 +11,7 @@
 
 #include "cp_offline.h"
 #include "cp_sess.h"
+#include "engine_fixture.h"
 #include "pkt_builder.h"
 
 static void
@@ -139,19 +140,7 @@ static const cp_sink_t sink = { count_emit, NULL };
 static cp_engine_cfg_t
 small_cfg(unsigned copies)
 {
-    cp_engine_cfg_t c;
-    memset(&c, 0, sizeof(c));
-    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
-    c.has_range = 1;
-    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
-    c.copies = copies;
-    c.sample_percent = 100;
-    c.session_timeout_ms = 60000;
-    c.causal_timeout_ms = 2000;
-    c.mtu = 1500;
-    c.mss = 1460;
-    c.memory_bytes = 4u << 20;
-    return c;
+    return ef_cfg(copies, 4u << 20);
 }
 
 /* New sessions (three copies each) while there is room: none shed; room

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cp_sess.h"
+#include "engine_fixture.h"
 #include "pkt_builder.h"
 #include "rf_pkt.h"
 
@@ -54,19 +55,7 @@ static const cp_sink_t sink = { rec_emit, rec_tuple };
 static cp_engine_cfg_t
 base_cfg(void)
 {
-    cp_engine_cfg_t c;
-    memset(&c, 0, sizeof(c));
-    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
-    c.has_range = 1;
-    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
-    c.copies = 1;
-    c.sample_percent = 100;
-    c.session_timeout_ms = 60000;
-    c.causal_timeout_ms = 2000;
-    c.mtu = 1500;
-    c.mss = 1460;
-    c.memory_bytes = 8u << 20;
-    return c;
+    return ef_cfg(1, 8u << 20);
 }
 
 /* The engine's own structures agree (cp_engine_check): at every

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cp_sess.h"
+#include "engine_fixture.h"
 #include "pkt_builder.h"
 
 static unsigned emitted;
@@ -62,18 +63,7 @@ static void
 trim_after_burst(void **state)
 {
     (void)state;
-    cp_engine_cfg_t c;
-    memset(&c, 0, sizeof(c));
-    rf_rules_parse(c.rules, &c.nrules, "80-10.199.0.30:8080", NULL);
-    c.has_range = 1;
-    rf_cidr_parse(&c.range, "10.250.0.0/16", NULL);
-    c.copies = 1;
-    c.sample_percent = 100;
-    c.session_timeout_ms = 60000;
-    c.causal_timeout_ms = 2000;
-    c.mtu = 1500;
-    c.mss = 1460;
-    c.memory_bytes = 64u << 20;
+    cp_engine_cfg_t c = ef_cfg(1, 64u << 20);
     cp_engine_t *e = cp_engine_new(&c, &sink, NULL, 0);
     assert_non_null(e);
     const cp_stats_t *st = cp_engine_stats(e);
