@@ -128,14 +128,8 @@ end_counts_from_the_end_of_the_file(void **state)
 
 /* ---- cp_engine_has_room ---- */
 
-static unsigned emitted;
-static void
-count_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
-{
-    (void)ctx; (void)ip; (void)len; (void)daddr;
-    emitted++;
-}
-static const cp_sink_t sink = { count_emit, NULL };
+/* The sink counts what the engine sends (ef_emitted). */
+static const cp_sink_t sink = { ef_count_emit, NULL };
 
 static cp_engine_cfg_t
 small_cfg(unsigned copies)
