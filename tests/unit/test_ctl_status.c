@@ -110,6 +110,23 @@ render(const Rfpb__StatusReply *r, int verbose)
     return buf;
 }
 
+/* A --json view of r, parsed back (the test owns the reference). */
+static json_t *
+render_json(int (*view)(FILE *, const Rfpb__StatusReply *), const Rfpb__StatusReply *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    assert_int_equal(view(fp, r), 0);
+    fclose(fp);
+    json_error_t e;
+    json_t *j = json_loads(buf, 0, &e);
+    if (j == NULL)
+        fail_msg("not JSON (%s): %s", e.text, buf);
+    free(buf);
+    return j;
+}
+
 static void
 human_view(void **state)
 {
@@ -206,14 +223,7 @@ json_views(void **state)
     (void)state;
     rd_ctx_t *c = make_ctx();
     Rfpb__StatusReply *r = rd_admin_status(c, 2600, 0);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_int_equal(ctl_render_status_json(fp, r), 0);
-    fclose(fp);
-    json_error_t e;
-    json_t *j = json_loads(buf, 0, &e);
-    assert_non_null(j);
+    json_t *j = render_json(ctl_render_status_json, r);
     json_t *f = json_object_get(j, "fleet");
     assert_true(json_real_value(json_object_get(f, "fidelity")) > 0.9899 &&
                 json_real_value(json_object_get(f, "fidelity")) < 0.9901);
@@ -234,18 +244,11 @@ json_views(void **state)
     assert_true(found);
     assert_null(json_object_get(json_object_get(j, "totals"), "sess_active"));
     json_decref(j);
-    free(buf);
-    buf = NULL;
-    fp = open_memstream(&buf, &len);
-    assert_int_equal(ctl_render_agents_json(fp, r), 0);
-    fclose(fp);
-    j = json_loads(buf, 0, &e);
-    assert_non_null(j);
+    j = render_json(ctl_render_agents_json, r);
     assert_int_equal(json_integer_value(json_object_get(j, "generation")), 1);
     json_t *ag = json_object_get(j, "agents");
     assert_int_equal(json_array_size(ag), 3);   /* replayd itself is not an agent */
     json_decref(j);
-    free(buf);
     rd_admin_status_free(r);
     free_ctx(c);
 }
@@ -284,14 +287,7 @@ target_groups_view(void **state)
                     "shed 0") == NULL)
         fail_msg("target group lines:\n%s", txt);
     free(txt);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *fp = open_memstream(&buf, &len);
-    assert_int_equal(ctl_render_status_json(fp, r), 0);
-    fclose(fp);
-    json_error_t e;
-    json_t *j = json_loads(buf, 0, &e);
-    assert_non_null(j);
+    json_t *j = render_json(ctl_render_status_json, r);
     json_t *g = json_object_get(j, "target_groups");
     assert_int_equal(json_array_size(g), 2);
     json_t *v2 = json_array_get(g, 1);
@@ -301,7 +297,6 @@ target_groups_view(void **state)
     assert_int_equal(json_integer_value(json_object_get(v2, "sess_sampled_out")), 100);
     assert_true(json_real_value(json_object_get(v2, "ratio")) == 0.5);
     json_decref(j);
-    free(buf);
     rd_admin_status_free(r);
     free_ctx(c);
 }
