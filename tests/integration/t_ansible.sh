@@ -26,9 +26,6 @@ skip() {
 command -v ansible-playbook >/dev/null ||
   skip "ansible-playbook not installed (apt-get install ansible ansible-lint)"
 
-# Ansible is CPU-heavy Python and this test asserts nothing on timing: at
-# nice 10 it leaves the cores to the load tests CI runs beside it.
-renice -n 10 -p $$ >/dev/null 2>&1 || true
 W=$(mktemp -d /tmp/t_ansible.XXXXXX)
 NS=
 cleanup() {
