@@ -31,7 +31,7 @@ function(rf_add_fuzz_test name)
 endfunction()
 
 # Integration scripts exit 77 to SKIP (no root / no netns / missing server).
-# `ctest -j3` (scripts/test.sh) runs three at a time: beds never collide (each run has its own
+# `ctest -j4` (scripts/test.sh) runs four at a time: beds never collide (each run has its own
 # namespaces rf<pid>-*, its own mktemp run dir, its listeners inside its own
 # namespaces; t_rollout's containers are unregistered, --register=no). What
 # two tests can collide on is the machine's two cores, hence a class each:

@@ -3,7 +3,7 @@
 # build both flavours, then run every test: unit + fuzz-corpus replays under
 # ASan/UBSan, each fuzz target under libFuzzer for RF_FUZZ_SECONDS (default
 # 20; 0 skips), integration (network namespaces, real nginx/redis/wrk) on the
-# release build, three at a time (ctest -j3; the classes that keep two load
+# release build, four at a time (ctest -j4; the classes that keep two load
 # tests off the same cores are in cmake/RfTesting.cmake), while the fuzzing
 # runs in the background at nice 10. Integration tests
 # SKIP (exit 77) loudly without root.
@@ -36,12 +36,12 @@ if [ "$fuzz_secs" != 0 ]; then
         nice -n 10 bash scripts/fuzz.sh "$fuzz_secs" >"$fuzz_work/report.txt" 2>&1 &
     fuzz_pid=$!
 fi
-stage "integration (release build, network namespaces, three at a time)"
-# -j3: the two long LIGHT tests (t_rollout, t_ansible) start at once beside
-# the chain of load tests (one at a time: the rf_load lock), the short LIGHT
-# ones fill the third slot when t_ansible is done.
+stage "integration (release build, network namespaces, four at a time)"
+# -j4: the two long LIGHT tests (t_rollout, t_ansible) start at once beside
+# the chain of load tests (one at a time: the rf_load lock) and beside the
+# short LIGHT ones (fourth slot), which so stay off the chain.
 integ=0
-(cd build && ctest -L integration --output-on-failure -j3) || integ=$?
+(cd build && ctest -L integration --output-on-failure -j4) || integ=$?
 fuzz=0
 if [ -n "$fuzz_pid" ]; then
     wait "$fuzz_pid" || fuzz=$?

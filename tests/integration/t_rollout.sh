@@ -126,8 +126,13 @@ if ((${#need[@]})); then
   # the packages' Depends come from this machine's libraries, so a stale
   # cached version could not satisfy them.
   : >"$W/download.failed"
+  # One apt-cache call for all of them (one per package costs seconds each
+  # on a busy machine).
+  declare -A CAND=()
+  while read -r p v; do CAND[$p]=$v; done < <(apt-cache show --no-all-versions "${need[@]}" 2>/dev/null |
+    awk '/^Package: / { p = $2 } /^Version: / { print p, $2 }')
   for p in "${need[@]}"; do
-    v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
+    v=${CAND[$p]:-}
     v=${v/:/%3a}
     if ! compgen -G "$CACHE/debs/${p}_${v}_*.deb" >/dev/null; then
       (cd "$CACHE/debs" && apt-get download -q "$p" >/dev/null 2>&1) || { echo "$p" >>"$W/download.failed"; continue; }
@@ -233,6 +238,8 @@ ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o UserKnownHostsFile=/d
 control_path_dir = $W/cp
 CFG
 export ANSIBLE_CONFIG=$W/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+# Not niced: t_rollout is the longest test, CI's critical path beside the
+# load chain (at nice 10 it took ~15 min on a busy machine).
 play() { # play LOG [ansible-playbook args]
   local log=$1; shift
   tb_exec client env ANSIBLE_CONFIG="$ANSIBLE_CONFIG" HOME="$W" ansible-playbook -i "$W/inventory.ini" \
