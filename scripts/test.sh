@@ -2,7 +2,7 @@
 # test.sh -- the README's test command: install dependencies when missing,
 # build both flavours, then run every test: unit + fuzz-corpus replays under
 # ASan/UBSan, each fuzz target under libFuzzer for RF_FUZZ_SECONDS (default
-# 20; 0 skips), integration (network namespaces, real nginx/redis/wrk) on the
+# 60; 0 skips), integration (network namespaces, real nginx/redis/wrk) on the
 # release build, four at a time (ctest -j4; the classes that keep two load
 # tests off the same cores are in cmake/RfTesting.cmake), while the fuzzing
 # runs in the background at nice 10. Integration tests
@@ -22,13 +22,16 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 stage "unit + fuzz corpora (ASan+UBSan)"
 (cd build-asan && ctest -L 'unit|fuzz' --output-on-failure -j2)
-fuzz_secs=${RF_FUZZ_SECONDS:-20}
+fuzz_secs=${RF_FUZZ_SECONDS:-60}
 fuzz_pid=
 if [ "$fuzz_secs" != 0 ]; then
     stage "fuzzing: every target ${fuzz_secs} s under libFuzzer, two at a time, in the background"
     # Beside the integration tests, at nice 10: libFuzzer's -max_total_time
     # is wall time, so the lane takes as long either way, and the tests'
-    # load keeps its priority over it. A scratch corpus per run: what it
+    # load keeps its priority over it. Niced, a target gets a fraction of a
+    # core (20 s ran 18x fewer inputs than the old serial lane), so each runs
+    # 60 s: nine targets two at a time end ~270 s in, well inside the
+    # integration tests' ~11 minutes. A scratch corpus per run: what it
     # finds is in the report; the committed corpus only grows by hand
     # (docs/FUZZING.md).
     fuzz_work=$(mktemp -d /tmp/rf-fuzz-test.XXXXXX)
