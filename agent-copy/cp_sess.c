@@ -1222,143 +1222,188 @@ has_live_orig(cp_engine_t *e, const rf_tcp_view_t *v)
     return 0;
 }
 
+/* The filters a captured client packet passes before any session sees it
+ * (well-formed, a rule, this agent's shard and capture-group buckets, the
+ * widest output's sample), each refusal counted. Returns the rule index, or
+ * -1 when the packet stops here (a server reply went to on_server). */
+static int
+client_admit(cp_engine_t *e, const uint8_t *ip, size_t len, rf_tcp_view_t *v)
+{
+    /* The view is read only here; slots get their own rewritten copies.
+     * The reverse direction may be captured headers only; a client
+     * segment needs its payload. */
+    if (rf_tcp_parse(v, (uint8_t *)(uintptr_t)ip, len, 0) != RF_PKT_OK) {
+        e->st.bad_pkts++;
+        return -1;
+    }
+    int ri = match_rule(e, v);
+    if (ri < 0) {
+        if (is_server_side(e, v))
+            on_server(e, v);
+        else
+            e->st.no_rule++;
+        return -1;
+    }
+    if (v->tot_len > len) {
+        e->st.bad_pkts++;
+        return -1;
+    }
+    if (!cp_map_shard_mine(v->saddr, v->sport, v->daddr, v->dport, e->cfg.shard_idx,
+                           e->cfg.shard_n)) {
+        e->st.shard_out++;
+        return -1;
+    }
+    if (!cp_map_shard_owned(&e->cfg.shard, v->saddr, v->sport, v->daddr, v->dport)) {
+        /* Another capture-group member's flow: new ones are its to take,
+         * but a flow this engine already replays (its bucket moved in a
+         * re-shard) is finished here; the new owner skips it mid-stream. */
+        int syn_only = (v->flags & (RF_TH_SYN | RF_TH_ACK)) == RF_TH_SYN;
+        if (syn_only || !has_live_orig(e, v)) {
+            e->st.shard_out++;
+            return -1;
+        }
+        e->st.shard_finishing++;
+    }
+    if (!cp_map_sampled(v->saddr, v->sport, v->daddr, v->dport, e->max_sample)) {
+        e->st.sampled_out++;
+        return -1;
+    }
+    return ri;
+}
+
+/* What a client packet did to the live copies of its original session. */
+typedef struct {
+    int found, queued, dup, failed;
+} walk_t;
+
+/* Hand the packet to every copy of its original session: a SYN retransmit
+ * or a port reuse, a pure ACK (learned, not queued), or data to queue and
+ * pump. */
+static walk_t
+client_to_copies(cp_engine_t *e, const rf_tcp_view_t *v, int syn, int pure_ack, uint64_t now_ms)
+{
+    walk_t w = { 0, 0, 0, 0 };
+    uint32_t ob = orig_bucket(e, v->saddr, v->sport, v->daddr, v->dport);
+    for (uint32_t id = e->o_heads[ob], nx; id != NIL; id = nx) {
+        sess_t *s = sess_at(e, id);
+        nx = s->o_next;
+        if (s->o_cip != v->saddr || s->o_cport != v->sport || s->o_sip != v->daddr ||
+            s->o_sport != v->dport)
+            continue;
+        w.found = 1;
+        if (syn) {
+            if (v->seq == s->isn) {
+                w.dup = 1;       /* the client retransmitted its SYN */
+                continue;
+            }
+            /* A new connection on a reused client port: the old replay
+             * finishes on its own tuple; the new one gets a fresh one. */
+            orig_unlink(e, s);
+            w.found = 0;
+            continue;
+        }
+        if (pure_ack) {
+            if (s->state != CP_ST_TIME_WAIT)
+                learn_oack(s, v->ack);
+            continue;
+        }
+        if (s->state == CP_ST_TIME_WAIT) {
+            w.dup = 1;
+            continue;
+        }
+        int r = enqueue(e, s, v);
+        if (r < 0) {
+            w.failed = 1;
+            abort_sess(e, s, &e->st.sess_aborted);
+            continue;
+        }
+        if (r == 0) {
+            w.dup = 1;
+            continue;
+        }
+        w.queued = 1;
+        s->last_ms = now_ms;
+        pump(e, s, now_ms);
+        if (s->state != CP_ST_FREE)
+            rearm(e, s);
+    }
+    return w;
+}
+
+/* A packet no live session takes opens `copies` replays per output: from
+ * its SYN, or (--adopt-midstream) from a synthetic handshake before a data
+ * segment. The packet counts as accepted if any replay opened. */
+static void
+open_replays(cp_engine_t *e, const rf_tcp_view_t *v, unsigned ri, int from_syn, uint64_t now_ms)
+{
+    int made = 0;
+    for (unsigned o = 0; o < e->nout; o++) {
+        if (!out_sampled(e, o, v))
+            continue;
+        for (unsigned k = 0; k < e->out[o].copies; k++) {
+            sess_t *s = sess_create(e, v, ri, o, k, now_ms);
+            if (s == NULL)
+                continue;
+            if (from_syn) {
+                if (start_with_syn(e, s, v, now_ms) != 0) {
+                    e->st.sess_shed++;
+                    e->st.out[o].sess_shed++;
+                    sess_free(e, s);
+                    continue;
+                }
+            } else {
+                start_synthetic(e, s, v, now_ms);
+                if (enqueue(e, s, v) < 0) {
+                    abort_sess(e, s, &e->st.sess_aborted);
+                    continue;
+                }
+                rearm(e, s);
+            }
+            made = 1;
+        }
+    }
+    if (made) {
+        e->st.accepted_pkts++;
+        e->st.orig_sessions++;
+    } else {
+        e->st.shed_pkts++;
+    }
+}
+
 void
 cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_ms)
 {
     e->st.cap_pkts++;
     e->st.cap_bytes += len;
     rf_tcp_view_t v;
-    /* The view is read only here; slots get their own rewritten copies.
-     * The reverse direction may be captured headers only; a client
-     * segment needs its payload. */
-    if (rf_tcp_parse(&v, (uint8_t *)(uintptr_t)ip, len, 0) != RF_PKT_OK) {
-        e->st.bad_pkts++;
+    int ri = client_admit(e, ip, len, &v);
+    if (ri < 0)
         return;
-    }
-    int ri = match_rule(e, &v);
-    if (ri < 0) {
-        if (is_server_side(e, &v))
-            on_server(e, &v);
-        else
-            e->st.no_rule++;
-        return;
-    }
-    if (v.tot_len > len) {
-        e->st.bad_pkts++;
-        return;
-    }
-    if (!cp_map_shard_mine(v.saddr, v.sport, v.daddr, v.dport, e->cfg.shard_idx, e->cfg.shard_n)) {
-        e->st.shard_out++;
-        return;
-    }
-    if (!cp_map_shard_owned(&e->cfg.shard, v.saddr, v.sport, v.daddr, v.dport)) {
-        /* Another capture-group member's flow: new ones are its to take,
-         * but a flow this engine already replays (its bucket moved in a
-         * re-shard) is finished here; the new owner skips it mid-stream. */
-        int syn_only = (v.flags & (RF_TH_SYN | RF_TH_ACK)) == RF_TH_SYN;
-        if (syn_only || !has_live_orig(e, &v)) {
-            e->st.shard_out++;
-            return;
-        }
-        e->st.shard_finishing++;
-    }
-    if (!cp_map_sampled(v.saddr, v.sport, v.daddr, v.dport, e->max_sample)) {
-        e->st.sampled_out++;
-        return;
-    }
     int syn = (v.flags & (RF_TH_SYN | RF_TH_ACK)) == RF_TH_SYN;
     int pure_ack = v.payload_len == 0 && !(v.flags & (RF_TH_SYN | RF_TH_FIN | RF_TH_RST));
-
-    /* Walk every copy of this original session. */
-    uint32_t ob = orig_bucket(e, v.saddr, v.sport, v.daddr, v.dport);
-    int found = 0, queued = 0, dup = 0, failed = 0;
-    for (uint32_t id = e->o_heads[ob], nx; id != NIL; id = nx) {
-        sess_t *s = sess_at(e, id);
-        nx = s->o_next;
-        if (s->o_cip != v.saddr || s->o_cport != v.sport || s->o_sip != v.daddr ||
-            s->o_sport != v.dport)
-            continue;
-        found = 1;
-        if (syn) {
-            if (v.seq == s->isn) {
-                dup = 1;       /* the client retransmitted its SYN */
-                continue;
-            }
-            /* A new connection on a reused client port: the old replay
-             * finishes on its own tuple; the new one gets a fresh one. */
-            orig_unlink(e, s);
-            found = 0;
-            continue;
-        }
-        if (pure_ack) {
-            if (s->state != CP_ST_TIME_WAIT)
-                learn_oack(s, v.ack);
-            continue;
-        }
-        if (s->state == CP_ST_TIME_WAIT) {
-            dup = 1;
-            continue;
-        }
-        int r = enqueue(e, s, &v);
-        if (r < 0) {
-            failed = 1;
-            abort_sess(e, s, &e->st.sess_aborted);
-            continue;
-        }
-        if (r == 0) {
-            dup = 1;
-            continue;
-        }
-        queued = 1;
-        s->last_ms = now_ms;
-        pump(e, s, now_ms);
-        if (s->state != CP_ST_FREE)
-            rearm(e, s);
-    }
-    if (found && pure_ack) {
+    walk_t w = client_to_copies(e, &v, syn, pure_ack, now_ms);
+    if (w.found && pure_ack) {
         e->st.pure_acks++;
         return;
     }
-    if (queued) {
+    if (w.queued) {
         e->st.accepted_pkts++;
         return;
     }
-    if (found && !syn) {
-        if (failed)
+    if (w.found && !syn) {
+        if (w.failed)
             e->st.shed_pkts++;
         else
             e->st.client_dups++;
         return;
     }
-    if (syn && dup) {
+    if (syn && w.dup) {
         e->st.client_dups++;
         return;
     }
     /* No live session for this packet. */
     if (syn) {
-        int made = 0;
-        for (unsigned o = 0; o < e->nout; o++) {
-            if (!out_sampled(e, o, &v))
-                continue;
-            for (unsigned k = 0; k < e->out[o].copies; k++) {
-                sess_t *s = sess_create(e, &v, (unsigned)ri, o, k, now_ms);
-                if (s == NULL)
-                    continue;
-                if (start_with_syn(e, s, &v, now_ms) != 0) {
-                    e->st.sess_shed++;
-                    e->st.out[o].sess_shed++;
-                    sess_free(e, s);
-                    continue;
-                }
-                made = 1;
-            }
-        }
-        if (made) {
-            e->st.accepted_pkts++;
-            e->st.orig_sessions++;
-        } else {
-            e->st.shed_pkts++;
-        }
+        open_replays(e, &v, (unsigned)ri, 1, now_ms);
         return;
     }
     if (pure_ack) {
@@ -1369,29 +1414,7 @@ cp_engine_on_client(cp_engine_t *e, const uint8_t *ip, size_t len, uint64_t now_
         count_midstream(e, &v);
         return;
     }
-    int made = 0;
-    for (unsigned o = 0; o < e->nout; o++) {
-        if (!out_sampled(e, o, &v))
-            continue;
-        for (unsigned k = 0; k < e->out[o].copies; k++) {
-            sess_t *s = sess_create(e, &v, (unsigned)ri, o, k, now_ms);
-            if (s == NULL)
-                continue;
-            start_synthetic(e, s, &v, now_ms);
-            if (enqueue(e, s, &v) < 0) {
-                abort_sess(e, s, &e->st.sess_aborted);
-                continue;
-            }
-            rearm(e, s);
-            made = 1;
-        }
-    }
-    if (made) {
-        e->st.accepted_pkts++;
-        e->st.orig_sessions++;
-    } else {
-        e->st.shed_pkts++;
-    }
+    open_replays(e, &v, (unsigned)ri, 0, now_ms);
 }
 
 /* ---------- responses ---------- */
@@ -1464,6 +1487,59 @@ stale_reset(cp_engine_t *e, sess_t *s, uint32_t seq, uint64_t now_ms)
     (void)now_ms;
 }
 
+/* The target reset us. A reset after everything was delivered is how some
+ * servers close; one with data still held is a loss. */
+static void
+resp_rst(cp_engine_t *e, sess_t *s, uint64_t now_ms)
+{
+    if (s->state == CP_ST_TIME_WAIT)
+        return;
+    int clean = s->q_unsent == NIL && s->snd_una == s->snd_nxt && s->state != CP_ST_SYN_SENT;
+    if (clean) {
+        enter_time_wait(e, s, now_ms);
+    } else {
+        e->st.sess_reset++;
+        sess_free(e, s);
+    }
+}
+
+/* The target's SYN-ACK: learn its ISN, window scale, timestamps and MSS,
+ * then complete the handshake ourselves and start sending. */
+static void
+resp_synack(cp_engine_t *e, sess_t *s, const rf_tcp_view_t *v, const rf_tcp_opts_t *o,
+            uint64_t now_ms)
+{
+    if (s->state == CP_ST_SYN_SENT) {
+        if (v->ack != s->isn + 1) {
+            /* Not an answer to our SYN: reset it (RFC 793) and ask again. */
+            stale_reset(e, s, v->ack, now_ms);
+            return;
+        }
+        s->t_isn = v->seq;
+        s->rcv_nxt = v->seq + 1;
+        s->t_wscale = (s->c_wscale && o->wscale >= 0) ? (uint8_t)o->wscale : 0;
+        s->ts_ok = s->ts_ok && o->has_ts;
+        if (o->has_ts)
+            s->ts_recent = o->ts_val;
+        s->t_mss = o->mss;
+        s->t_wnd = v->win;   /* never scaled in a SYN-ACK */
+        if (s->t_wnd == 0)
+            s->t_wnd = 1;
+        /* We acknowledge every response byte at once, so a wide
+         * window costs nothing and never throttles the target. */
+        s->c_win = 65535;
+        ack_advance(e, s, v->ack, now_ms);
+        fsm(e, s, CP_EV_SYNACK, now_ms);
+        /* Complete the handshake ourselves: the client's own third
+         * packet was usually captured long before this SYN-ACK. */
+        send_synth(e, s, 0, s->snd_nxt, 0);
+        pump(e, s, now_ms);
+    } else if (s->state != CP_ST_TIME_WAIT) {
+        want_ack(e, s, now_ms);   /* our ACK was lost */
+    }
+    rearm(e, s);
+}
+
 void
 cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t now_ms)
 {
@@ -1484,51 +1560,11 @@ cp_engine_on_response(cp_engine_t *e, const uint8_t *hdr, size_t len, uint64_t n
     rf_tcp_opts(&o, v.tcp, v.tcp_hlen);
 
     if (v.flags & RF_TH_RST) {
-        if (s->state == CP_ST_TIME_WAIT) {
-            return;
-        }
-        /* The target reset us. A reset after everything was delivered is
-         * how some servers close; one with data still held is a loss. */
-        int clean = s->q_unsent == NIL && s->snd_una == s->snd_nxt && s->state != CP_ST_SYN_SENT;
-        if (clean) {
-            enter_time_wait(e, s, now_ms);
-        } else {
-            e->st.sess_reset++;
-            sess_free(e, s);
-        }
+        resp_rst(e, s, now_ms);
         return;
     }
-
     if ((v.flags & (RF_TH_SYN | RF_TH_ACK)) == (RF_TH_SYN | RF_TH_ACK)) {
-        if (s->state == CP_ST_SYN_SENT) {
-            if (v.ack != s->isn + 1) {
-                /* Not an answer to our SYN: reset it (RFC 793) and ask again. */
-                stale_reset(e, s, v.ack, now_ms);
-                return;
-            }
-            s->t_isn = v.seq;
-            s->rcv_nxt = v.seq + 1;
-            s->t_wscale = (s->c_wscale && o.wscale >= 0) ? (uint8_t)o.wscale : 0;
-            s->ts_ok = s->ts_ok && o.has_ts;
-            if (o.has_ts)
-                s->ts_recent = o.ts_val;
-            s->t_mss = o.mss;
-            s->t_wnd = v.win;   /* never scaled in a SYN-ACK */
-            if (s->t_wnd == 0)
-                s->t_wnd = 1;
-            /* We acknowledge every response byte at once, so a wide
-             * window costs nothing and never throttles the target. */
-            s->c_win = 65535;
-            ack_advance(e, s, v.ack, now_ms);
-            fsm(e, s, CP_EV_SYNACK, now_ms);
-            /* Complete the handshake ourselves: the client's own third
-             * packet was usually captured long before this SYN-ACK. */
-            send_synth(e, s, 0, s->snd_nxt, 0);
-            pump(e, s, now_ms);
-        } else if (s->state != CP_ST_TIME_WAIT) {
-            want_ack(e, s, now_ms);   /* our ACK was lost */
-        }
-        rearm(e, s);
+        resp_synack(e, s, &v, &o, now_ms);
         return;
     }
     if (s->state == CP_ST_SYN_SENT) {
