@@ -57,14 +57,22 @@ stats(rd_ctx_t *c, rd_agent_t *a, const char *const *names, const uint64_t *v0,
     rd_stats_end(&a->stats, 2000);
 }
 
+/* An empty controller state in a fresh state directory. */
 static rd_ctx_t *
-make_ctx(void)
+empty_ctx(void)
 {
     rd_ctx_t *c = calloc(1, sizeof(*c));
     snprintf(dir, sizeof(dir), "/tmp/ctl_status_XXXXXX");
     assert_non_null(mkdtemp(dir));
     rf_errbuf_t err;
     assert_int_equal(rd_ctx_init(c, dir, &err), 0);
+    return c;
+}
+
+static rd_ctx_t *
+make_ctx(void)
+{
+    rd_ctx_t *c = empty_ctx();
     rd_agent_t *c1 = hello(c, "cap-1", RD_ROLE_COPY);
     rd_agent_t *c2 = hello(c, "cap-2", RD_ROLE_COPY);
     rd_agent_t *i1 = hello(c, "as-1", RD_ROLE_ICPT);
@@ -263,11 +271,7 @@ target_groups_view(void **state)
         "{\"name\":\"ab\",\"transfers\":[\"80-10.0.2.10:80\"],\"client_pool\":\"10.250.0.0/16\","
         "\"copy_agents\":[\"cap-1\"],\"intercepts\":[\"as-1\"],\"target_groups\":[{\"name\":\"v1\"},"
         "{\"name\":\"v2\",\"target\":\"10.0.2.20:8080\",\"sample_percent\":50}]}";
-    rd_ctx_t *c = calloc(1, sizeof(*c));
-    snprintf(dir, sizeof(dir), "/tmp/ctl_status_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    rf_errbuf_t err;
-    assert_int_equal(rd_ctx_init(c, dir, &err), 0);
+    rd_ctx_t *c = empty_ctx();
     rd_agent_t *c1 = hello(c, "cap-1", RD_ROLE_COPY);
     (void)hello(c, "as-1", RD_ROLE_ICPT);
     rd_apply_result_t res;
