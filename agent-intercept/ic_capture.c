@@ -45,7 +45,8 @@ ic_capture_check_filter(const char *filter, rf_errbuf_t *err)
 }
 
 int
-ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, rf_errbuf_t *err)
+ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, unsigned latency_ms,
+                rf_errbuf_t *err)
 {
     char eb[PCAP_ERRBUF_SIZE];
     eb[0] = '\0';
@@ -61,9 +62,11 @@ ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, rf_er
      * so the responses are addressed to this host's MAC (notes 4.1). */
     pcap_set_snaplen(c->p, IC_SNAPLEN);
     pcap_set_promisc(c->p, 0);
-    pcap_set_immediate_mode(c->p, 1);   /* latency is the copy agent's RTT */
+    /* Latency adds to the copy agent's round trip; batching saves a wake-up
+     * per response on both sides (ic_opts.h: IC_CAPTURE_LATENCY_MS). */
+    pcap_set_immediate_mode(c->p, latency_ms == 0);
     pcap_set_buffer_size(c->p, IC_PCAP_BUFFER);
-    pcap_set_timeout(c->p, 1);
+    pcap_set_timeout(c->p, latency_ms == 0 ? 1 : (int)latency_ms);
     int r = pcap_activate(c->p);
     if (r < 0) {
         /* pcap_geterr has the detail (e.g. "socket: Operation not permitted"). */

@@ -20,9 +20,12 @@ typedef struct ic_capture ic_capture_t;
 /* `ip` is NULL when the frame is not IPv4 (counted bad by the engine). */
 typedef void (*ic_capture_fn)(void *ctx, const uint8_t *ip, size_t caplen, uint32_t wire_len);
 
-/* Open `iface` ("any" = all), snaplen IC_SNAPLEN, immediate mode, direction
- * in, non-blocking, `filter` compiled and set. RF_ECAP with err filled. */
-int  ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, rf_errbuf_t *err);
+/* Open `iface` ("any" = all), snaplen IC_SNAPLEN, direction in,
+ * non-blocking, `filter` compiled and set; packets handed over in kernel
+ * blocks retired every `latency_ms` (0: immediate mode, one wake-up per
+ * packet). RF_ECAP with err filled. */
+int  ic_capture_open(ic_capture_t **out, const char *iface, const char *filter, unsigned latency_ms,
+                     rf_errbuf_t *err);
 void ic_capture_close(ic_capture_t *c);                /* NULL ok */
 int  ic_capture_fd(const ic_capture_t *c);
 /* Up to `budget` packets. Returns how many, or RF_ECAP (err filled). */

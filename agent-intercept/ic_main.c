@@ -91,7 +91,7 @@ main(int argc, char **argv)
         goto out;
     }
     ic_capture_t *cap = NULL;
-    if (ic_capture_open(&cap, cfg.iface, filter, &err) != 0) {
+    if (ic_capture_open(&cap, cfg.iface, filter, cfg.capture_latency_ms, &err) != 0) {
         rf_log_error("%s", err.msg);
         rc = 1;
         goto out;

@@ -27,6 +27,7 @@ enum {
     OPT_CONFIG,
     OPT_CHECK_CONFIG,
     OPT_USER,
+    OPT_CAPLAT,
 };
 
 static const struct option long_opts[] = {
@@ -47,10 +48,14 @@ static const struct option long_opts[] = {
     { "config", required_argument, NULL, OPT_CONFIG },
     { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
     { "user", required_argument, NULL, OPT_USER },
+    { "capture-latency-ms", required_argument, NULL, OPT_CAPLAT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
 };
+
+#define IC_STR_(x) #x
+#define IC_STR(x)  IC_STR_(x)
 
 static const char *
 flag_name(int c, char *buf, size_t len)
@@ -87,6 +92,7 @@ set_defaults(ic_config_t *out)
     snprintf(out->filter, sizeof(out->filter), "tcp");
     out->port = RF_PORT_INTERCEPT;
     out->stats_interval_s = 1;
+    out->capture_latency_ms = IC_CAPTURE_LATENCY_MS;
     snprintf(out->log_level, sizeof(out->log_level), "info");
 }
 
@@ -150,6 +156,10 @@ value_flag(ic_config_t *out, int c, const char *a, const char *fl, rf_errbuf_t *
     case OPT_DURATION:
         r = rf_flag_uint(&v, fl, a, 1, 100u * 365 * 86400, err);
         out->duration_s = (unsigned)v;
+        break;
+    case OPT_CAPLAT:
+        r = rf_flag_uint(&v, fl, a, 0, 100, err);
+        out->capture_latency_ms = (unsigned)v;
         break;
     case OPT_CONFIG: break;   /* merged into argv by rf_conf before we run */
     case OPT_CHECK_CONFIG: out->check_config = 1; break;
@@ -301,6 +311,7 @@ ic_opts_print(FILE *fp, const ic_config_t *cfg)
     if (cfg->stats_json[0])
         fprintf(fp, "stats-json = %s\n", cfg->stats_json);
     fprintf(fp, "stats-interval = %u\n", cfg->stats_interval_s);
+    fprintf(fp, "capture-latency-ms = %u\n", cfg->capture_latency_ms);
     fprintf(fp, "log-level = %s\n", cfg->log_level);
     if (cfg->log_file[0])
         fprintf(fp, "log-file = %s\n", cfg->log_file);
@@ -333,6 +344,8 @@ ic_opts_usage(FILE *fp)
           "                            listening socket and stats file are open\n"
           "      --stats-json FILE|-   one JSON line of counters per interval and at exit\n"
           "      --stats-interval S    seconds (default 1)\n"
+          "      --capture-latency-ms N  hand responses over in batches of up to N ms\n"
+          "                            (default " IC_STR(IC_CAPTURE_LATENCY_MS) "; 0 = one wake-up per packet)\n"
           "      --log-level L         error, warn, info (default), debug\n"
           "      --log-file FILE       log here instead of stderr\n"
           "      --duration S          stop after S seconds\n"

@@ -13,6 +13,11 @@
 #include "rf_err.h"
 
 #define IC_FILTER_MAX        1024
+/* Responses reach the copy agent in batches of up to this many ms (the kernel
+ * block timeout): one wake-up per batch on both sides instead of one per
+ * packet, at the cost of that much ACK latency towards the target (tcpcopy's
+ * intercept pushes its combined responses every 2 ms the same way). */
+#define IC_CAPTURE_LATENCY_MS 2
 
 typedef struct {
     char     iface[64];            /* -i; "any" by default */
@@ -31,6 +36,7 @@ typedef struct {
     char     user[64];             /* --user: run as this user once sockets are open */
     char     stats_json[512];      /* "" none, "-" stdout */
     unsigned stats_interval_s;
+    unsigned capture_latency_ms;   /* kernel block timeout; 0 = immediate mode */
     char     log_level[16];
     char     log_file[512];
     unsigned duration_s;           /* 0 = run until signalled */

@@ -23,6 +23,7 @@
 #   BENCH_COPY_ARGS extra replay-copy flags (e.g. "-n 3": the ratio column is
 #                   then target/online, 3.000 when every copy arrived; a row
 #                   waits for COPIES x online before counting)
+#   BENCH_ICPT_ARGS extra replay-intercept flags (e.g. "--capture-latency-ms 0")
 #   BENCH_TLS       1: the copy<->intercept channel runs TLS 1.3 (one key
 #                   file from `replayctl keys new-fleet`, --key-file on both)
 #   BENCH_OUT       results dir (default /tmp/rf-bench-<date>)
@@ -42,6 +43,7 @@ MODES=${BENCH_MODES:-ka short}
 KA_LEVELS=${BENCH_KA:-10:10 50:10 50:2 50:0}
 SHORT_LEVELS=${BENCH_SHORT:-10:10 50:10 50:5 50:3 50:2 50:0}
 read -r -a COPY_EXTRA <<<"${BENCH_COPY_ARGS:-}"
+read -r -a ICPT_EXTRA <<<"${BENCH_ICPT_ARGS:-}"
 # Copies of every session (-n/--copies in BENCH_COPY_ARGS): a row's replay
 # has drained when the target served COPIES x what online served. Waiting
 # for only 1x counted a -n 3 row while two thirds were still on their way
@@ -103,6 +105,10 @@ sum_pids() {
   echo "$t"
 }
 
+# wakeups PID: times the process went to sleep and was woken again
+# (voluntary context switches): the cost of a wake-up is the VM's, not ours.
+wakeups() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
 # sum_stat ROW KEY: a counter summed over the row's copy stats files.
 sum_stat() {
   local t=0 f
@@ -149,7 +155,7 @@ row() {
   local cpid="" ipid="" cpids=()
   if ((replay)); then
     rm -f "$(tb_dir online)"/copy*.stats "$(tb_dir assistant)/intercept.stats"
-    tb_start_intercept assistant "tcp and src host $TIP and src port 80" "${KEY_ARGS[@]}"
+    tb_start_intercept assistant "tcp and src host $TIP and src port 80" "${KEY_ARGS[@]}" "${ICPT_EXTRA[@]}"
     ipid=$TB_LASTPID
     if ((WORKERS > 1)); then
       start_workers
@@ -159,11 +165,11 @@ row() {
     fi
     cpid=${cpids[0]}
   fi
-  local c0=0 c1=0 i0=0 i1=0 m0 m1 t0 t1 idle=0 after=0
+  local c0=0 c1=0 i0=0 i1=0 w0=0 w1=0 m0 m1 t0 t1 idle=0 after=0
   if ((replay)); then
     sleep 2   # started and connected, no traffic yet: the idle footprint
     idle=$(sum_pids tb_rss_kb)
-    c0=$(sum_pids tb_cpu_ticks); i0=$(tb_cpu_ticks "$ipid")
+    c0=$(sum_pids tb_cpu_ticks); i0=$(tb_cpu_ticks "$ipid"); w0=$(sum_pids wakeups)
   fi
   local perfpid=""
   if ((replay)) && [[ ${BENCH_PERF:-0} == 1 ]]; then
@@ -179,7 +185,7 @@ row() {
   local wall; wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1000 }')
   local ccpu=- icpu=- crss=0 irss=0
   if ((replay)); then
-    c1=$(sum_pids tb_cpu_ticks); i1=$(tb_cpu_ticks "$ipid")
+    c1=$(sum_pids tb_cpu_ticks); i1=$(tb_cpu_ticks "$ipid"); w1=$(sum_pids wakeups)
     ccpu=$(tb_cpu_pct "$c0" "$c1" "$wall"); icpu=$(tb_cpu_pct "$i0" "$i1" "$wall")
     crss=$(sum_pids tb_rss_kb); irss=$(tb_rss_kb "$ipid")
   fi
@@ -214,12 +220,13 @@ row() {
   local load; if ((delay > 0)); then load="c$conns, ${delay} ms"; else load="c$conns, closed loop"; fi
   ((replay)) || load="$load (no replay)"
   local drops; drops=$( ((replay)) && ls "$OUT/copy-$name"*.stats >/dev/null 2>&1 && sum_stat "$name" kernel_drops || echo -)
-  local us=-   # replay-copy CPU microseconds per online request (connection in short mode)
+  local us=- wps=-   # replay-copy CPU microseconds per online request (connection in short mode)
   if ((replay)) && ((online > 0)); then
     us=$(awk -v p="$ccpu" -v w="$wall" -v n="$online" 'BEGIN { printf "%.0f", p / 100 * w * 1e6 / n }')
+    wps=$(awk -v a="$w0" -v b="$w1" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / w }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
-    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" "$(mb "$after")" >>"$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
+    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" "$(mb "$after")" "$wps" >>"$ROWS"
   tb_log "row $name: online $online ($rps/s), target $target, ratio $ratio, copy ${ccpu}% $((crss / 1024)) MB, intercept ${icpu}%, busy ${busy}%, $status"
 }
 
@@ -239,11 +246,11 @@ done
 {
   echo "# replayfleet live-replay benchmark ($(date -u +%FT%TZ), $(nproc) CPUs, ${SECS} s per row)"
   echo
-  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none} (ratio = target/online: $COPIES.000 is every copy); copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
+  echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; replay-intercept extra flags: ${ICPT_EXTRA[*]:-none} (ratio = target/online: $COPIES.000 is every copy); copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
-  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | replay-copy RSS MB (idle / peak / idle after) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s / %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $14, $8, $17, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
+  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | copy wake-ups/s | replay-copy RSS MB (idle / peak / idle after) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s | %s / %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $18, $14, $8, $17, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
     sed 's/| -% |/| - |/g'
   echo
   echo "Online app throughput, closed loop (c50), without vs with replay:"
