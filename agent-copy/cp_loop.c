@@ -634,6 +634,27 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
 
 /* ---------- per-turn flush, timers, stats ---------- */
 
+/* Reading the intercepts' responses. A response is urgent only while a
+ * captured segment waits on the target (its SYN-ACK, the answer the causal
+ * order needs, its window): then every batch is read as it arrives. While
+ * nothing waits, the channels are read once per tick (TICK_MS, which runs
+ * while any session lives) and what came meanwhile is handled in one go:
+ * a keep-alive load with many connections then costs a wake-up per tick
+ * instead of one per response, and a serial client still gets its answers
+ * at once (docs/BENCH.md). Offline, stopping, the doctor's canary and
+ * without live sessions (no tick) the channels are always read. */
+static void
+icpt_read_pace(cp_agent_t *a, int now)
+{
+    int lazy = !now && !a->offline && !a->stopping && !a->canary.active &&
+               uv_is_active((uv_handle_t *)&a->tick) && cp_engine_waiting(a->eng) == 0;
+    for (unsigned i = 0; i < a->nicpts; i++) {
+        icpt_t *ic = a->icpts[i];
+        if (ic->conn != NULL && ic->up && rf_conn_pause(ic->conn, lazy) < 0)
+            rf_conn_close(ic->conn, "cannot resume reading");
+    }
+}
+
 static void
 on_flush(uv_check_t *h)
 {
@@ -641,6 +662,7 @@ on_flush(uv_check_t *h)
     cp_engine_flush(a->eng, now_ms(a));
     tuples_flush(a);
     cp_rawsink_flush(a->sink);
+    icpt_read_pace(a, 0);
 }
 
 static void
@@ -691,6 +713,7 @@ on_tick(uv_timer_t *t)
 {
     cp_agent_t *a = t->data;
     cp_engine_tick(a->eng, now_ms(a));
+    icpt_read_pace(a, 1);   /* this turn reads what came since the last tick */
     /* Offline: once the file is done and every session has ended (or the
      * session timeout has passed since the end of the file), there is
      * nothing left to do. */

@@ -120,6 +120,10 @@ struct cp_engine {
      * take half the pool (pgbench at 12.5k tps, 8 connections, 10 s: one
      * session passed pool/8 = 15k segments and was aborted). */
     uint32_t  sess_slot_cap;
+    /* Sessions with a captured segment not yet sent (q_unsent set): each
+     * waits on the target (handshake, causal order, window), so the loop
+     * reads the intercepts' responses at once while this is non-zero. */
+    uint32_t  n_unsent;
     uint32_t *o_heads, *r_heads;  /* [nbuckets] */
     uint32_t  bucket_mask;
 
@@ -595,6 +599,19 @@ send_synth(cp_engine_t *e, sess_t *s, uint8_t flags, uint32_t seq, int syn_mss)
 
 /* ---------- session teardown ---------- */
 
+/* Every write of q_unsent goes through here: n_unsent follows it. */
+static inline void
+unsent_set(cp_engine_t *e, sess_t *s, uint32_t id)
+{
+    if (s->q_unsent == NIL && id != NIL)
+        e->n_unsent++;
+    else if (s->q_unsent != NIL && id == NIL) {
+        RF_ASSERT(e->n_unsent > 0);
+        e->n_unsent--;
+    }
+    s->q_unsent = id;
+}
+
 static void
 queue_drop_all(cp_engine_t *e, sess_t *s)
 {
@@ -603,7 +620,8 @@ queue_drop_all(cp_engine_t *e, sess_t *s)
         slot_release(e, id);
         id = nx;
     }
-    s->q_head = s->q_tail = s->q_unsent = NIL;
+    unsent_set(e, s, NIL);
+    s->q_head = s->q_tail = NIL;
     s->q_count = 0;
 }
 
@@ -843,7 +861,7 @@ pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
             slot_t *sl = slot_at(e, s->q_head);
             send_slot(e, s, sl);
             s->snd_nxt = seg_end(sl);
-            s->q_unsent = sl->next;
+            unsent_set(e, s, sl->next);
         }
         arm_rto(s, now_ms);
         return;
@@ -862,7 +880,7 @@ pump(cp_engine_t *e, sess_t *s, uint64_t now_ms)
         if ((sl->flags & RF_TH_RST) && rst_must_wait(s, now_ms))
             break;
         uint32_t id = s->q_unsent;
-        s->q_unsent = sl->next;
+        unsent_set(e, s, sl->next);
         send_slot(e, s, sl);
         if (seq_gt(end, s->snd_nxt))
             s->snd_nxt = end;
@@ -940,7 +958,7 @@ queue_append(cp_engine_t *e, sess_t *s, uint32_t id)
         s->q_head = id;
     s->q_tail = id;
     if (s->q_unsent == NIL)
-        s->q_unsent = id;
+        unsent_set(e, s, id);
 }
 
 /* Queue a captured data/FIN/RST segment, split to the MTU. Returns 1 when
@@ -1847,6 +1865,12 @@ check_wheel(cp_engine_t *e, uint32_t *count, char *why, size_t len)
     return 0;
 }
 
+uint32_t
+cp_engine_waiting(const cp_engine_t *e)
+{
+    return e->n_unsent;
+}
+
 int
 cp_engine_check(cp_engine_t *e, char *why, size_t len)
 {
@@ -1857,7 +1881,7 @@ cp_engine_check(cp_engine_t *e, char *why, size_t len)
         RF_CHECK(sess_at(e, id)->state == CP_ST_FREE, "sessions: live session %u on free list", id);
         id = sess_at(e, id)->o_next;
     }
-    uint32_t live = 0, in_orig = 0, on_wheel = 0, queued = 0;
+    uint32_t live = 0, in_orig = 0, on_wheel = 0, queued = 0, unsent = 0;
     for (uint32_t id = 1; id <= e->sess_bump; id++) {
         const sess_t *s = sess_at(e, id);
         if (s->state == CP_ST_FREE) {
@@ -1868,6 +1892,7 @@ cp_engine_check(cp_engine_t *e, char *why, size_t len)
         in_orig += s->in_orig;
         on_wheel += s->w_bucket != 0;
         queued += s->q_count;
+        unsent += s->q_unsent != NIL;
         if (check_queue(e, s, id, why, len) != 0)
             return -1;
     }
@@ -1881,6 +1906,8 @@ cp_engine_check(cp_engine_t *e, char *why, size_t len)
     RF_CHECK(used0 + used1 == e->slots_used, "slots: %u + %u in use, slots_used %u", used0, used1,
           e->slots_used);
     RF_CHECK(queued == e->slots_used, "slots: %u queued, slots_used %u", queued, e->slots_used);
+    RF_CHECK(unsent == e->n_unsent, "sessions: %u with unsent segments, n_unsent %u", unsent,
+             e->n_unsent);
     if (check_index(e, 1, &n, why, len) != 0)
         return -1;
     RF_CHECK(n == in_orig, "orig index: %u entries, %u sessions in it", n, in_orig);

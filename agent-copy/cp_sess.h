@@ -102,6 +102,10 @@ cp_stats_t *cp_engine_stats(cp_engine_t *e);
  * slot cap. */
 int         cp_engine_has_room(const cp_engine_t *e, size_t ip_len);
 size_t      cp_engine_session_capacity(const cp_engine_t *e);
+/* Sessions holding a captured segment they could not send yet: each waits
+ * on the target (SYN-ACK, the answer the causal order needs, the window).
+ * While 0 no response is urgent: the loop may read them at its own pace. */
+uint32_t    cp_engine_waiting(const cp_engine_t *e);
 size_t      cp_engine_session_bytes(void);   /* fixed cost per session */
 
 /* Walk every pool, queue, index chain and wheel bucket and check they agree

@@ -13,11 +13,14 @@
 #include "rf_err.h"
 
 #define IC_FILTER_MAX        1024
-/* Responses reach the copy agent in batches of up to this many ms (the kernel
- * block timeout): one wake-up per batch on both sides instead of one per
- * packet, at the cost of that much ACK latency towards the target (tcpcopy's
- * intercept pushes its combined responses every 2 ms the same way). */
-#define IC_CAPTURE_LATENCY_MS 2
+/* Kernel block timeout of the response capture. 0 (immediate mode): each
+ * response goes out as it arrives, as a serial client's replay needs (its
+ * next request waits on it). N ms batches them: one wake-up per batch on
+ * the assistant, but every round trip of a replayed connection gets up to
+ * N ms longer (docs/BENCH.md: keep-alive, 2 connections closed loop,
+ * replayed 1.0000 at 0, 0.18 at 1 ms, 0.11 at 2 ms). The copy agent does
+ * its own coalescing where it is safe (cp_loop.c: icpt_read_pace). */
+#define IC_CAPTURE_LATENCY_MS 0
 
 typedef struct {
     char     iface[64];            /* -i; "any" by default */

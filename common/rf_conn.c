@@ -26,6 +26,7 @@ struct rf_conn {
     int                  closing;
     int                  in_read;  /* inside on_read: defer free */
     int                  connected;
+    int                  paused;    /* rf_conn_pause: not reading */
     int                  authed;    /* accepted conns: Welcome sent */
     const char          *reason;
     char                 peer[48];
@@ -403,6 +404,17 @@ on_connect(uv_connect_t *req, int status)
     }
     if (c->ops->on_connect)
         c->ops->on_connect(c, 0);
+}
+
+int
+rf_conn_pause(rf_conn_t *c, int pause)
+{
+    pause = pause != 0;
+    if (c->closing || !c->connected || c->paused == pause)
+        return 0;
+    c->paused = pause;
+    return pause ? uv_read_stop((uv_stream_t *)&c->tcp)
+                 : uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
 int

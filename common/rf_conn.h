@@ -49,6 +49,10 @@ int  rf_conn_accept(rf_conn_t *c, uv_stream_t *server);
  * which case the connection is closed as a slow peer). */
 int  rf_conn_send(rf_conn_t *c, const Rfpb__Envelope *env);
 void rf_conn_close(rf_conn_t *c, const char *reason);
+/* Stop (1) or resume (0) reading: what the peer sends waits in the socket
+ * (and the peer's write queue, capped) meanwhile. Idempotent; no-op while
+ * connecting or closing. <0 is libuv's error. */
+int  rf_conn_pause(rf_conn_t *c, int pause);
 
 /* Frame cap and read buffer of accepted connections until the handshake
  * succeeded (a Hello is a few hundred bytes). */

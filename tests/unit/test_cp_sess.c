@@ -649,11 +649,15 @@ causal_reverse_direction_is_precise(void **state)
     client(e, 41002, 1031, 5151, RF_TH_ACK | RF_TH_PSH, 10, 6);
     server(e, 41002, 5101, 1031, RF_TH_ACK | RF_TH_PSH, 50, 6);   /* answer to 2 and 3 */
     assert_int_equal(st->server_pkts, 3);
+    /* Requests queued behind the handshake: the session waits on the
+     * target, so the loop must read its answers at once. */
+    assert_int_equal(cp_engine_waiting(e), 1);
     uint8_t syn_out[64];
     memcpy(syn_out, rec.pkt[0], 64);
     target(e, syn_out, 700000, 1001, RF_TH_SYN | RF_TH_ACK, 0, 10);
     assert_int_equal(data_sent(NULL), 2);
     assert_int_equal(st->causal_by_reverse, 1);
+    assert_int_equal(cp_engine_waiting(e), 1);   /* request 3 held */
     /* The target answers request 1 (its ack says it had only request 1). */
     target(e, syn_out, 700001, 1011, RF_TH_ACK | RF_TH_PSH, 80, 11);
     uint32_t seq = 0;
@@ -664,9 +668,11 @@ causal_reverse_direction_is_precise(void **state)
      * 1031), not to what the target had when it answered request 1. */
     target(e, syn_out, 700081, 1021, RF_TH_ACK | RF_TH_PSH, 30, 12);
     assert_int_equal(data_sent(NULL), 3);
+    assert_int_equal(cp_engine_waiting(e), 1);
     target(e, syn_out, 700111, 1031, RF_TH_ACK | RF_TH_PSH, 30, 13);
     assert_int_equal(data_sent(&seq), 4);
     assert_int_equal(seq, 1031);
+    assert_int_equal(cp_engine_waiting(e), 0);   /* everything sent: nothing urgent */
     assert_int_equal(st->causal_by_reverse, 2);
     assert_int_equal(st->causal_by_fallback, 0);
     check_accounting(e);

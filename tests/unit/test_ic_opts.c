@@ -41,7 +41,7 @@ test_defaults(void **state)
     assert_string_equal(c.bind, "127.0.0.1");   /* no key, no --insecure */
     assert_true(c.id[0] != '\0');               /* hostname */
     assert_int_equal(c.stats_interval_s, 1);
-    assert_int_equal(c.capture_latency_ms, 2);
+    assert_int_equal(c.capture_latency_ms, 0);   /* immediate */
     char f[2048];
     assert_int_equal(ic_opts_filter(&c, NULL, f, sizeof(f)), 0);
     /* Channel ports are excluded only towards this host's own addresses:
@@ -60,10 +60,10 @@ test_full(void **state)
                                         "--key-file", "/k", "--controller", "10.0.0.1",
                                         "--id", "assist-1", "--advertise", "10.0.0.9",
                                         "--stats-json", "-", "--stats-interval", "5",
-                                        "--duration", "30", "--capture-latency-ms", "0",
+                                        "--duration", "30", "--capture-latency-ms", "2",
                                         "--check-config")),
                      0);
-    assert_int_equal(c.capture_latency_ms, 0);   /* immediate mode */
+    assert_int_equal(c.capture_latency_ms, 2);
     assert_string_equal(c.bind, "0.0.0.0");     /* a key: listen everywhere */
     assert_string_equal(c.ctl_host, "10.0.0.1");
     assert_int_equal(c.ctl_port, 36523);
