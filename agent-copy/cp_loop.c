@@ -634,19 +634,23 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
 
 /* ---------- per-turn flush, timers, stats ---------- */
 
-/* Reading the intercepts' responses. A response is urgent only while a
- * captured segment waits on the target (its SYN-ACK, the answer the causal
- * order needs, its window): then every batch is read as it arrives. While
- * nothing waits, the channels are read once per tick (TICK_MS, which runs
- * while any session lives) and what came meanwhile is handled in one go:
- * a keep-alive load with many connections then costs a wake-up per tick
- * instead of one per response, and a serial client still gets its answers
- * at once (docs/BENCH.md). Offline, stopping, the doctor's canary and
- * without live sessions (no tick) the channels are always read. */
+/* Reading the intercepts' responses (--lazy-responses; off by default). A
+ * response is urgent only while a captured segment waits on the target
+ * (its SYN-ACK, the answer the causal order needs, its window): then every
+ * batch is read as it arrives. While nothing waits, the channels are read
+ * once per tick (TICK_MS, which runs while any session lives) and what came
+ * meanwhile is handled in one go: a keep-alive load with many connections
+ * then costs a wake-up per tick instead of one per response (docs/BENCH.md:
+ * 0.41x tcpcopy's CPU per request instead of 0.55x at keep-alive c50/10 ms).
+ * Off by default: one CI run of t_rollout under heavy load stalled 6.5 % of
+ * its requests with it on, not reproduced since, and serial clients pay an
+ * extra loop turn per request (+25 % CPU at keep-alive c4/2 ms with TLS).
+ * Offline, stopping, the doctor's canary and without live sessions (no
+ * tick) the channels are always read. */
 static void
 icpt_read_pace(cp_agent_t *a, int now)
 {
-    int lazy = !now && !a->offline && !a->stopping && !a->canary.active &&
+    int lazy = a->cfg.lazy_responses && !now && !a->offline && !a->stopping && !a->canary.active &&
                uv_is_active((uv_handle_t *)&a->tick) && cp_engine_waiting(a->eng) == 0;
     for (unsigned i = 0; i < a->nicpts; i++) {
         icpt_t *ic = a->icpts[i];

@@ -18,8 +18,9 @@
  * next request waits on it). N ms batches them: one wake-up per batch on
  * the assistant, but every round trip of a replayed connection gets up to
  * N ms longer (docs/BENCH.md: keep-alive, 2 connections closed loop,
- * replayed 1.0000 at 0, 0.18 at 1 ms, 0.11 at 2 ms). The copy agent does
- * its own coalescing where it is safe (cp_loop.c: icpt_read_pace). */
+ * replayed 1.0000 at 0, 0.18 at 1 ms, 0.11 at 2 ms). replay-copy
+ * --lazy-responses coalesces on the agent's side instead, only while no
+ * segment waits on a response (cp_loop.c: icpt_read_pace). */
 #define IC_CAPTURE_LATENCY_MS 0
 
 typedef struct {

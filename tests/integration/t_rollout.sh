@@ -347,6 +347,21 @@ load_round() { # load_round NAME: 8 s of wrk against both capture hosts, then ta
   t1=$(tb_wait_count "echo \$((\$(access_count target) - $t0))" "$online" 30)
   target=$t1
   tb_log "load $name: online $online requests, target $target: target/online $(tb_ratio "$target" "$online")"
+  # Where a shortfall went: every copy agent's loss counters, as the
+  # controller has them (also when the round passed: a baseline to compare).
+  if ctl status --json >"$W/status-$name.json" 2>/dev/null; then
+    tb_log "load $name: copy agents: $(python3 - "$W/status-$name.json" <<'PY'
+import json, sys
+keys = ("cap_pkts", "kernel_drops", "accepted_pkts", "sess_opened", "sess_completed", "sess_active",
+        "sess_shed", "sess_timedout", "sess_reset", "sess_aborted", "causal_held", "causal_timeouts",
+        "retransmits", "send_errors", "resp_received", "resp_unmatched", "midstream_pkts", "icpt_up")
+for a in json.load(open(sys.argv[1]))["agents"]:
+    c = a.get("counters") or {}
+    if "accepted_pkts" in c:
+        print(a["id"] + ": " + " ".join("%s=%s" % (k, c.get(k, "-")) for k in keys), end="; ")
+PY
+)"
+  fi
   tb_assert "load $name: target/online >= 0.999 ($target/$online)" tb_frac_ge "$target" "$online" 0.999
   tb_assert "load $name: no more on the target than online ($target/$online)" test "$target" -le "$online"
 }

@@ -31,6 +31,11 @@ tcpcopy_line(void **state)
     assert_int_equal(cfg.eng.sample_percent, 50);
     assert_int_equal(cfg.icpt[0].port, 36524);
     assert_int_equal(cfg.eng.range.len, 24);
+    assert_false(cfg.lazy_responses);   /* responses read as they arrive */
+    char *lazy[] = { "replay-copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-c", "10.250.0.x",
+                     "--lazy-responses", NULL };
+    assert_int_equal(parse(&err, 8, lazy), 0);
+    assert_true(cfg.lazy_responses);
 }
 
 static void
