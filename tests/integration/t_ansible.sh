@@ -201,7 +201,9 @@ fi
 
 # the programs accept the config the roles wrote
 for b in replay-copy replay-intercept replayd; do
-  if [[ $b == replayd ]] && ! "$P/bin/replayd" --help 2>&1 | grep -q -- --check-config; then
+  # Here-strings, not pipes into grep -q: under pipefail a writer that is
+  # still writing when grep -q exits dies of SIGPIPE and fails the check.
+  if [[ $b == replayd ]] && ! grep -q -- --check-config <<<"$("$P/bin/replayd" --help 2>&1)"; then
     # This replayd has no --config (docs/CLI.md wants one): the role put the
     # options on ExecStart instead. Run that command line for 2 s on loopback.
     exec_start=$(sed -n 's/^ExecStart=//p' "$U/replayd.service")
@@ -267,7 +269,7 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "t_ansible$$
     out=$(nsx "$H" --dry-run "$W/r2.conf")
     [[ $out == *"del 10.250.128.0/17"* && $out == *"del 10.251.0.9"* && $out == *CHANGED* ]] ||
       die "route helper --dry-run: missing drift: $out"
-    nsx ip -4 route show proto 250 | grep -q '^10.250.128.0/17' || die "route helper --dry-run changed the table"
+    grep -q '^10.250.128.0/17' <<<"$(nsx ip -4 route show proto 250)" || die "route helper --dry-run changed the table"
     printf '%s\n' '10.250.0.0/17 10.199.0.21' '10.253.0.0/16 10.199.0.24' >"$W/r3.conf"
     out=$(nsx "$H" --dry-run "$W/r3.conf")
     [[ $out == *"add 10.253.0.0/16 via 10.199.0.24"* ]] || die "route helper --dry-run: missing add: $out"
@@ -278,7 +280,7 @@ if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null && ip netns add "t_ansible$$
       die "route helper: stale routes left: $routes"
     nsx "$H" --flush >/dev/null
     [[ -z $(nsx ip -4 route show proto 250) ]] || die "route helper: --flush left routes"
-    nsx ip -4 route show | grep -q '^10.252.0.0/16 via 10.199.0.30' || die "route helper removed a route it does not own"
+    grep -q '^10.252.0.0/16 via 10.199.0.30' <<<"$(nsx ip -4 route show)" || die "route helper removed a route it does not own"
     log "route helper: install, idempotent re-apply, --dry-run drift, stale removal, flush: ok (netns $NS)"
   else
     log "note: no veth in a network namespace here; route helper run skipped"

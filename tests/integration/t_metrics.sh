@@ -219,7 +219,7 @@ tb_assert "status: no raw totals, no summed gauges" bash -c "! grep -qE 'TOTALS|
 # Down is visible: stop the copy agent, its agent_up goes 0 within the
 # heartbeat timeout (the connection close is immediate).
 tb_stop "$COPY_PID" 10 || true
-down() { scrape "$MURL" | grep -q '^replayfleet_agent_up{agent="cap-1",role="copy"} 0$'; }
+down() { grep -q '^replayfleet_agent_up{agent="cap-1",role="copy"} 0$' <<<"$(scrape "$MURL")"; }
 tb_assert "agent_up 0 after the copy agent stops" wait_for down 10
 
 # Loopback default: no key, no --insecure -> the metrics endpoint binds
