@@ -650,7 +650,9 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
 static void
 icpt_read_pace(cp_agent_t *a, int now)
 {
-    int lazy = a->cfg.lazy_responses && !now && !a->offline && !a->stopping && !a->canary.active &&
+    if (!a->cfg.lazy_responses)
+        return;   /* never paused: nothing to do on any turn */
+    int lazy = !now && !a->offline && !a->stopping && !a->canary.active &&
                uv_is_active((uv_handle_t *)&a->tick) && cp_engine_waiting(a->eng) == 0;
     for (unsigned i = 0; i < a->nicpts; i++) {
         icpt_t *ic = a->icpts[i];

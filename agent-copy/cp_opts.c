@@ -705,7 +705,8 @@ cp_opts_print(FILE *fp, const cp_config_t *cfg)
     if (cfg->offline[0])
         fprintf(fp, "speed           %g\n", cfg->speed);
     fprintf(fp, "pcap buffer     %u MB\n", cfg->pcap_buffer_mb);
-    fprintf(fp, "responses       %s\n", cfg->lazy_responses ? "lazy (once per tick unless awaited)" : "read as they arrive");
+    fprintf(fp, "responses       %s\n",
+            cfg->lazy_responses ? "lazy (once per tick unless awaited)" : "read as they arrive");
     if (cfg->fanout_group)
         fprintf(fp, "fanout group    %u\n", cfg->fanout_group);
     if (cfg->daemonize || cfg->pid_file[0])

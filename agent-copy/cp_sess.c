@@ -121,8 +121,9 @@ struct cp_engine {
      * session passed pool/8 = 15k segments and was aborted). */
     uint32_t  sess_slot_cap;
     /* Sessions with a captured segment not yet sent (q_unsent set): each
-     * waits on the target (handshake, causal order, window), so the loop
-     * reads the intercepts' responses at once while this is non-zero. */
+     * waits on the target (handshake, causal order, window); with
+     * --lazy-responses the loop reads the intercepts' answers at once only
+     * while this is non-zero (cp_engine_waiting). */
     uint32_t  n_unsent;
     uint32_t *o_heads, *r_heads;  /* [nbuckets] */
     uint32_t  bucket_mask;
