@@ -51,14 +51,14 @@ export ANSIBLE_CONFIG=$W/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_
 
 # ---- 1. syntax --------------------------------------------------------------
 log "syntax check"
-ansible-playbook -i "$ANS/inventory.example.ini" --syntax-check "$ANS/site.yml" ||
+ansible-playbook -i "$ANS/inventory.example.ini" --syntax-check "$ANS/site.yml" </dev/null ||
   die "ansible-playbook --syntax-check site.yml"
 
 # ---- 2. lint ----------------------------------------------------------------
 LINT=ok
 if command -v ansible-lint >/dev/null; then
   log "ansible-lint $(ansible-lint --version 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
-  (cd "$ANS" && ansible-lint --offline -c "$ANS/.ansible-lint" site.yml roles) ||
+  (cd "$ANS" && ansible-lint --offline -c "$ANS/.ansible-lint" site.yml roles </dev/null) ||
     die "ansible-lint"
 else
   LINT=missing
@@ -122,7 +122,10 @@ VARS
 play() { # play LOGFILE [extra ansible-playbook args...]
   local out=$1
   shift
-  ansible-playbook -i "$W/inventory.ini" -e "@$W/vars.yml" "$@" "$ANS/site.yml" >"$out" 2>&1
+  # </dev/null: a stdin of its own. ansible-playbook refuses a non-blocking
+  # stdin, and the one ctest hands every test is shared with the tests beside
+  # this one (t_rollout's ssh once left it O_NONBLOCK).
+  ansible-playbook -i "$W/inventory.ini" -e "@$W/vars.yml" "$@" "$ANS/site.yml" >"$out" 2>&1 </dev/null
 }
 recap() { grep -E '^localhost +:' "$1" | tail -1; }
 

@@ -185,8 +185,12 @@ done
 SSH_OPTS=(-i "$W/ssh/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
   -o BatchMode=yes -o ConnectTimeout=5)
 on() { # on HOST CMD...: run CMD as root in HOST's container (over ssh, from the client namespace)
+  # -n: stdin from /dev/null. ssh sets O_NONBLOCK on the stdin it inherits, a
+  # flag of the open file description that ctest shares with the tests running
+  # beside this one: t_ansible's ansible-playbook then refused to start
+  # ("Non-blocking file handles detected: <stdin>").
   local h=$1; shift
-  tb_exec client ssh "${SSH_OPTS[@]}" "root@$(tb_ip "$h")" "$@"
+  tb_exec client ssh -n "${SSH_OPTS[@]}" "root@$(tb_ip "$h")" "$@"
 }
 for h in "${HOSTS[@]}"; do
   wait_for "on $h true 2>/dev/null" 90 || { tail -20 "$W/m/$h/console.log" >&2; tb_die "container $h: no ssh after 90 s"; }
@@ -251,7 +255,7 @@ export ANSIBLE_CONFIG=$W/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_
 play() { # play LOG [ansible-playbook args]
   local log=$1; shift
   tb_exec client env ANSIBLE_CONFIG="$ANSIBLE_CONFIG" HOME="$W" ansible-playbook -i "$W/inventory.ini" \
-    -e "@$W/vars.yml" "$@" "$RF_SRC/deploy/ansible/site.yml" >"$log" 2>&1
+    -e "@$W/vars.yml" "$@" "$RF_SRC/deploy/ansible/site.yml" >"$log" 2>&1 </dev/null
 }
 recap_ok() { # recap_ok LOG CHANGED_WANT(any|0): every host failed=0 unreachable=0 (and changed=0)
   local log=$1 want=$2 line n=0
