@@ -36,6 +36,7 @@ const rf_counter_def_t cp_stats_defs[] = {
     C(sess_aborted, "sessions_aborted_total", "Replay sessions aborted (queue full or no response for too long)."),
     C(port_collisions, "port_collisions_total", "Replayed source ports already in use; another port was probed."),
     C(stale_resets, "stale_resets_total", "RSTs sent to clear a stale connection the target still held."),
+    G(held_bytes, "held_segment_bytes", "Slot memory the client segments held now take (waiting for the handshake, the target's answer or its window): the part of the footprint that follows the replay's lag."),
     C(causal_held, "causal_held_segments_total", "Client segments held until the target answered what the client had waited for."),
     C(causal_released, "causal_released_segments_total", "Held client segments released by the target's answer."),
     C(causal_timeouts, "causal_timeouts_total", "Held client segments sent after --causal-timeout-ms without the target's answer."),

@@ -31,6 +31,8 @@ typedef struct {
     uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,
         sess_skipped_midstream, sess_shed, sess_rate_limited, sess_aborted;
     uint64_t port_collisions, stale_resets;
+    /* slot memory the held client segments take now (gauge) */
+    uint64_t held_bytes;
     /* causal order: segments held until the target answered the turn the
      * client had waited for; how their wait point was known */
     uint64_t causal_held, causal_released, causal_timeouts, causal_sess_unordered;

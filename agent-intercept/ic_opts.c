@@ -54,9 +54,6 @@ static const struct option long_opts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-#define IC_STR_(x) #x
-#define IC_STR(x)  IC_STR_(x)
-
 static const char *
 flag_name(int c, char *buf, size_t len)
 {
@@ -330,11 +327,11 @@ ic_opts_usage(FILE *fp)
           "  -F, --filter EXPR         pcap filter for the responses (default tcp),\n"
           "                            e.g. 'tcp and src port 8080'\n"
           "  -p, --port N              listen port for copy agents (default "
-          RF_PORT_STR(RF_PORT_INTERCEPT) ")\n"
+          RF_USAGE_NUM(RF_PORT_INTERCEPT) ")\n"
           "  -b, --bind ADDR           listen address (default 0.0.0.0 with a key or\n"
           "                            --insecure, else 127.0.0.1)\n"
           "      --controller HOST:PORT  fleet mode: register with replayd (port "
-          RF_PORT_STR(RF_PORT_CONTROL) ")\n"
+          RF_USAGE_NUM(RF_PORT_CONTROL) ")\n"
           "      --id ID               agent id (default: hostname)\n"
           "      --advertise IP        address copy agents should dial (fleet mode)\n"
           "      --key-file FILE       this intercept's key (replayctl keys derive --role\n"
@@ -345,7 +342,7 @@ ic_opts_usage(FILE *fp)
           "      --stats-json FILE|-   one JSON line of counters per interval and at exit\n"
           "      --stats-interval S    seconds (default 1)\n"
           "      --capture-latency-ms N  hand responses over in batches of up to N ms\n"
-          "                            (default " IC_STR(IC_CAPTURE_LATENCY_MS) "; 0 = one wake-up per packet)\n"
+          "                            (default " RF_USAGE_NUM(IC_CAPTURE_LATENCY_MS) "; 0 = one wake-up per packet)\n"
           "      --log-level L         error, warn, info (default), debug\n"
           "      --log-file FILE       log here instead of stderr\n"
           "      --duration S          stop after S seconds\n"

@@ -125,7 +125,7 @@ hint(char *buf, size_t len, const Rfpb__CanaryRule *r)
         snprintf(buf, len,
                  "the copy agent is not connected to any intercept: is replay-intercept running "
                  "on the assistant, reachable from the capture host on its port ("
-                 RF_PORT_STR(RF_PORT_INTERCEPT) "), with "
+                 RF_USAGE_NUM(RF_PORT_INTERCEPT) "), with "
                  "the same key? (`replayctl status`: icpt_up)");
         break;
     case RFPB__CANARY_STAGE__CANARY_RESET:

@@ -65,4 +65,9 @@ int rf_flag_hostport(const char *flag, const char *s, char *host, size_t hostlen
 enum { RF_STR_ANY = 0, RF_STR_NONEMPTY = 1 };
 int rf_flag_str(char *dst, size_t cap, const char *flag, const char *s, int how, rf_errbuf_t *err);
 
+/* A numeric default, as its macro says it, in a usage text:
+ * "(default " RF_USAGE_NUM(RF_PORT_CONTROL) ")". */
+#define RF_USAGE_NUM_(x) #x
+#define RF_USAGE_NUM(x)  RF_USAGE_NUM_(x)
+
 #endif

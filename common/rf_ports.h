@@ -1,5 +1,6 @@
 /* rf_ports.h -- replayfleet's well-known TCP ports, one name each.
- * Every default, usage text and test takes them from here. */
+ * Every default, usage text (RF_USAGE_NUM, rf_parse.h) and test takes
+ * them from here. */
 #ifndef RF_PORTS_H
 #define RF_PORTS_H
 
@@ -7,9 +8,5 @@
 #define RF_PORT_CONTROL   36523
 /* replay-intercept's listener for copy agents (-p; replay-copy -s/-p). */
 #define RF_PORT_INTERCEPT 36524
-
-/* For usage texts: "(port " RF_PORT_STR(RF_PORT_CONTROL) ")". */
-#define RF_PORT_STR_(p) #p
-#define RF_PORT_STR(p)  RF_PORT_STR_(p)
 
 #endif

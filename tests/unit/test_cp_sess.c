@@ -840,6 +840,51 @@ shard_set_finishes_moved_flows(void **state)
     cp_engine_free(e);
 }
 
+/* Held segments take the smallest slot class they fit (128, 256, 512 bytes,
+ * MTU), the next larger one when it is exhausted, and held_bytes says what
+ * they take. Client packets carry timestamps: 52 bytes of headers, so the
+ * 128-byte class (24 of slot header) holds up to 52 bytes of payload. */
+static void
+slot_classes_by_size(void **state)
+{
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    cp_engine_cfg_t c = base_cfg();
+    c.memory_bytes = 1;   /* the minimum: 256 slots per class */
+    cp_engine_t *e = cp_engine_new(&c, &sink, &rec, 0);
+    const cp_stats_t *st = cp_engine_stats(e);
+    client(e, 41000, 1000, 0, RF_TH_SYN, 0, 1);   /* held until the SYN-ACK */
+    uint64_t base = st->held_bytes;
+    assert_int_equal(base, 128);
+    /* No SYN-ACK comes: the data is held, one slot each. */
+    static const struct { uint16_t plen; uint64_t stride; } seg[] = {
+        { 1, 128 }, { 52, 128 }, { 53, 256 }, { 180, 256 }, { 181, 512 }, { 436, 512 },
+        { 437, 1536 }, { 1400, 1536 },
+    };
+    uint32_t seq = 1001;
+    for (size_t i = 0; i < sizeof(seg) / sizeof(seg[0]); i++) {
+        client(e, 41000, seq, 1, RF_TH_ACK | RF_TH_PSH, seg[i].plen, 2);
+        seq += seg[i].plen;
+        assert_int_equal(st->held_bytes, base + seg[i].stride);
+        base = st->held_bytes;
+    }
+    check_structures(e);
+    /* 256 small segments more: the 128-byte class (253 left) runs out and
+     * the rest go to the 256-byte class. */
+    for (unsigned i = 0; i < 256; i++) {
+        client(e, 41000, seq, 1, RF_TH_ACK | RF_TH_PSH, 10, 3);
+        seq += 10;
+    }
+    assert_int_equal(st->sess_aborted, 0);
+    assert_int_equal(st->shed_pkts, 0);
+    assert_int_equal(st->held_bytes, base + 253 * 128 + 3 * 256);
+    check_accounting(e);
+    cp_engine_abort_all(e, 4);
+    assert_int_equal(st->held_bytes, 0);
+    check_structures(e);
+    cp_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -864,6 +909,7 @@ main(void)
         cmocka_unit_test(causal_greeting_and_off_switch),
         cmocka_unit_test(causal_ring_overflow_keeps_the_end_exact),
         cmocka_unit_test(shard_set_finishes_moved_flows),
+        cmocka_unit_test(slot_classes_by_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
