@@ -109,6 +109,27 @@ sum_pids() {
 # (voluntary context switches): the cost of a wake-up is the VM's, not ours.
 wakeups() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
+# held_peak ROW: the most slot memory held segments took (held_bytes, a
+# gauge sampled every second), in MB, summed over the row's workers; "-"
+# for builds without the gauge.
+held_peak() {
+  python3 - "$OUT/copy-$1"*.stats <<'PY'
+import json, sys
+tot, seen = 0, False
+for path in sys.argv[1:]:
+    peak = 0
+    try:
+        for line in open(path):
+            c = json.loads(line).get("counters", {})
+            if "held_bytes" in c:
+                seen, peak = True, max(peak, c["held_bytes"])
+    except (OSError, ValueError):
+        pass
+    tot += peak
+print("%.1f" % (tot / 1048576) if seen else "-")
+PY
+}
+
 # sum_stat ROW KEY: a counter summed over the row's copy stats files.
 sum_stat() {
   local t=0 f
@@ -220,13 +241,14 @@ row() {
   local load; if ((delay > 0)); then load="c$conns, ${delay} ms"; else load="c$conns, closed loop"; fi
   ((replay)) || load="$load (no replay)"
   local drops; drops=$( ((replay)) && ls "$OUT/copy-$name"*.stats >/dev/null 2>&1 && sum_stat "$name" kernel_drops || echo -)
+  local held; held=$( ((replay)) && held_peak "$name" || echo -)
   local us=- wps=-   # replay-copy CPU microseconds per online request (connection in short mode)
   if ((replay)) && ((online > 0)); then
     us=$(awk -v p="$ccpu" -v w="$wall" -v n="$online" 'BEGIN { printf "%.0f", p / 100 * w * 1e6 / n }')
     wps=$(awk -v a="$w0" -v b="$w1" -v w="$wall" 'BEGIN { printf "%.0f", (b - a) / w }')
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
-    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" "$(mb "$after")" "$wps" >>"$ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$load" "$rps" "$online" "$target" "$ratio" \
+    "$ccpu" "$(mb "$crss")" "$icpu" "$(mb "$irss")" "$busy" "$sess" "$status" "$(mb "$idle")" "$us" "$drops" "$(mb "$after")" "$wps" "$held" >>"$ROWS"
   tb_log "row $name: online $online ($rps/s), target $target, ratio $ratio, copy ${ccpu}% $((crss / 1024)) MB, intercept ${icpu}%, busy ${busy}%, $status"
 }
 
@@ -248,9 +270,9 @@ done
   echo
   echo "commit $COMMIT; load average before the run: $LOAD0; replay-copy workers: $WORKERS; replay-copy extra flags: ${COPY_EXTRA[*]:-none}; replay-intercept extra flags: ${ICPT_EXTRA[*]:-none} (ratio = target/online: $COPIES.000 is every copy); copy<->intercept: $([[ ${#KEY_ARGS[@]} -gt 0 ]] && echo "TLS 1.3 PSK" || echo plain)"
   echo
-  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | copy wake-ups/s | replay-copy RSS MB (idle / peak / idle after) | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s | %s / %s / %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $18, $14, $8, $17, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
+  echo "| mode | load | online req/s | online reqs | target reqs | ratio | replay-copy CPU | copy µs/req | copy wake-ups/s | replay-copy RSS MB (idle / peak / idle after) | held segments MB peak | kernel drops | intercept CPU | intercept RSS MB | machine busy % | sessions | status |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  awk -F'\t' '{ m = ($1 == "ka") ? "keep-alive" : "short"; printf "| %s | %s | %s | %s | %s | **%s** | %s%% | %s | %s | %s / %s / %s | %s | %s | %s%% | %s | %s | %s | %s |\n", m, $2, $3, $4, $5, $6, $7, $15, $18, $14, $8, $17, $19, $16, $9, $10, $11, $12, $13 }' "$ROWS" |
     sed 's/| -% |/| - |/g'
   echo
   echo "Online app throughput, closed loop (c50), without vs with replay:"
