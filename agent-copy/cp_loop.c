@@ -634,7 +634,7 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
 
 /* ---------- per-turn flush, timers, stats ---------- */
 
-/* Reading the intercepts' responses (--lazy-responses; off by default). A
+/* Reading the intercepts' responses (lazily by default; --eager-responses). A
  * response is urgent only while a captured segment waits on the target
  * (its SYN-ACK, the answer the causal order needs, its window): then every
  * batch is read as it arrives. While nothing waits, the channels are read
@@ -642,9 +642,12 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
  * meanwhile is handled in one go: a keep-alive load with many connections
  * then costs a wake-up per tick instead of one per response (docs/BENCH.md:
  * 0.41x tcpcopy's CPU per request instead of 0.55x at keep-alive c50/10 ms).
- * Off by default: one CI run of t_rollout under heavy load stalled 6.5 % of
- * its requests with it on, not reproduced since, and serial clients pay an
- * extra loop turn per request (+25 % CPU at keep-alive c4/2 ms with TLS).
+ * Serial clients cost no more (keep-alive c4/2 ms: 32-33 us per request
+ * against 38-40 eager; closed-loop c2 within noise); t_copy_redis runs both
+ * modes. An early CI run with it on stalled t_rollout's first load round
+ * (6.5 % of its requests); the agent's unit had silently run at nice 0
+ * then (fixed: Nice=-10), which overflowed the capture ring in the eager
+ * run that failed the same way; not seen since.
  * Offline, stopping, the doctor's canary and without live sessions (no
  * tick) the channels are always read. */
 static void

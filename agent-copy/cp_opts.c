@@ -28,7 +28,7 @@ enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
     OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE, OPT_FANOUT,
-    OPT_CAUSAL, OPT_NO_REVERSE, OPT_LAZY, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
+    OPT_CAUSAL, OPT_NO_REVERSE, OPT_LAZY, OPT_EAGER, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
 };
 
 static const struct option longopts[] = {
@@ -76,6 +76,7 @@ static const struct option longopts[] = {
     { "causal-timeout-ms", required_argument, NULL, OPT_CAUSAL },
     { "no-reverse-capture", no_argument, NULL, OPT_NO_REVERSE },
     { "lazy-responses", no_argument, NULL, OPT_LAZY },
+    { "eager-responses", no_argument, NULL, OPT_EAGER },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -121,8 +122,9 @@ cp_opts_usage(FILE *fp)
           "                                           client waited (2000; 0 = causal order off)\n"
           "      --no-reverse-capture                 do not capture the online server's replies\n"
           "                                           (causal order then uses tcpcopy's rule)\n"
-          "      --lazy-responses                     read the intercepts' answers once per tick\n"
-          "                                           while no segment waits on one (experimental)\n"
+          "      --eager-responses                    read the intercepts' answers as they arrive (the\n"
+          "                                           default reads them once per tick while no\n"
+          "                                           segment waits on one; --lazy-responses)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --nice N                             scheduling priority (-20..19, default -10; see docs/BENCH.md)\n"
           "      --fanout-group N                     share the capture with the other agents of group N\n"
@@ -335,6 +337,7 @@ set_defaults(cp_config_t *cfg)
     cfg->pcap_buffer_mb = 8;
     cfg->nice = -10;
     cfg->capture_latency_ms = 4;
+    cfg->lazy_responses = 1;
     cfg->max_copies = 1023;
     cfg->icpt_port = RF_PORT_INTERCEPT;
     strcpy(cfg->log_level, "info");
@@ -491,6 +494,7 @@ flag_capture(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
     case OPT_CAPLAT: UINT_FLAG("--capture-latency-ms", cfg->capture_latency_ms, 0, 100); break;
     case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
     case OPT_LAZY: cfg->lazy_responses = 1; break;
+    case OPT_EAGER: cfg->lazy_responses = 0; break;
     default:
         return 1;
     }

@@ -54,7 +54,7 @@ typedef struct {
     char            user[64];
     unsigned        capture_latency_ms;
     int             no_reverse;     /* --no-reverse-capture */
-    int             lazy_responses; /* --lazy-responses: cp_loop.c icpt_read_pace */
+    int             lazy_responses; /* 1 unless --eager-responses: cp_loop.c icpt_read_pace */
     unsigned        max_copies;        /* local cap on assigned copies */
     int             nice;              /* scheduling priority, -20..19 */
     unsigned        fanout_group;      /* PACKET_FANOUT group id, 0 = none */

@@ -4,7 +4,8 @@
 #
 # Asserted from redis' own counters (INFO commandstats after CONFIG RESETSTAT):
 # every command that online processed was processed by target exactly as often.
-# Then once more with --lazy-responses (serial and 50 clients).
+# Then once more with --eager-responses (serial and 50 clients): the agent
+# reads the intercept's answers lazily by default, as they arrive with it.
 #
 # Gotcha 14: any query to online's redis port is itself captured and replayed.
 # So the counters are reset on both servers BEFORE the agents start, and the
@@ -43,6 +44,8 @@ bench() {
 bench plain -n 50000 -c 50 -t set,get
 # Pipelined: 16 commands in flight per connection.
 bench pipelined -n 100000 -c 20 -P 16 -t set,get
+# Serial: two clients, each request waits on the answer before the next.
+bench serial -n 10000 -c 2 -t set,get
 
 want=$(sum_noinfo online)
 got=$(tb_wait_count "sum_noinfo target" "$want" 30)
@@ -63,28 +66,30 @@ tb_assert "per-command counts equal (online: $(echo "$online_stats" | tr '\n' ' 
   test "$online_stats" == "$target_stats"
 tb_log "raw total_commands_processed: online $(tb_redis_total controller online), target $(tb_redis_total controller target)"
 
-# ---- again with --lazy-responses (opt-in): the agent reads the intercept's
-# answers at once only while a session waits for one, else once per tick.
-# Serial clients (-c 2) are its hard case: every request waits on an answer.
+# The first phase read the intercept's answers lazily (the default: at once
+# only while a session waits for one, else once per tick). Serial clients
+# (-c 2) are its hard case: every request waits on an answer, so a reader
+# that fell asleep shows as causal timeouts. Now the same with
+# --eager-responses (every answer read as it arrives).
+ct=$(tb_stat "$(tb_dir online)/copy.stats" causal_timeouts)
+tb_assert "lazy: no causal timeout (answers read in time: $ct)" test "$ct" -eq 0
 for f in "$(tb_dir online)/copy" "$(tb_dir assistant)/intercept"; do
-  mv "$f.log" "$f-eager.log"
-  mv "$f.stats" "$f-eager.stats"
+  mv "$f.log" "$f-lazy.log"
+  mv "$f.stats" "$f-lazy.stats"
 done
 tb_redis_cli controller online CONFIG RESETSTAT >/dev/null
 tb_redis_cli controller target CONFIG RESETSTAT >/dev/null
-tb_replay_agents 6379 "$RANGE" --lazy-responses
-bench lazy-serial -n 10000 -c 2 -t set,get
-bench lazy-c50 -n 20000 -c 50 -t set,get
+tb_replay_agents 6379 "$RANGE" --eager-responses
+bench eager-serial -n 10000 -c 2 -t set,get
+bench eager-c50 -n 20000 -c 50 -t set,get
 want=$(sum_noinfo online)
 got=$(tb_wait_count "sum_noinfo target" "$want" 30)
-tb_log "lazy: commands online $want, target $got"
+tb_log "eager: commands online $want, target $got"
 tb_stop_agents
 want=$(sum_noinfo online)
 got=$(sum_noinfo target)
-tb_assert "lazy: online processed a real load (>= 60000 commands, got $want)" test "$want" -ge 60000
-tb_assert "lazy: target processed exactly online's commands ($got vs $want)" test "$got" -eq "$want"
-# Exact counts alone would not see a stalled reader: held segments go out
-# after --causal-timeout-ms anyway. No segment may have waited that long.
+tb_assert "eager: online processed a real load (>= 60000 commands, got $want)" test "$want" -ge 60000
+tb_assert "eager: target processed exactly online's commands ($got vs $want)" test "$got" -eq "$want"
 ct=$(tb_stat "$(tb_dir online)/copy.stats" causal_timeouts)
-tb_assert "lazy: no causal timeout (answers read in time: $ct)" test "$ct" -eq 0
+tb_assert "eager: no causal timeout ($ct)" test "$ct" -eq 0
 tb_finish

@@ -31,10 +31,14 @@ tcpcopy_line(void **state)
     assert_int_equal(cfg.eng.sample_percent, 50);
     assert_int_equal(cfg.icpt[0].port, 36524);
     assert_int_equal(cfg.eng.range.len, 24);
-    assert_false(cfg.lazy_responses);   /* responses read as they arrive */
+    assert_true(cfg.lazy_responses);   /* read once per tick unless awaited */
+    char *eager[] = { "replay-copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-c", "10.250.0.x",
+                      "--eager-responses", NULL };
+    assert_int_equal(parse(&err, 8, eager), 0);
+    assert_false(cfg.lazy_responses);
     char *lazy[] = { "replay-copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-c", "10.250.0.x",
-                     "--lazy-responses", NULL };
-    assert_int_equal(parse(&err, 8, lazy), 0);
+                     "--eager-responses", "--lazy-responses", NULL };
+    assert_int_equal(parse(&err, 9, lazy), 0);   /* the last one wins */
     assert_true(cfg.lazy_responses);
 }
 
