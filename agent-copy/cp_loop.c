@@ -645,10 +645,10 @@ on_tuple(void *ctx, int add, uint32_t cip, uint16_t cport, uint32_t tip, uint16_
  * Paced serial clients cost no more (keep-alive c4/2 ms: 32-40 us per
  * request against 38-43 eager); serial clients in a closed loop on a
  * saturated host sometimes do (docs/BENCH.md: --eager-responses for them).
- * t_copy_redis runs both modes. An early CI run with it on stalled t_rollout's first load round
- * (6.5 % of its requests); the agent's unit had silently run at nice 0
- * then (fixed: Nice=-10), which overflowed the capture ring in the eager
- * run that failed the same way; not seen since.
+ * t_copy_redis runs both modes. An early CI run with it on stalled
+ * t_rollout's first load round (6.5 % of its requests); the agent's unit
+ * had silently run at nice 0 then (fixed: Nice=-10), which overflowed the
+ * capture ring in the eager run that failed the same way; not seen since.
  * Offline, stopping, the doctor's canary and without live sessions (no
  * tick) the channels are always read. */
 static void

@@ -44,8 +44,9 @@ stage "integration (release build, network namespaces, four at a time)"
 # the chain of load tests (one at a time: the rf_load lock) and beside the
 # short LIGHT ones (fourth slot), which so stay off the chain.
 integ=0
-# </dev/null: the tests share ctest's stdin, so none may inherit the caller's
-# (a terminal or CI's pipe) and change its flags under the others.
+# </dev/null: no test inherits the caller's stdin (a terminal) and changes
+# its flags. The tests still share this one, so those whose tools care
+# (ssh, ansible-playbook) open their own (t_rollout, t_ansible).
 (cd build && ctest -L integration --output-on-failure -j4 </dev/null) || integ=$?
 fuzz=0
 if [ -n "$fuzz_pid" ]; then
