@@ -44,6 +44,10 @@ local_tmp = $W/tmp
 remote_tmp = $W/tmp
 nocolor = True
 stdout_callback = default
+# ansible-playbook's main loop polls its workers every internal_poll_interval
+# (default 1 ms): a core's worth of wake-ups on a machine the other tests
+# saturate. 20 ms costs a task at most that much latency.
+internal_poll_interval = 0.02
 callbacks_enabled = ansible.posix.profile_tasks
 CFG
 export ANSIBLE_PIPELINING=True
