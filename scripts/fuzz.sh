@@ -36,15 +36,14 @@ command -v clang >/dev/null || { echo "fuzz.sh: clang missing (bash scripts/deps
 # RF_WERROR: gcc is the compiler whose warnings gate (scripts/build.sh);
 # clang warns about other things, and a warning is not a reason to skip
 # fuzzing.
-# ccache as in scripts/build.sh (a fresh clone rebuilds from the cache).
-launcher=()
-if command -v ccache >/dev/null; then
-    export CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
+# ccache and Ninja as in scripts/build.sh (a fresh clone rebuilds from the
+# cache).
+# shellcheck source=scripts/cmake_args.sh
+. "$root/scripts/cmake_args.sh"
+rf_cmake_args "$root" "$build"
 if [[ ! -f $build/CMakeCache.txt ]]; then
     CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DRF_LIBFUZZER=ON -DRF_SANITIZE=ON "${launcher[@]}" >/dev/null
+        -DRF_LIBFUZZER=ON -DRF_SANITIZE=ON "${RF_CMAKE_ARGS[@]}" >/dev/null
 fi
 mkdir -p "$build"
 if ! cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >"$build/fuzz-build.log" 2>&1; then

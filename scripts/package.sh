@@ -21,16 +21,15 @@ for c in cmake cpack dpkg-deb dpkg-shlibdeps; do
     command -v "$c" >/dev/null || { echo "package.sh: '$c' missing (bash scripts/deps.sh)" >&2; exit 1; }
 done
 bdir=build-pkg${version:+-$version}
-# ccache as in scripts/build.sh: the rollout test packages every fresh
-# clone, and the same relative build-pkg/ hits the cache of the last one.
-launcher=()
-if command -v ccache >/dev/null; then
-    export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
+# ccache and Ninja as in scripts/build.sh (scripts/cmake_args.sh): the
+# rollout test packages every fresh clone, and the same relative build-pkg/
+# hits the cache of the last one.
+# shellcheck source=scripts/cmake_args.sh
+. scripts/cmake_args.sh
+rf_cmake_args "$PWD" "$bdir"
 cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
     -DBUILD_TESTING=OFF -DRF_REQUIRE_SYSTEMD=ON -DRF_VERSION="${version:-$(head -n1 VERSION)}" \
-    "${launcher[@]}" >/dev/null
+    "${RF_CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$bdir" -j"${RF_JOBS:-2}"
 # Strip into the packages (debug info stays in the build tree).
 (cd "$bdir" && cpack -G DEB -D CPACK_STRIP_FILES=ON >/dev/null)
