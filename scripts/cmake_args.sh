@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # cmake_args.sh -- sourced by build.sh, package.sh and fuzz.sh:
 # `rf_cmake_args ROOT BUILD_DIR` fills the array RF_CMAKE_ARGS with what
 # every build of this tree passes to cmake when it configures BUILD_DIR.

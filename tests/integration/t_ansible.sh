@@ -16,7 +16,7 @@ RF_SRC=${RF_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 RF_BIN=${RF_BIN:-}
 ANS=$RF_SRC/deploy/ansible
 
-log() { printf '[%s t_ansible] %s\n' "$(date +%T)" "$*" >&2; }
+log() { printf '[%(%T)T t_ansible] %s\n' -1 "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 skip() {
   printf '\n*** SKIP: %s ***\n\n' "$*" >&2
