@@ -71,7 +71,7 @@ rollout_down() {
   return "$rc"
 }
 
-# ---- 1. packages (in the background while the image is made) --------------------
+# ---- 1. packages (in the background while the image is made and booted) --------
 # The package build is CPU, mmdebstrap mostly download and dpkg: on a fresh
 # machine (no cached image) running them side by side saves the shorter one.
 tb_log "building the packages (scripts/package.sh, in the background)"
@@ -111,14 +111,48 @@ if [[ -z $(find "$ROOTFS/.complete" -mtime -30 2>/dev/null) ]]; then
   touch "$ROOTFS/.complete"
 fi
 tb_log "image ready ($((SECONDS - T0)) s)"
+# The containers boot while scripts/package.sh still runs (they need only the
+# image; apt reads the repository only once the playbook runs): in CI the
+# two took ~30 s each under the other tests' load, one after the other before.
+REPO=$W/repo
+mkdir -p "$REPO"
+# ---- 3. the bed and one booted container per host (while the packages build) --
+tb_up client=10 controller=50 capture1=21 capture2=22 assistant=40 target=30
+trap 'rollout_down; tb_down' EXIT
+# Only Ansible gives the target its client-pool routes (lib.sh adds one).
+ip -n "$(tb_ns target)" route del "$TB_CLIENT_RANGE" 2>/dev/null || true
+
+CTRL=$(tb_ip controller)
+tb_bg controller "$W/http.log" python3 -m http.server --bind "$CTRL" --directory "$REPO" 8080
+HTTP_PID=$TB_LASTPID
+wait_for "tb_listening controller 8080" 10 || { cat "$W/http.log" >&2; tb_die "apt repository server did not start"; }
+
+mkdir -p "$W/ssh"
+ssh-keygen -q -t ed25519 -N '' -C t_rollout -f "$W/ssh/id" >/dev/null
+cp "$W/ssh/id.pub" "$W/ssh/authorized_keys"
+chmod 600 "$W/ssh/authorized_keys"
+for h in "${HOSTS[@]}"; do
+  mkdir -p "$W/m/$h"
+  echo "$h" >"$W/m/$h/hostname"
+  # SYSTEMD_NSPAWN_API_VFS_WRITABLE=network: /proc/sys/net writable (the
+  # roles set per-namespace sysctls, as on a real host).
+  # CAP_NET_ADMIN: the target's routes, the agents' capabilities.
+  SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn --quiet --register=no --keep-unit --boot \
+    --capability=CAP_NET_ADMIN \
+    -D "$ROOTFS" --volatile=overlay --hostname="$h" --console=passive \
+    --network-namespace-path="/run/netns/$(tb_ns "$h")" \
+    --bind-ro="$W/m/$h/hostname:/etc/hostname" \
+    --bind-ro="$W/ssh/authorized_keys:/root/.ssh/authorized_keys" \
+    >"$W/m/$h/console.log" 2>&1 </dev/null &
+  NSPAWN[$h]=$!
+done
 wait "$PKG_PID" || { tail -30 "$W/package.log" >&2; tb_die "scripts/package.sh failed"; }
 PKG_PID=
 V1=$(dpkg-deb -f "$W"/dist/replayfleet-agent_*.deb Version)
 tb_log "packages: $(cd "$W/dist" && echo *.deb) (version $V1, $((SECONDS - T0)) s)"
 
-# ---- 3. the apt repository: packages + missing runtime dependencies -------------
-REPO=$W/repo
-mkdir -p "$REPO" "$CACHE/debs"
+# ---- 4. the apt repository: packages + missing runtime dependencies -------------
+mkdir -p "$CACHE/debs"
 cp "$W"/dist/*.deb "$REPO/"
 # Recursive Depends+PreDepends (and the agent's Recommends) of our packages,
 # minus what the image already has, downloaded once into the cache.
@@ -152,36 +186,6 @@ fi
 scan_repo() { (cd "$REPO" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages); }
 scan_repo
 
-# ---- 4. the bed and one booted container per host ------------------------------
-tb_up client=10 controller=50 capture1=21 capture2=22 assistant=40 target=30
-trap 'rollout_down; tb_down' EXIT
-# Only Ansible gives the target its client-pool routes (lib.sh adds one).
-ip -n "$(tb_ns target)" route del "$TB_CLIENT_RANGE" 2>/dev/null || true
-
-CTRL=$(tb_ip controller)
-tb_bg controller "$W/http.log" python3 -m http.server --bind "$CTRL" --directory "$REPO" 8080
-HTTP_PID=$TB_LASTPID
-wait_for "tb_listening controller 8080" 10 || { cat "$W/http.log" >&2; tb_die "apt repository server did not start"; }
-
-mkdir -p "$W/ssh"
-ssh-keygen -q -t ed25519 -N '' -C t_rollout -f "$W/ssh/id" >/dev/null
-cp "$W/ssh/id.pub" "$W/ssh/authorized_keys"
-chmod 600 "$W/ssh/authorized_keys"
-for h in "${HOSTS[@]}"; do
-  mkdir -p "$W/m/$h"
-  echo "$h" >"$W/m/$h/hostname"
-  # SYSTEMD_NSPAWN_API_VFS_WRITABLE=network: /proc/sys/net writable (the
-  # roles set per-namespace sysctls, as on a real host).
-  # CAP_NET_ADMIN: the target's routes, the agents' capabilities.
-  SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn --quiet --register=no --keep-unit --boot \
-    --capability=CAP_NET_ADMIN \
-    -D "$ROOTFS" --volatile=overlay --hostname="$h" --console=passive \
-    --network-namespace-path="/run/netns/$(tb_ns "$h")" \
-    --bind-ro="$W/m/$h/hostname:/etc/hostname" \
-    --bind-ro="$W/ssh/authorized_keys:/root/.ssh/authorized_keys" \
-    >"$W/m/$h/console.log" 2>&1 </dev/null &
-  NSPAWN[$h]=$!
-done
 SSH_OPTS=(-i "$W/ssh/id" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
   -o BatchMode=yes -o ConnectTimeout=5)
 on() { # on HOST CMD...: run CMD as root in HOST's container (over ssh, from the client namespace)
