@@ -6,7 +6,6 @@
  * the same IP packets. */
 #include "cp_tx.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -20,6 +19,7 @@
 
 #include "cp_hops.h"
 #include "cp_nexthop.h"
+#include "rf_cidr.h"
 #include "rf_log.h"
 
 typedef union {
@@ -249,9 +249,8 @@ hop_text(const cp_hop_t *h, char *buf, size_t len)
 static void
 log_hop(const cp_hop_t *h)
 {
-    char ip[INET_ADDRSTRLEN], how[96];
-    struct in_addr in = { htonl(h->daddr) };
-    inet_ntop(AF_INET, &in, ip, sizeof(ip));
+    char ip[16], how[96];
+    rf_ipv4_format(h->daddr, ip, sizeof(ip));
     hop_text(h, how, sizeof(how));
     rf_log_info("target %s: sent %s", ip, how);
 }
