@@ -125,6 +125,10 @@ tick_resume(cp_agent_t *a)
     if (a->stopping || uv_is_active((uv_handle_t *)&a->tick))
         return;
     cp_engine_tick(a->eng, now_ms(a));
+    /* Before the burst's first frame is read: a next hop that changed while
+     * the agent was idle (nothing refreshes then) is read now, not up to a
+     * second into the burst. */
+    cp_tx_refresh(a->sink, now_ms(a));
     uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
 }
 

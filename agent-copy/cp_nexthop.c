@@ -128,20 +128,24 @@ neigh_cb(const struct nlmsghdr *nlh, void *data)
 
 /* One answer through cb: CP_NH_OK when cb took it, enoent_code for the
  * kernel's "no such thing" answers (and a bare ACK), CP_NH_ERROR for
- * anything else; -1 for an answer to another request (libmnl: EPROTO for
- * a sequence number, ESRCH for a port id), for the caller to read on. */
+ * anything else; -1 for an answer to another request (its first header's
+ * sequence number or port id differs), for the caller to read on. */
 static int
 run(const void *buf, size_t len, unsigned seq, unsigned portid, mnl_cb_t cb, parse_t *p,
     int enoent_code)
 {
+    /* Another request's answer is told by its header, not by errno: the
+     * kernel's own NLMSG_ERROR could carry EPROTO or ESRCH too. */
+    const struct nlmsghdr *first = buf;
+    if (len >= sizeof(*first) && mnl_nlmsg_ok(first, (int)len) &&
+        (!mnl_nlmsg_seq_ok(first, seq) || !mnl_nlmsg_portid_ok(first, portid)))
+        return -1;
     errno = 0;
     int r = mnl_cb_run(buf, len, seq, portid, cb, p);
     if (p->bad)
         return CP_NH_ERROR;
     if (r < 0) {
         switch (errno) {
-        case EPROTO:
-        case ESRCH: return -1;
         case ENOENT:
         case ENETUNREACH:
         case EHOSTUNREACH:

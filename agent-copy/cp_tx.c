@@ -112,6 +112,13 @@ open_link(cp_tx_t *s, char *why, size_t whylen)
         snprintf(why, whylen, "rtnetlink socket: %s", strerror(-r));
         return r;
     }
+    if (lane_alloc(&s->lane[LANE_LINK], s->cap, s->max_pkt) != 0) {
+        close(fd);
+        cp_nexthop_close(s->nh);
+        s->nh = NULL;
+        snprintf(why, whylen, "link lane buffers: %s", strerror(ENOMEM));
+        return -ENOMEM;
+    }
     s->lane[LANE_LINK].fd = fd;
     return 0;
 }
@@ -136,9 +143,9 @@ cp_tx_open(cp_tx_t **out, unsigned batch, size_t max_pkt, int link, cp_tx_counte
     s->cap = batch ? batch : 256;
     s->max_pkt = max_pkt;
     s->ctr = ctr;
-    /* The buffers are virtual until a batch first reaches a slot. */
-    if (lane_alloc(&s->lane[LANE_RAW], s->cap, max_pkt) != 0 ||
-        lane_alloc(&s->lane[LANE_LINK], s->cap, max_pkt) != 0) {
+    /* The buffers are virtual until a batch first reaches a slot; the
+     * link lane's are allocated only when its socket opens. */
+    if (lane_alloc(&s->lane[LANE_RAW], s->cap, max_pkt) != 0) {
         cp_tx_close(s);
         return -ENOMEM;
     }
@@ -146,6 +153,14 @@ cp_tx_open(cp_tx_t **out, unsigned batch, size_t max_pkt, int link, cp_tx_counte
         (void)open_link(s, why, whylen);
     *out = s;
     return 0;
+}
+
+static void
+raw_addr(struct sockaddr_in *a, uint32_t daddr)
+{
+    memset(a, 0, sizeof(*a));
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(daddr);
 }
 
 static void
@@ -211,10 +226,10 @@ cp_tx_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
     l->iov[i].iov_base = b;
     l->iov[i].iov_len = len;
     tx_addr_t *a = &l->addr[i];
-    memset(a, 0, sizeof(*a));
     memset(&l->msgs[i], 0, sizeof(l->msgs[i]));
     l->msgs[i].msg_hdr.msg_name = a;
     if (which == LANE_LINK) {
+        memset(a, 0, sizeof(*a));
         a->ll.sll_family = AF_PACKET;
         a->ll.sll_protocol = htons(ETH_P_IP);
         a->ll.sll_ifindex = h->ifindex;
@@ -223,8 +238,7 @@ cp_tx_emit(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
         l->msgs[i].msg_hdr.msg_namelen = sizeof(a->ll);
         bump(s->ctr.link_pkts);
     } else {
-        a->in.sin_family = AF_INET;
-        a->in.sin_addr.s_addr = htonl(daddr);
+        raw_addr(&a->in, daddr);
         l->msgs[i].msg_hdr.msg_namelen = sizeof(a->in);
         bump(s->ctr.raw_pkts);
     }
@@ -315,9 +329,7 @@ int
 cp_tx_send_now(cp_tx_t *s, const uint8_t *ip, size_t len, uint32_t daddr)
 {
     struct sockaddr_in dst;
-    memset(&dst, 0, sizeof(dst));
-    dst.sin_family = AF_INET;
-    dst.sin_addr.s_addr = htonl(daddr);
+    raw_addr(&dst, daddr);
     if (sendto(s->lane[LANE_RAW].fd, ip, len, 0, (const struct sockaddr *)&dst, sizeof(dst)) < 0)
         return errno;
     return 0;

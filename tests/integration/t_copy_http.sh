@@ -92,10 +92,7 @@ tb_assert "keepalive: >= 99 % of the packets at the link layer ($LINK of $REPLAY
   tb_frac_ge "$LINK" "$REPLAYED" 0.99
 tb_assert "the agent logged the link-layer next hop" \
   grep -q "sent at the link layer on eth0 to" "$(tb_dir online)/copy.log"
-for f in "$(tb_dir online)/copy" "$(tb_dir assistant)/intercept"; do
-  mv "$f.log" "$f-link.log"
-  mv "$f.stats" "$f-link.stats"
-done
+tb_keep_agent_files link
 
 # The standalone doctor says how the replay leaves (its canary itself goes
 # through the raw socket), with only the intercept up.
@@ -109,8 +106,7 @@ sed 's/^/    /' "$TB_RUN/doctor.txt" >&2
 tb_assert "doctor: the rule is OK (rc=$rc)" test "$rc" -eq 0
 tb_assert "doctor: the replay leaves at the link layer on eth0" \
   grep -Eq "send path +replayed packets leave at the link layer on eth0 to ([0-9a-f]{2}:){5}[0-9a-f]{2}" "$TB_RUN/doctor.txt"
-mv "$(tb_dir assistant)/intercept.log" "$(tb_dir assistant)/intercept-doctor.log"
-mv "$(tb_dir assistant)/intercept.stats" "$(tb_dir assistant)/intercept-doctor.stats"
+tb_keep_agent_files doctor
 
 # Short connections: 40 connections, one request each, ~3.5k conn/s,
 # through the raw socket only.

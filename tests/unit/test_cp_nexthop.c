@@ -125,6 +125,17 @@ other_request_and_malformed(void **state)
     /* an answer to an earlier request (after a timeout): read on */
     struct nlmsghdr *nlh = route_msg(5, RTN_UNICAST, 3, 0);
     assert_int_equal(cp_nexthop_parse_route(buf, nlh->nlmsg_len, 6, 0, &rt), -1);
+    nlh->nlmsg_seq = 6;
+    nlh->nlmsg_pid = 99;   /* another socket's */
+    assert_int_equal(cp_nexthop_parse_route(buf, nlh->nlmsg_len, 6, 42, &rt), -1);
+    nlh = error_msg(5, ENOENT);
+    assert_int_equal(cp_nexthop_parse_neigh(buf, nlh->nlmsg_len, 6, 0, mac), -1);
+    /* the kernel's own EPROTO or ESRCH for this request is an error, not
+     * another request's answer (libmnl reports both through errno) */
+    nlh = error_msg(6, EPROTO);
+    assert_int_equal(cp_nexthop_parse_route(buf, nlh->nlmsg_len, 6, 0, &rt), CP_NH_ERROR);
+    nlh = error_msg(6, ESRCH);
+    assert_int_equal(cp_nexthop_parse_neigh(buf, nlh->nlmsg_len, 6, 0, mac), CP_NH_ERROR);
     /* a neighbour where a route was asked, and the other way round */
     nlh = neigh_msg(5, NUD_REACHABLE, (const uint8_t *)"\1\2\3\4\5\6", 6);
     assert_int_equal(cp_nexthop_parse_route(buf, nlh->nlmsg_len, 5, 0, &rt), CP_NH_ERROR);
