@@ -6,6 +6,7 @@
 #include "cp_nexthop.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <net/if_arp.h>
 #include <linux/neighbour.h>
@@ -134,10 +135,21 @@ static int
 run(const void *buf, size_t len, unsigned seq, unsigned portid, mnl_cb_t cb, parse_t *p,
     int enoent_code)
 {
+    /* Every header's length checked first, unsigned: libmnl compares it
+     * as an int, so a length over INT_MAX passes mnl_nlmsg_ok and its walk
+     * then steps out of the buffer (found by fuzz_nexthop). */
+    if (len > INT_MAX)
+        return CP_NH_ERROR;
+    for (size_t off = 0; off + sizeof(struct nlmsghdr) <= len;) {
+        const struct nlmsghdr *n = (const struct nlmsghdr *)((const uint8_t *)buf + off);
+        if (n->nlmsg_len < sizeof(*n) || n->nlmsg_len > len - off)
+            return CP_NH_ERROR;
+        off += NLMSG_ALIGN(n->nlmsg_len);
+    }
     /* Another request's answer is told by its header, not by errno: the
      * kernel's own NLMSG_ERROR could carry EPROTO or ESRCH too. */
     const struct nlmsghdr *first = buf;
-    if (len >= sizeof(*first) && mnl_nlmsg_ok(first, (int)len) &&
+    if (len >= sizeof(*first) &&
         (!mnl_nlmsg_seq_ok(first, seq) || !mnl_nlmsg_portid_ok(first, portid)))
         return -1;
     errno = 0;

@@ -158,6 +158,17 @@ other_request_and_malformed(void **state)
     nlh = route_msg(5, RTN_UNICAST, 3, 0);
     ((struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_family = AF_INET6;
     assert_int_equal(cp_nexthop_parse_route(buf, nlh->nlmsg_len, 5, 0, &rt), CP_NH_ERROR);
+    /* a length over INT_MAX (libmnl compares it as an int and would walk
+     * out of the buffer: fuzz_nexthop's regress-14-len-over-int-max) */
+    nlh = neigh_msg(5, NUD_REACHABLE, (const uint8_t *)"\1\2\3\4\5\6", 6);
+    size_t len = nlh->nlmsg_len;
+    nlh->nlmsg_len = 0x8f070024u;
+    assert_int_equal(cp_nexthop_parse_neigh(buf, len, 5, 0, mac), CP_NH_ERROR);
+    /* a second header longer than what is left */
+    nlh = neigh_msg(5, NUD_REACHABLE, (const uint8_t *)"\1\2\3\4\5\6", 6);
+    len = NLMSG_ALIGN(nlh->nlmsg_len);
+    memcpy(buf + len, buf, 16);
+    assert_int_equal(cp_nexthop_parse_neigh(buf, len + 16, 5, 0, mac), CP_NH_ERROR);
     assert_string_equal(cp_nexthop_why(CP_NH_NONEIGH), "no neighbour entry yet");
 }
 
