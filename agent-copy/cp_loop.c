@@ -19,8 +19,8 @@
 #include "cp_ctl.h"
 #include "cp_decap.h"
 #include "cp_offline.h"
-#include "cp_send.h"
 #include "cp_sess.h"
+#include "cp_tx.h"
 #include "rf_auth.h"
 #include "rf_conn.h"
 #include "rf_ctlclient.h"
@@ -56,7 +56,7 @@ struct cp_agent {
     cp_config_t      cfg;
     cp_engine_t     *eng;
     cp_stats_t      *st;
-    cp_rawsink_t    *sink;
+    cp_tx_t         *sink;
     cp_capture_t    *caps[CP_MAX_IFACES];
     uv_poll_t        polls[CP_MAX_IFACES];
     unsigned         ncaps;
@@ -125,6 +125,10 @@ tick_resume(cp_agent_t *a)
     if (a->stopping || uv_is_active((uv_handle_t *)&a->tick))
         return;
     cp_engine_tick(a->eng, now_ms(a));
+    /* Before the burst's first frame is read: a next hop that changed while
+     * the agent was idle (nothing refreshes then) is read now, not up to a
+     * second into the burst. */
+    cp_tx_refresh(a->sink, now_ms(a));
     uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
 }
 
@@ -268,7 +272,7 @@ canary_response(cp_agent_t *a, const uint8_t *hdr, size_t len, uint64_t now)
     if (p->stage == CP_CANARY_OK || p->stage == CP_CANARY_LATE) {
         uint8_t b[64];
         size_t n = cp_canary_rst(&a->canary, (unsigned)i, b);
-        (void)cp_rawsink_send_now(a->sink, b, n, p->rule.target_ip);
+        (void)cp_tx_send_now(a->sink, b, n, p->rule.target_ip);
     }
     return 1;
 }
@@ -325,6 +329,13 @@ canary_finish(cp_agent_t *a)
         for (unsigned i = 0; i < c->n; i++)
             printf("%-32s %-10s %s\n", rules[i],
                    c->p[i].stage == CP_CANARY_OK ? "OK" : "PROBLEM", details[i]);
+        /* The probes went through the raw socket (they need its errno);
+         * the replay itself leaves as this says. */
+        for (unsigned i = 0; i < c->n; i++) {
+            char how[128];
+            cp_tx_describe(a->sink, c->p[i].rule.target_ip, how, sizeof(how));
+            printf("%-32s %-10s replayed packets leave %s\n", rules[i], "send path", how);
+        }
         fflush(stdout);
         a->exit_code = all_ok ? 0 : 1;
         begin_stop(a, "doctor finished");
@@ -390,7 +401,7 @@ canary_start(cp_agent_t *a, uint64_t id, uint32_t timeout_ms)
         }
         uint8_t b[64];
         size_t n = cp_canary_syn(&a->canary, i, b);
-        cp_canary_sent(&a->canary, i, cp_rawsink_send_now(a->sink, b, n, a->canary.p[i].rule.target_ip),
+        cp_canary_sent(&a->canary, i, cp_tx_send_now(a->sink, b, n, a->canary.p[i].rule.target_ip),
                        now);
     }
     uv_timer_start(&a->canary_timer, on_canary_timer, 5, 5);
@@ -613,7 +624,7 @@ tuples_flush(cp_agent_t *a)
 static void
 emit_tramp(void *ctx, const uint8_t *ip, size_t len, uint32_t daddr)
 {
-    cp_rawsink_emit(((cp_agent_t *)ctx)->sink, ip, len, daddr);
+    cp_tx_emit(((cp_agent_t *)ctx)->sink, ip, len, daddr);
 }
 
 static void
@@ -671,7 +682,7 @@ on_flush(uv_check_t *h)
     cp_agent_t *a = h->data;
     cp_engine_flush(a->eng, now_ms(a));
     tuples_flush(a);
-    cp_rawsink_flush(a->sink);
+    cp_tx_flush(a->sink);
     icpt_read_pace(a, 0);
 }
 
@@ -723,6 +734,7 @@ on_tick(uv_timer_t *t)
 {
     cp_agent_t *a = t->data;
     cp_engine_tick(a->eng, now_ms(a));
+    cp_tx_refresh(a->sink, now_ms(a));   /* next hops: once a second while sessions live */
     icpt_read_pace(a, 1);   /* this turn reads what came since the last tick */
     /* Offline: once the file is done and every session has ended (or the
      * session timeout has passed since the end of the file), there is
@@ -825,7 +837,7 @@ begin_stop(cp_agent_t *a, const char *why)
     /* Reset live sessions so the target frees them, then give the loop a
      * moment to push the resets and the last stats out. */
     cp_engine_abort_all(a->eng, now_ms(a));
-    cp_rawsink_flush(a->sink);
+    cp_tx_flush(a->sink);
     write_stats(a);
     uv_timer_start(&a->stop_timer, on_stop, 100, 0);
 }
@@ -1017,7 +1029,7 @@ teardown(cp_agent_t *a)
     for (unsigned i = 0; i < a->ncaps; i++)
         cp_capture_close(a->caps[i]);
     cp_capture_close(a->offline);
-    cp_rawsink_close(a->sink);
+    cp_tx_close(a->sink);
     cp_engine_free(a->eng);
     if (a->sink_udp >= 0)
         close(a->sink_udp);
@@ -1061,14 +1073,19 @@ cp_agent_run(const cp_config_t *cfg)
         return 1;
     }
     a->st = cp_engine_stats(a->eng);
-    cp_rawsink_counters_t ctr = { NULL, &a->st->send_errors };
-    int r = cp_rawsink_open(&a->sink, 256, (size_t)a->cfg.eng.mtu + 64, ctr);
+    cp_tx_counters_t ctr = { &a->st->send_errors, &a->st->link_pkts, &a->st->raw_pkts,
+                             &a->st->link_targets };
+    char why[160];
+    int r = cp_tx_open(&a->sink, 256, (size_t)a->cfg.eng.mtu + 64, !a->cfg.raw_send, ctr, why,
+                       sizeof(why));
     if (r < 0) {
         rf_log_error("raw socket: %s (replay-copy needs CAP_NET_RAW)", strerror(-r));
         cp_engine_free(a->eng);
         free(a);
         return 1;
     }
+    if (why[0])
+        rf_log_warn("link-layer sending off, every packet goes through the raw socket: %s", why);
     /* From here on every failure runs the normal teardown, so nothing
      * allocated so far leaks (LeakSanitizer checks the error paths). */
 #define FAIL(code)           \

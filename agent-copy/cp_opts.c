@@ -28,7 +28,7 @@ enum {
     OPT_SPEED = 256, OPT_STATS_JSON, OPT_STATS_INTERVAL, OPT_CONTROLLER, OPT_ID, OPT_KEY_FILE,
     OPT_ALLOW, OPT_LOG_LEVEL, OPT_LOG_FILE, OPT_DURATION, OPT_CHECK, OPT_ADOPT, OPT_CONFIG,
     OPT_PROMISC, OPT_VXLAN_PORT, OPT_VNI, OPT_SHARD, OPT_PCAP_BUF, OPT_RATE, OPT_USER, OPT_DOCTOR, OPT_CAPLAT, OPT_MAXCOPIES, OPT_NICE, OPT_FANOUT,
-    OPT_CAUSAL, OPT_NO_REVERSE, OPT_LAZY, OPT_EAGER, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
+    OPT_CAUSAL, OPT_NO_REVERSE, OPT_LAZY, OPT_EAGER, OPT_SEND_PATH, OPT_PIDFILE, OPT_DAEMON, OPT_ICPT_PORT, OPT_OFFLINE,
 };
 
 static const struct option longopts[] = {
@@ -77,6 +77,7 @@ static const struct option longopts[] = {
     { "no-reverse-capture", no_argument, NULL, OPT_NO_REVERSE },
     { "lazy-responses", no_argument, NULL, OPT_LAZY },
     { "eager-responses", no_argument, NULL, OPT_EAGER },
+    { "send-path", required_argument, NULL, OPT_SEND_PATH },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -125,6 +126,10 @@ cp_opts_usage(FILE *fp)
           "      --eager-responses                    read the intercepts' answers as they arrive (the\n"
           "                                           default reads them once per tick while no\n"
           "                                           segment waits on one; --lazy-responses)\n"
+          "      --send-path link|raw                 link (default): AF_PACKET to the target's next-hop\n"
+          "                                           MAC where it resolves, past this host's netfilter\n"
+          "                                           and qdisc (the raw socket elsewhere); raw: the raw\n"
+          "                                           IP socket only (as tcpcopy without --pcap-send)\n"
           "      --max-copies N                       refuse assignments with more copies (1023)\n"
           "      --nice N                             scheduling priority (-20..19, default -10; see docs/BENCH.md)\n"
           "      --fanout-group N                     share the capture with the other agents of group N\n"
@@ -495,6 +500,11 @@ flag_capture(cp_config_t *cfg, parse_state_t *st, int c, rf_errbuf_t *err)
     case OPT_NO_REVERSE: cfg->no_reverse = 1; break;
     case OPT_LAZY: cfg->lazy_responses = 1; break;
     case OPT_EAGER: cfg->lazy_responses = 0; break;
+    case OPT_SEND_PATH:
+        if (strcmp(optarg, "link") != 0 && strcmp(optarg, "raw") != 0)
+            return rf_err_set(err, RF_EPARSE, "--send-path \"%s\": expected link or raw", optarg);
+        cfg->raw_send = optarg[0] == 'r';
+        break;
     default:
         return 1;
     }
@@ -711,6 +721,8 @@ cp_opts_print(FILE *fp, const cp_config_t *cfg)
     fprintf(fp, "pcap buffer     %u MB\n", cfg->pcap_buffer_mb);
     fprintf(fp, "responses       %s\n",
             cfg->lazy_responses ? "lazy (once per tick unless awaited)" : "read as they arrive");
+    fprintf(fp, "send path       %s\n",
+            cfg->raw_send ? "raw socket" : "link layer where the next hop resolves, else raw socket");
     if (cfg->fanout_group)
         fprintf(fp, "fanout group    %u\n", cfg->fanout_group);
     if (cfg->daemonize || cfg->pid_file[0])

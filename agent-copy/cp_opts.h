@@ -55,6 +55,7 @@ typedef struct {
     unsigned        capture_latency_ms;
     int             no_reverse;     /* --no-reverse-capture */
     int             lazy_responses; /* 1 unless --eager-responses: cp_loop.c icpt_read_pace */
+    int             raw_send;          /* --send-path raw: never at the link layer (cp_tx.h) */
     unsigned        max_copies;        /* local cap on assigned copies */
     int             nice;              /* scheduling priority, -20..19 */
     unsigned        fanout_group;      /* PACKET_FANOUT group id, 0 = none */

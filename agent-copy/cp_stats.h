@@ -26,6 +26,8 @@ typedef struct {
         client_dups, accepted_pkts, server_pkts;
     /* replay */
     uint64_t replayed_pkts, replayed_bytes, send_errors, retransmits, syn_retransmits;
+    /* which way they left (cp_tx.h): link layer or raw socket */
+    uint64_t link_pkts, raw_pkts, link_targets;
     /* sessions (one per copy) */
     uint64_t orig_sessions;   /* captured sessions that started replays (any copies) */
     uint64_t sess_active, sess_opened, sess_completed, sess_timedout, sess_reset,

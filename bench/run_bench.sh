@@ -32,6 +32,13 @@
 #                   RSS and counters are their sums
 #   BENCH_PERF      1: `perf record -g` on replay-copy during each replay row
 #                   (perf-<row>.data in the results dir; Debian's linux-perf)
+#   BENCH_RX_THREAD 1: what online's host sends is received on the switch
+#                   side by a NAPI kernel thread (GRO on its bridge port,
+#                   threaded NAPI) instead of in the sender's own softirq,
+#                   so the bridge and the target's receive path stop being
+#                   charged to whoever sends: to the replay agent, as on a
+#                   real capture host whose target is another machine. Both
+#                   systems are measured the same way; see docs/BENCH.md
 set -euo pipefail
 # shellcheck source=../tests/integration/lib.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/../tests/integration/lib.sh"
@@ -77,6 +84,18 @@ if awk -v l="$LOAD0" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 TB_KEEP=1
 tb_up
+if [[ ${BENCH_RX_THREAD:-0} == 1 ]]; then
+  # veth receives through NAPI once GRO is on (kernel >= 5.13); threaded,
+  # that NAPI runs in its own kthread (napi/p-online-*), not in the softirq
+  # the sender's transmit raises and runs on its way out.
+  # veth hands a packet to that NAPI only when the sending end does no TSO
+  # (veth_skb_is_eligible_for_gro); online's replies are 18-byte pages.
+  port="p-online"
+  ip netns exec "$(tb_ns online)" ethtool -K eth0 tso off >/dev/null
+  ip netns exec "$(tb_ns sw)" ethtool -K "$port" gro on >/dev/null
+  ip netns exec "$(tb_ns sw)" sh -c "echo 1 > /sys/class/net/$port/threaded"
+  tb_log "switch port $port: GRO on, threaded NAPI ($(ip netns exec "$(tb_ns sw)" cat /sys/class/net/$port/threaded))"
+fi
 if [[ ${BENCH_TLS:-0} == 1 ]]; then
   mkdir -m 700 "$TB_RUN/keys"
   "$RF_BIN/replayctl" keys new-fleet --out "$TB_RUN/keys/pair.key"

@@ -3,9 +3,9 @@
 # demos with, when any is missing. Idempotent; needs root for apt-get.
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev
-      libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libjansson-dev
+      libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpcap-dev libjansson-dev libmnl-dev
       libcmocka-dev libsodium-dev libmicrohttpd-dev libssl-dev openssl
-      iproute2 procps iputils-ping jq nginx-light redis-server redis-tools wrk tcpdump curl python3
+      iproute2 procps iputils-ping jq nginx-light redis-server redis-tools wrk tcpdump curl python3 ethtool
       ansible ansible-lint zlib1g-dev prometheus
       libsystemd-dev dpkg-dev apt-utils mmdebstrap systemd-container openssh-client)
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_corpus.py -- writes the committed seed corpora of tests/fuzz/:
 corpus/decap (one seed per link type and encapsulation), corpus/pkt (IPv4/TCP
-datagrams) and corpus/frame (length-prefixed Envelope streams, encoded by
+datagrams), corpus/nexthop (rtnetlink answers) and corpus/frame (length-prefixed Envelope streams, encoded by
 `protoc --encode` from proto/replay.proto so they are real messages).
 
 Seeds are small and deterministic; rerunning rewrites the same bytes. Files
@@ -242,6 +242,49 @@ def frame_seeds():
     return out
 
 
+# ---- rtnetlink answers (host order: the kernel's) for fuzz_nexthop ------
+# byte 0: bit 0 the parser (0 route, 1 neighbour), bit 1 seq 7 / port 4242
+# checked; the rest one answer.
+
+
+def nlattr(t, payload):
+    a = struct.pack("=HH", 4 + len(payload), t) + payload
+    return a + b"\0" * (-len(a) % 4)
+
+
+def nlmsg(t, body, seq=7, pid=4242):
+    return struct.pack("=IHHII", 16 + len(body), t, 0, seq, pid) + body
+
+
+def nexthop_seeds():
+    RTM_NEWROUTE, RTM_NEWNEIGH, NLMSG_ERROR = 24, 28, 2
+    RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_VIA = 1, 4, 5, 18
+    NDA_DST, NDA_LLADDR = 1, 2
+    ip = lambda s: bytes(int(x) for x in s.split("."))
+    rt = lambda typ, fam=2: struct.pack("=BBBBBBBBI", fam, 32, 0, 0, 254, 2, 0, typ, 0)
+    nd = lambda state: struct.pack("=BBHiHBB", 2, 0, 0, 3, state, 0, 1)
+    err = lambda e: struct.pack("=i", -e) + struct.pack("=IHHII", 16, 26, 1, 7, 4242)
+    mac = b"\x02\x00\x0a\x00\x00\x1e"
+    out = {}
+    out["route_gw"] = b"\2" + nlmsg(RTM_NEWROUTE, rt(1) + nlattr(RTA_DST, ip("10.0.0.30")) +
+                                    nlattr(RTA_OIF, struct.pack("=I", 3)) +
+                                    nlattr(RTA_GATEWAY, ip("10.0.0.1")))
+    out["route_onlink"] = b"\0" + nlmsg(RTM_NEWROUTE, rt(1) + nlattr(RTA_OIF, struct.pack("=I", 4)))
+    out["route_local"] = b"\0" + nlmsg(RTM_NEWROUTE, rt(2) + nlattr(RTA_OIF, struct.pack("=I", 1)))
+    out["route_via6"] = b"\0" + nlmsg(RTM_NEWROUTE, rt(1) + nlattr(RTA_OIF, struct.pack("=I", 3)) +
+                                      nlattr(RTA_VIA, b"\x0a\x00" + b"\xfe\x80" + b"\0" * 14))
+    out["route_other_seq"] = b"\2" + nlmsg(RTM_NEWROUTE, rt(1), seq=6)
+    out["route_enetunreach"] = b"\2" + nlmsg(NLMSG_ERROR, err(101))
+    out["neigh_reachable"] = b"\3" + nlmsg(RTM_NEWNEIGH, nd(0x02) + nlattr(NDA_DST, ip("10.0.0.1")) +
+                                           nlattr(NDA_LLADDR, mac))
+    out["neigh_incomplete"] = b"\1" + nlmsg(RTM_NEWNEIGH, nd(0x01) + nlattr(NDA_DST, ip("10.0.0.1")))
+    out["neigh_short_mac"] = b"\1" + nlmsg(RTM_NEWNEIGH, nd(0x02) + nlattr(NDA_LLADDR, mac[:4]))
+    out["neigh_eproto"] = b"\3" + nlmsg(NLMSG_ERROR, err(71))
+    out["two_messages"] = b"\1" + nlmsg(RTM_NEWNEIGH, nd(0x04) + nlattr(NDA_LLADDR, mac)) + \
+        nlmsg(NLMSG_ERROR, err(0))
+    return out
+
+
 def write(name, seeds, check):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
@@ -264,7 +307,8 @@ def main():
     check = "--check" in sys.argv[1:]
     bad = write("decap", decap_seeds(), check)
     bad += write("pkt", pkt_seeds(), check)
-    bad += write("frame", frame_seeds(), check)
+    bad += write("nexthop", nexthop_seeds(), check)
+    bad += write("frame", frame_seeds(), check)   # last: needs protoc
     return 1 if bad else 0
 
 

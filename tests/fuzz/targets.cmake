@@ -16,3 +16,6 @@ rf_add_fuzz_test(engine cp_core rf_common)
 rf_add_fuzz_test(tls rf_common)
 # The flag-value parsers (rf_parse): numbers, host:port, durations, strings.
 rf_add_fuzz_test(parse rf_common)
+# The rtnetlink answer parsers of the link-layer send path (cp_nexthop):
+# routes, neighbours, errors, other requests' answers.
+rf_add_fuzz_test(nexthop cp_core rf_common)

@@ -515,6 +515,18 @@ tb_stop_agents() {
   tb_log "intercept final: $(tb_stats_last "$(tb_dir assistant)/intercept.stats")"
 }
 
+# tb_keep_agent_files SUFFIX: renames the stopped agents' logs and stats
+# (copy.log -> copy-SUFFIX.log...) so the next tb_replay_agents starts
+# fresh ones and the earlier run's stay for the post-mortem.
+tb_keep_agent_files() {
+  local f
+  for f in "$(tb_dir online)/copy" "$(tb_dir assistant)/intercept"; do
+    [ -e "$f.log" ] && mv "$f.log" "$f-$1.log"
+    [ -e "$f.stats" ] && mv "$f.stats" "$f-$1.stats"
+  done
+  return 0
+}
+
 # ---- the fleet: replayd, replayctl, agents under a controller ---------------
 
 # tb_replayd HOST [ARGS...]: replayd on HOST's address, port 36523, state dir

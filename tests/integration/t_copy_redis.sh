@@ -73,10 +73,7 @@ tb_log "raw total_commands_processed: online $(tb_redis_total controller online)
 # --eager-responses (every answer read as it arrives).
 ct=$(tb_stat "$(tb_dir online)/copy.stats" causal_timeouts)
 tb_assert "lazy: no causal timeout (answers read in time: $ct)" test "$ct" -eq 0
-for f in "$(tb_dir online)/copy" "$(tb_dir assistant)/intercept"; do
-  mv "$f.log" "$f-lazy.log"
-  mv "$f.stats" "$f-lazy.stats"
-done
+tb_keep_agent_files lazy
 tb_redis_cli controller online CONFIG RESETSTAT >/dev/null
 tb_redis_cli controller target CONFIG RESETSTAT >/dev/null
 tb_replay_agents 6379 "$RANGE" --eager-responses

@@ -40,6 +40,11 @@ tcpcopy_line(void **state)
                      "--eager-responses", "--lazy-responses", NULL };
     assert_int_equal(parse(&err, 9, lazy), 0);   /* the last one wins */
     assert_true(cfg.lazy_responses);
+    assert_false(cfg.raw_send);   /* the link layer where a next hop resolves */
+    char *raw[] = { "replay-copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-c", "10.250.0.x",
+                    "--send-path", "raw", NULL };
+    assert_int_equal(parse(&err, 9, raw), 0);
+    assert_true(cfg.raw_send);
 }
 
 static void
@@ -53,6 +58,7 @@ bad_flags_named(void **state)
         { "-r", "101", "-r" },
         { "-s", "host.example:1", "-s" },
         { "--shard", "3/3", "--shard" },
+        { "--send-path", "pcap", "--send-path \"pcap\": expected link or raw" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *argv[] = { "replay-copy", "-x", "80-10.0.0.2:80", "-s", "10.0.0.3",
