@@ -15,15 +15,12 @@
 #include "cp_decap.h"
 #include "rf_link.h"
 #include "rf_pkt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_target.h"
 
 static const int fuzz_decap_linktypes[8] = {
     RF_DLT_EN10MB, RF_DLT_LINUX_SLL, RF_DLT_LINUX_SLL2, RF_DLT_RAW,
     RF_LINKTYPE_RAW, RF_DLT_NULL, RF_DLT_LOOP, RF_DLT_EN10MB,
 };
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
 static uint64_t
 fuzz_decap_outcomes(const cp_decap_stats_t *s)

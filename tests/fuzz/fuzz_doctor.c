@@ -11,8 +11,7 @@
 
 #include "ctl_render.h"
 #include "rd_doctor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_target.h"
 
 static void
 check_str(const char *s, size_t cap)

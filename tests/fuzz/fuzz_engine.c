@@ -24,10 +24,7 @@
 #include "engine_fixture.h"
 #include "pkt_builder.h"
 #include "rf_pkt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "fuzz_target.h"
 
 #define CLIENT PB_CLIENT
 #define ONLINE PB_ONLINE

@@ -51,11 +51,9 @@
 #include "rf_handshake.h"
 #include "rf_log.h"
 #include "rf_ports.h"
+#include "fuzz_target.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
 /* The same frame cap as ic_loop.c, the tables smaller so each input is fast. */
 #define FZ_PEERS          4u

@@ -13,10 +13,7 @@
 #include "rf_envelope.h"
 #include "rf_err.h"
 #include "rf_frame.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "fuzz_target.h"
 
 static const size_t fuzz_frame_max[4] = { 0, 16, 1024, 64u * 1024u };
 

@@ -12,10 +12,7 @@
 #include <string.h>
 
 #include "rf_parse.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "fuzz_target.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

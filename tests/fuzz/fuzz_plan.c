@@ -10,8 +10,7 @@
 
 #include "rd_assign.h"
 #include "rd_state.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_target.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

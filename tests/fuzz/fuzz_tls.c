@@ -14,10 +14,7 @@
 
 #include "rf_keys.h"
 #include "rf_tls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "fuzz_target.h"
 
 static const uint8_t master[RF_KEY_LEN] = { 0x42 };
 
